@@ -1,0 +1,173 @@
+//! `apply`, `diff` and `delete`.
+
+
+use anyhow::{anyhow, bail};
+use serde_json::{json, Value};
+
+use super::{files, DeleteArgs, FileArgs, Io};
+use crate::spec::{Kind, ResourceInput, ResourceKey};
+use crate::store::{Deletion, Store};
+
+/// Runs `apply`.
+pub async fn apply(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::Result<()> {
+    let docs = match files::load(&args.files, args.recursive, io.stdin)? {
+        Ok(d) => d,
+        Err(errors) => {
+            writeln!(io.stderr, "{errors}")?;
+            bail!(
+                "error: {} problem{} found; nothing was applied",
+                errors.0.len(),
+                if errors.0.len() == 1 { "" } else { "s" }
+            );
+        }
+    };
+    let inputs: Vec<ResourceInput> = docs.into_iter().map(|d| d.input).collect();
+    let results = store.apply(&inputs).await.map_err(|e| anyhow!("error: {e}"))?;
+    for r in results {
+        writeln!(
+            io.stdout,
+            "{}/{} {}",
+            r.key.kind.singular(),
+            r.key.name,
+            r.outcome.as_str()
+        )?;
+    }
+    Ok(())
+}
+
+/// What `diff` shows of a resource: the user-controlled parts.
+fn comparable(labels: &std::collections::BTreeMap<String, String>, spec: &Value) -> Value {
+    let mut metadata = serde_json::Map::new();
+    if !labels.is_empty() {
+        metadata.insert("labels".into(), json!(labels));
+    }
+    json!({"metadata": metadata, "spec": spec})
+}
+
+fn yaml_text(v: &Value) -> String {
+    serde_yaml::to_string(v).unwrap_or_default()
+}
+
+/// Runs `diff`: exit 0 when nothing would change, 1 when something would, 2 on error.
+pub async fn diff(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> i32 {
+    let docs = match files::load(&args.files, args.recursive, io.stdin) {
+        Ok(Ok(d)) => d,
+        Ok(Err(errors)) => {
+            let _ = writeln!(io.stderr, "{errors}");
+            return 2;
+        }
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e:#}");
+            return 2;
+        }
+    };
+    let mut changed = false;
+    for d in docs {
+        let key = &d.input.key;
+        let live = match store.get(key).await {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(io.stderr, "error: {e}");
+                return 2;
+            }
+        };
+        let old = live
+            .as_ref()
+            .map(|r| yaml_text(&comparable(&r.metadata.labels, &r.spec)))
+            .unwrap_or_default();
+        let new = yaml_text(&comparable(&d.input.labels, &d.input.spec.to_value()));
+        if old == new {
+            continue;
+        }
+        changed = true;
+        let name = format!("{}/{}", key.kind.singular(), key.name);
+        let text = similar::TextDiff::from_lines(&old, &new);
+        let live_label = if live.is_some() {
+            format!("{name} (live, project {})", key.project)
+        } else {
+            format!("{name} (absent, project {})", key.project)
+        };
+        let _ = write!(
+            io.stdout,
+            "{}",
+            text.unified_diff()
+                .context_radius(3)
+                .header(&live_label, &format!("{name} (merged)"))
+        );
+    }
+    i32::from(changed)
+}
+
+/// Runs `delete`.
+pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::Result<()> {
+    let keys: Vec<ResourceKey> = if !args.files.is_empty() {
+        match files::load(&args.files, args.recursive, io.stdin)? {
+            Ok(d) => d.into_iter().map(|d| d.input.key).collect(),
+            Err(errors) => {
+                writeln!(io.stderr, "{errors}")?;
+                bail!("error: invalid documents; nothing was deleted");
+            }
+        }
+    } else {
+        let (Some(kind), Some(name)) = (&args.kind, &args.name) else {
+            bail!("error: name a KIND and NAME, or files with -f");
+        };
+        let kind = Kind::parse(kind).map_err(|e| anyhow!("error: {e}"))?;
+        vec![ResourceKey::new(kind, &args.project, name)]
+    };
+    let mut failed = false;
+    let mut pending = Vec::new();
+    for key in &keys {
+        let label = format!("{}/{}", key.kind.singular(), key.name);
+        match store.request_deletion(key).await {
+            Ok(Deletion::Deleted) => writeln!(io.stdout, "{label} deleted")?,
+            Ok(Deletion::Requested | Deletion::AlreadyRequested) => {
+                writeln!(io.stdout, "{label} deletion requested")?;
+                pending.push(key.clone());
+            }
+            Err(crate::store::StoreError::NotFound(_)) => {
+                writeln!(io.stderr, "error: {label} not found in project {}", key.project)?;
+                failed = true;
+            }
+            Err(e) => bail!("error: {e}"),
+        }
+    }
+    if args.wait && !pending.is_empty() {
+        let deadline = tokio::time::Instant::now() + args.timeout;
+        let mut cursor = store.latest_change().await?;
+        loop {
+            let mut left = Vec::new();
+            for key in &pending {
+                if store.get(key).await?.is_some() {
+                    left.push(key.clone());
+                } else {
+                    writeln!(io.stdout, "{}/{} deleted", key.kind.singular(), key.name)?;
+                }
+            }
+            pending = left;
+            if pending.is_empty() {
+                break;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                bail!(
+                    "error: timed out waiting for {} to be deleted (finalizers still running)",
+                    pending
+                        .iter()
+                        .map(|k| format!("{}/{}", k.kind.singular(), k.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            store
+                .wait_for_change(cursor, (deadline - now).min(std::time::Duration::from_secs(2)))
+                .await?;
+            cursor = store.latest_change().await?;
+        }
+    }
+    if failed {
+        bail!("error: some resources were not found");
+    }
+    Ok(())
+}
+

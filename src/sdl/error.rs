@@ -1,0 +1,142 @@
+//! Errors of SDL conversion: every problem names where it is in the SDL.
+
+use std::fmt;
+
+/// One problem found in an SDL: where it is and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    /// Dotted path inside the SDL, e.g. `services.web.expose[0].port`; empty for the whole document.
+    pub path: String,
+    /// What is wrong and, where it helps, what would be valid.
+    pub message: String,
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Why an SDL could not be converted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SdlError {
+    /// The text is not well-formed YAML (the message carries line and column).
+    #[error("sdl is not valid yaml: {message}")]
+    Syntax {
+        /// The YAML parser's description of the problem.
+        message: String,
+    },
+    /// The YAML is well-formed but breaks one or more SDL rules.
+    #[error("invalid sdl: {}", IssueList(.issues))]
+    Invalid {
+        /// Every problem found, in document order where possible.
+        issues: Vec<Issue>,
+    },
+}
+
+impl SdlError {
+    /// The individual problems (one for a syntax error, which has no path).
+    pub fn issues(&self) -> Vec<Issue> {
+        match self {
+            SdlError::Syntax { message } => vec![Issue {
+                path: String::new(),
+                message: message.clone(),
+            }],
+            SdlError::Invalid { issues } => issues.clone(),
+        }
+    }
+}
+
+struct IssueList<'a>(&'a [Issue]);
+
+impl fmt::Display for IssueList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, issue) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{issue}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A path inside the SDL, built while walking it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Path(String);
+
+impl Path {
+    pub(crate) fn root() -> Path {
+        Path(String::new())
+    }
+
+    /// The path of a mapping key below this one.
+    pub(crate) fn key(&self, key: &str) -> Path {
+        let mut s = String::with_capacity(self.0.len() + key.len() + 1);
+        s.push_str(&self.0);
+        // Keys that would make the dotted form ambiguous are quoted.
+        let plain = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/'));
+        if plain {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(key);
+        } else {
+            s.push('[');
+            s.push_str(&format!("{key:?}"));
+            s.push(']');
+        }
+        Path(s)
+    }
+
+    /// The path of a sequence item below this one.
+    pub(crate) fn index(&self, i: usize) -> Path {
+        Path(format!("{}[{i}]", self.0))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Collects issues while the SDL is walked, so that several can be reported at once.
+#[derive(Debug, Default)]
+pub(crate) struct Issues(Vec<Issue>);
+
+impl Issues {
+    pub(crate) fn push(&mut self, path: &Path, message: impl Into<String>) {
+        self.0.push(Issue {
+            path: path.as_str().to_owned(),
+            message: message.into(),
+        });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn into_result<T>(self, value: T) -> Result<T, SdlError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(SdlError::Invalid { issues: self.0 })
+        }
+    }
+
+    pub(crate) fn into_error(self) -> SdlError {
+        SdlError::Invalid { issues: self.0 }
+    }
+}

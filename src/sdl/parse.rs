@@ -1,0 +1,1628 @@
+//! Reading an SDL document into typed input, checking its structure and values.
+//!
+//! The rules are those of Akash's Go parser (`go/sdl/*.go`) together with those of the
+//! published input schema (`sdl-input.schema.yaml`): unknown keys are refused, required keys
+//! must be present, values must be in range. Two relaxations keep Go's behaviour where the
+//! schema is stricter than Go in ways Go documents and relies on:
+//! * scalars are read by their text, as Go's YAML decoder reads them (`version: 2.0`,
+//!   `next_cases: [500]` and `size: 1000` are accepted);
+//! * storage `attributes` may leave out `class` or `persistent`; Go fills in the defaults.
+//!
+//! Checks that relate different parts of the SDL live in `validate.rs`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::error::{Issues, Path};
+use super::types::{Attribute, SignedBy};
+use super::units;
+use super::yaml::{Kind, Node};
+
+/// The SDL versions this module reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SdlVersion {
+    /// `version: "2.0"`: every (service, placement) pair is its own resource unit.
+    V2_0,
+    /// `version: "2.1"`: services of a placement that share a compute profile share a unit.
+    V2_1,
+}
+
+/// The SDL as read, before groups and manifest are built.
+#[derive(Debug)]
+pub(crate) struct Input {
+    pub version: SdlVersion,
+    pub services: BTreeMap<String, Service>,
+    pub compute: BTreeMap<String, Compute>,
+    pub placements: BTreeMap<String, Placement>,
+    /// Service name to placement name to deployment.
+    pub deployment: BTreeMap<String, BTreeMap<String, Deploy>>,
+    pub endpoints: BTreeMap<String, ()>,
+    pub reclamation: Option<Duration>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Service {
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub env: Option<Vec<String>>,
+    pub expose: Vec<Expose>,
+    pub params: Option<Params>,
+    pub credentials: Option<Credentials>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Expose {
+    pub port: u32,
+    /// `as`; 0 when absent.
+    pub external_port: u32,
+    /// `TCP` or `UDP`.
+    pub proto: &'static str,
+    pub to: Vec<ExposeTo>,
+    pub accept: Option<Vec<String>>,
+    pub http: HttpOptionsIn,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ExposeTo {
+    pub service: String,
+    pub global: bool,
+    pub ip: String,
+}
+
+/// http_options with Go's defaults applied.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HttpOptionsIn {
+    pub max_body_size: u32,
+    pub read_timeout: u32,
+    pub send_timeout: u32,
+    pub next_tries: u32,
+    pub next_timeout: u32,
+    pub next_cases: Vec<String>,
+    pub proxy_buffer_size: u32,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Params {
+    /// Volume name to (mount, read-only).
+    pub storage: BTreeMap<String, (String, bool)>,
+    pub permissions: Option<Vec<String>>,
+    pub tee: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Credentials {
+    pub host: String,
+    pub email: String,
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Compute {
+    /// Millicores; `None` when the value was refused.
+    pub cpu: Option<u64>,
+    pub cpu_attributes: Vec<Attribute>,
+    pub memory: Option<u64>,
+    pub storage: Vec<Volume>,
+    pub gpu: Option<u64>,
+    pub gpu_attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Volume {
+    pub name: String,
+    pub size: Option<u64>,
+    pub attributes: Vec<Attribute>,
+}
+
+impl Volume {
+    fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| a.value.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Whether the volume is persistent, read as Go's `strconv.ParseBool`.
+    pub(crate) fn persistent(&self) -> bool {
+        self.attribute("persistent").and_then(go_parse_bool) == Some(true)
+    }
+
+    pub(crate) fn class(&self) -> Option<&str> {
+        self.attribute("class")
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Placement {
+    pub attributes: Vec<Attribute>,
+    pub signed_by: SignedBy,
+    /// Compute profile name to price; `None` when the price was refused.
+    pub pricing: BTreeMap<String, Option<Price>>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Price {
+    pub denom: String,
+    /// The amount scaled by 10^18.
+    pub scaled: u128,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Deploy {
+    pub profile: String,
+    pub count: Option<u32>,
+}
+
+/// Valid `http_options.next_cases` values.
+const NEXT_CASES: [&str; 10] = [
+    "error", "timeout", "500", "502", "503", "504", "403", "404", "429", "off",
+];
+
+const STORAGE_CLASSES: [&str; 5] = ["default", "beta1", "beta2", "beta3", "ram"];
+
+/// Reads the whole document. Problems go to `issues`; the returned input holds what could
+/// be read and is only used when `issues` stays empty.
+///
+/// The flag tells whether a float was read as a string, where its source text matters
+/// (see `yaml.rs`).
+pub(crate) fn read(root: &Node, issues: &mut Issues) -> (Input, bool) {
+    let mut r = Reader {
+        issues,
+        float_text: false,
+    };
+    let input = r.document(root);
+    (input, r.float_text)
+}
+
+struct Reader<'i> {
+    issues: &'i mut Issues,
+    /// A float scalar was read as a string.
+    float_text: bool,
+}
+
+type Entries = [(Node, Node)];
+
+fn key_text(key: &Node) -> Option<&str> {
+    match key {
+        Node::Scalar(Kind::Null, _) => Some(""),
+        Node::Scalar(_, text) => Some(text),
+        _ => None,
+    }
+}
+
+fn get<'n>(entries: &'n Entries, key: &str) -> Option<&'n Node> {
+    entries
+        .iter()
+        .find(|(k, _)| key_text(k) == Some(key))
+        .map(|(_, v)| v)
+        // A key with no value is treated as absent, as Go's decoder leaves the field unset.
+        .filter(|v| !v.is_null())
+}
+
+impl Reader<'_> {
+    fn issue(&mut self, path: &Path, message: impl Into<String>) {
+        self.issues.push(path, message);
+    }
+
+    /// The entries of a mapping; `None` (with an issue) when the node is something else.
+    fn mapping<'n>(&mut self, node: &'n Node, path: &Path) -> Option<&'n Entries> {
+        match node {
+            Node::Map(entries) => Some(entries),
+            Node::Scalar(Kind::Null, _) => Some(&[]),
+            other => {
+                self.issue(
+                    path,
+                    format!("expected a mapping, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Refuses keys outside `allowed`, duplicate keys and keys that are not scalars.
+    fn check_keys(&mut self, entries: &Entries, path: &Path, allowed: &[&str]) {
+        for (i, (k, _)) in entries.iter().enumerate() {
+            let Some(key) = key_text(k) else {
+                self.issue(path, format!("keys must be scalars, found {}", k.type_name()));
+                continue;
+            };
+            if entries[..i].iter().any(|(p, _)| key_text(p) == Some(key)) {
+                self.issue(&path.key(key), "duplicate key");
+                continue;
+            }
+            if !allowed.is_empty() && !allowed.contains(&key) {
+                let mut msg = format!("unknown key {key:?}");
+                if let Some(near) = closest(key, allowed) {
+                    msg.push_str(&format!(" (did you mean {near:?}?)"));
+                }
+                msg.push_str(&format!("; valid keys are: {}", allowed.join(", ")));
+                self.issue(&path.key(key), msg);
+            }
+        }
+    }
+
+    /// Entries of a mapping whose keys are names chosen by the author; refuses duplicates.
+    fn named<'n>(&mut self, node: &'n Node, path: &Path) -> Vec<(&'n str, &'n Node)> {
+        let Some(entries) = self.mapping(node, path) else {
+            return Vec::new();
+        };
+        self.check_keys(entries, path, &[]);
+        let mut out: Vec<(&str, &Node)> = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            if let Some(key) = key_text(k) {
+                if !out.iter().any(|(seen, _)| *seen == key) {
+                    out.push((key, v));
+                }
+            }
+        }
+        out
+    }
+
+    /// A scalar read as text, as Go reads any scalar into a string field (null is "").
+    fn text(&mut self, node: &Node, path: &Path) -> Option<String> {
+        if matches!(node, Node::Scalar(Kind::Float(_), _)) {
+            self.float_text = true;
+        }
+        self.number_text(node, path)
+    }
+
+    /// The text of a scalar that is parsed as a float (CPU units, sizes). For a float
+    /// scalar any text of the same value gives the same result, so this does not ask for
+    /// its source text.
+    fn number_text(&mut self, node: &Node, path: &Path) -> Option<String> {
+        match node {
+            Node::Scalar(Kind::Null, _) => Some(String::new()),
+            Node::Scalar(_, text) => Some(text.clone()),
+            other => {
+                self.issue(path, format!("expected a string, found {}", other.type_name()));
+                None
+            }
+        }
+    }
+
+    /// A list of scalars read as text; null stays `None`.
+    fn text_list(&mut self, node: &Node, path: &Path) -> Option<Vec<String>> {
+        match node {
+            Node::Scalar(Kind::Null, _) => None,
+            Node::Seq(items) => Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, item)| self.text(item, &path.index(i)))
+                    .collect(),
+            ),
+            other => {
+                self.issue(
+                    path,
+                    format!("expected a list of strings, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// The items of a list; null is an empty list.
+    fn list<'n>(&mut self, node: &'n Node, path: &Path) -> &'n [Node] {
+        match node {
+            Node::Seq(items) => items,
+            Node::Scalar(Kind::Null, _) => &[],
+            other => {
+                self.issue(path, format!("expected a list, found {}", other.type_name()));
+                &[]
+            }
+        }
+    }
+
+    /// An integer within `min..=max`.
+    fn int(&mut self, node: &Node, path: &Path, min: u64, max: u64) -> Option<u64> {
+        match node {
+            Node::Scalar(Kind::Int(v), _) if *v >= i128::from(min) && *v <= i128::from(max) => {
+                u64::try_from(*v).ok()
+            }
+            Node::Scalar(Kind::Int(_), text) => {
+                self.issue(
+                    path,
+                    format!("must be between {min} and {max}, got {text}"),
+                );
+                None
+            }
+            other => {
+                let shown = match other {
+                    Node::Scalar(_, text) if !text.is_empty() => format!(" {text:?}"),
+                    _ => String::new(),
+                };
+                self.issue(
+                    path,
+                    format!(
+                        "must be an integer between {min} and {max}, found {}{shown}",
+                        other.type_name()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, node: &Node, path: &Path) -> Option<bool> {
+        match node {
+            Node::Scalar(Kind::Bool(b), _) => Some(*b),
+            other => {
+                self.issue(
+                    path,
+                    format!("must be true or false, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    fn document(&mut self, root: &Node) -> Input {
+        let path = Path::root();
+        let mut input = Input {
+            version: SdlVersion::V2_0,
+            services: BTreeMap::new(),
+            compute: BTreeMap::new(),
+            placements: BTreeMap::new(),
+            deployment: BTreeMap::new(),
+            endpoints: BTreeMap::new(),
+            reclamation: None,
+        };
+        let entries = match root {
+            Node::Map(entries) => entries.as_slice(),
+            Node::Scalar(Kind::Null, _) => {
+                self.issue(&path, "the sdl is empty; it needs version, services, profiles and deployment");
+                return input;
+            }
+            other => {
+                self.issue(
+                    &path,
+                    format!("an sdl must be a mapping, found {}", other.type_name()),
+                );
+                return input;
+            }
+        };
+        self.check_keys(
+            entries,
+            &path,
+            &[
+                "version",
+                "include",
+                "services",
+                "profiles",
+                "deployment",
+                "endpoints",
+                "reclamation",
+            ],
+        );
+
+        let vpath = path.key("version");
+        match get(entries, "version") {
+            None => self.issue(&vpath, "is required; use \"2.0\" or \"2.1\""),
+            Some(v) => match self.text(v, &vpath).as_deref() {
+                Some("2.0") => input.version = SdlVersion::V2_0,
+                Some("2.1") => input.version = SdlVersion::V2_1,
+                Some(other) => self.issue(
+                    &vpath,
+                    format!("unsupported version {other:?}; use \"2.0\" or \"2.1\""),
+                ),
+                None => {}
+            },
+        }
+
+        if let Some(node) = get(entries, "include") {
+            let p = path.key("include");
+            // Go reads and ignores the list; it must still be a list of strings.
+            let _ = self.text_list(node, &p);
+        }
+
+        match get(entries, "services") {
+            Some(node) => {
+                let p = path.key("services");
+                for (name, svc) in self.named(node, &p) {
+                    if !valid_service_name(name) {
+                        self.issue(
+                            &p.key(name),
+                            format!("service name {name:?} is not valid; use lowercase letters, digits and '-', starting with a letter and not ending with '-'"),
+                        );
+                    }
+                    let service = self.service(svc, &p.key(name));
+                    input.services.insert(name.to_owned(), service);
+                }
+            }
+            None => self.issue(&path.key("services"), "is required"),
+        }
+
+        match get(entries, "profiles") {
+            Some(node) => self.profiles(node, &path.key("profiles"), &mut input),
+            None => self.issue(&path.key("profiles"), "is required"),
+        }
+
+        match get(entries, "deployment") {
+            Some(node) => {
+                let p = path.key("deployment");
+                for (svc, placements) in self.named(node, &p) {
+                    let sp = p.key(svc);
+                    let mut map = BTreeMap::new();
+                    for (placement, d) in self.named(placements, &sp) {
+                        map.insert(placement.to_owned(), self.deploy(d, &sp.key(placement)));
+                    }
+                    input.deployment.insert(svc.to_owned(), map);
+                }
+            }
+            None => self.issue(
+                &path.key("deployment"),
+                "is required; it says which service runs in which placement with which profile",
+            ),
+        }
+
+        if let Some(node) = get(entries, "endpoints") {
+            let p = path.key("endpoints");
+            for (name, ep) in self.named(node, &p) {
+                let ep_path = p.key(name);
+                if !valid_endpoint_name(name) {
+                    self.issue(
+                        &ep_path,
+                        format!(
+                            "endpoint name {name:?} is not valid; use lowercase letters first, then lowercase letters, digits, '-' or '_' (at least 2 characters)"
+                        ),
+                    );
+                }
+                if let Some(e) = self.mapping(ep, &ep_path) {
+                    self.check_keys(e, &ep_path, &["kind"]);
+                    match get(e, "kind") {
+                        None => self.issue(&ep_path.key("kind"), "is required; use \"ip\""),
+                        Some(k) => {
+                            let kp = ep_path.key("kind");
+                            if let Some(kind) = self.text(k, &kp) {
+                                if kind != "ip" {
+                                    self.issue(
+                                        &kp,
+                                        format!("unknown endpoint kind {kind:?}; the only kind is \"ip\""),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                input.endpoints.insert(name.to_owned(), ());
+            }
+        }
+
+        if let Some(node) = get(entries, "reclamation") {
+            let p = path.key("reclamation");
+            if let Some(e) = self.mapping(node, &p) {
+                self.check_keys(e, &p, &["min_window"]);
+                let wp = p.key("min_window");
+                match get(e, "min_window") {
+                    None => self.issue(&wp, "is required, e.g. \"24h\""),
+                    Some(w) => {
+                        if let Some(text) = self.text(w, &wp) {
+                            match units::parse_min_window(&text) {
+                                Ok(d) => input.reclamation = Some(d),
+                                Err(msg) => self.issue(&wp, msg),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        input
+    }
+
+    fn service(&mut self, node: &Node, path: &Path) -> Service {
+        let mut svc = Service::default();
+        let Some(entries) = self.mapping(node, path) else {
+            return svc;
+        };
+        self.check_keys(
+            entries,
+            path,
+            &[
+                "image",
+                "command",
+                "args",
+                "env",
+                "expose",
+                "dependencies",
+                "params",
+                "credentials",
+            ],
+        );
+        match get(entries, "image") {
+            None => self.issue(&path.key("image"), "is required"),
+            Some(n) => {
+                let p = path.key("image");
+                if let Some(image) = self.text(n, &p) {
+                    if image.is_empty() {
+                        self.issue(&p, "must not be empty");
+                    }
+                    svc.image = image;
+                }
+            }
+        }
+        if let Some(n) = get(entries, "command") {
+            svc.command = self.text_list(n, &path.key("command"));
+        }
+        if let Some(n) = get(entries, "args") {
+            svc.args = self.text_list(n, &path.key("args"));
+        }
+        if let Some(n) = get(entries, "env") {
+            let p = path.key("env");
+            svc.env = self.text_list(n, &p);
+            for (i, var) in svc.env.iter().flatten().enumerate() {
+                let name = var.split('=').next().unwrap_or("");
+                if let Err(why) = check_env_name(name) {
+                    self.issue(
+                        &p.index(i),
+                        format!("environment variable name {name:?} {why}"),
+                    );
+                }
+            }
+        }
+        if let Some(n) = get(entries, "expose") {
+            let p = path.key("expose");
+            for (i, item) in self.list(n, &p).iter().enumerate() {
+                let e = self.expose(item, &p.index(i));
+                svc.expose.push(e);
+            }
+        }
+        if let Some(n) = get(entries, "dependencies") {
+            // Go ignores dependencies; they are checked for shape only.
+            let p = path.key("dependencies");
+            for (i, item) in self.list(n, &p).iter().enumerate() {
+                let ip = p.index(i);
+                if let Some(e) = self.mapping(item, &ip) {
+                    self.check_keys(e, &ip, &["service"]);
+                    if let Some(s) = get(e, "service") {
+                        let _ = self.text(s, &ip.key("service"));
+                    }
+                }
+            }
+        }
+        if let Some(n) = get(entries, "params") {
+            svc.params = self.params(n, &path.key("params"));
+        }
+        if let Some(n) = get(entries, "credentials") {
+            svc.credentials = self.credentials(n, &path.key("credentials"));
+        }
+        svc
+    }
+
+    fn expose(&mut self, node: &Node, path: &Path) -> Expose {
+        let mut e = Expose {
+            proto: "TCP",
+            http: self.http_options(None, path),
+            ..Expose::default()
+        };
+        let Some(entries) = self.mapping(node, path) else {
+            return e;
+        };
+        self.check_keys(
+            entries,
+            path,
+            &["port", "as", "proto", "to", "accept", "http_options"],
+        );
+        match get(entries, "port") {
+            None => self.issue(&path.key("port"), "is required (1-65535)"),
+            Some(n) => {
+                if let Some(port) = self.int(n, &path.key("port"), 1, 65535) {
+                    e.port = port as u32;
+                }
+            }
+        }
+        if let Some(n) = get(entries, "as") {
+            let p = path.key("as");
+            match self.int(n, &p, 1, 65535) {
+                Some(port) => e.external_port = port as u32,
+                None => self.issue(&p, "leave `as` out to use the same port as `port`"),
+            }
+        }
+        if let Some(n) = get(entries, "proto") {
+            let p = path.key("proto");
+            if let Some(proto) = self.text(n, &p) {
+                match proto.as_str() {
+                    "tcp" | "TCP" => e.proto = "TCP",
+                    "udp" | "UDP" => e.proto = "UDP",
+                    other => self.issue(
+                        &p,
+                        format!("unsupported protocol {other:?}; use tcp or udp"),
+                    ),
+                }
+            }
+        }
+        if let Some(n) = get(entries, "to") {
+            let p = path.key("to");
+            for (i, item) in self.list(n, &p).iter().enumerate() {
+                let to = self.expose_to(item, &p.index(i));
+                e.to.push(to);
+            }
+        }
+        if let Some(n) = get(entries, "accept") {
+            let p = path.key("accept");
+            e.accept = self.text_list(n, &p);
+            for (i, host) in e.accept.iter().flatten().enumerate() {
+                if let Err(why) = check_hostname(host) {
+                    self.issue(&p.index(i), format!("{host:?} is not a valid hostname: {why}"));
+                }
+            }
+        }
+        if let Some(n) = get(entries, "http_options") {
+            e.http = self.http_options(Some(n), &path.key("http_options"));
+        }
+        e
+    }
+
+    fn expose_to(&mut self, node: &Node, path: &Path) -> ExposeTo {
+        let mut to = ExposeTo::default();
+        let Some(entries) = self.mapping(node, path) else {
+            return to;
+        };
+        self.check_keys(entries, path, &["service", "global", "ip"]);
+        if let Some(n) = get(entries, "service") {
+            to.service = self.text(n, &path.key("service")).unwrap_or_default();
+        }
+        if let Some(n) = get(entries, "global") {
+            to.global = self.boolean(n, &path.key("global")).unwrap_or(false);
+        }
+        if let Some(n) = entries
+            .iter()
+            .find(|(k, _)| key_text(k) == Some("ip"))
+            .map(|(_, v)| v)
+        {
+            let p = path.key("ip");
+            if let Some(ip) = self.text(n, &p) {
+                if ip.is_empty() {
+                    self.issue(&p, "must not be empty; name an endpoint of kind ip");
+                } else if !to.global {
+                    self.issue(
+                        &path.key("global"),
+                        "must be true when `ip` is set (a leased IP is reachable from outside)",
+                    );
+                }
+                to.ip = ip;
+            }
+        }
+        to
+    }
+
+    /// http_options with Go's defaults and limits (`go/sdl/v2.go` `asManifest`).
+    fn http_options(&mut self, node: Option<&Node>, path: &Path) -> HttpOptionsIn {
+        let mut h = HttpOptionsIn {
+            max_body_size: 1_048_576,
+            read_timeout: 60_000,
+            send_timeout: 60_000,
+            next_tries: 3,
+            next_timeout: 0,
+            next_cases: vec!["error".to_owned(), "timeout".to_owned()],
+            proxy_buffer_size: 0,
+        };
+        let Some(node) = node else {
+            return h;
+        };
+        let Some(entries) = self.mapping(node, path) else {
+            return h;
+        };
+        self.check_keys(
+            entries,
+            path,
+            &[
+                "max_body_size",
+                "read_timeout",
+                "send_timeout",
+                "next_tries",
+                "next_timeout",
+                "next_cases",
+                "proxy_buffer_size",
+            ],
+        );
+        let number = |r: &mut Self, key: &str, max: u64, default: u32, zero_default: bool| {
+            let Some(n) = get(entries, key) else {
+                return default;
+            };
+            match r.int(n, &path.key(key), 0, max) {
+                // Go treats 0 as "not set" for the options that have a default.
+                Some(0) if zero_default => default,
+                Some(v) => v as u32,
+                None => default,
+            }
+        };
+        h.max_body_size = number(self, "max_body_size", 104_857_600, h.max_body_size, true);
+        h.read_timeout = number(self, "read_timeout", 60_000, h.read_timeout, true);
+        h.send_timeout = number(self, "send_timeout", 60_000, h.send_timeout, true);
+        h.next_tries = number(self, "next_tries", u64::from(u32::MAX), h.next_tries, true);
+        h.next_timeout = number(self, "next_timeout", u64::from(u32::MAX), 0, false);
+        h.proxy_buffer_size = number(self, "proxy_buffer_size", 1_048_576, 0, false);
+        if let Some(n) = get(entries, "next_cases") {
+            let p = path.key("next_cases");
+            let cases = self.text_list(n, &p).unwrap_or_default();
+            let mut ok = true;
+            for (i, case) in cases.iter().enumerate() {
+                if !NEXT_CASES.contains(&case.as_str()) {
+                    ok = false;
+                    self.issue(
+                        &p.index(i),
+                        format!(
+                            "unknown case {case:?}; valid cases are: {}",
+                            NEXT_CASES.join(", ")
+                        ),
+                    );
+                }
+            }
+            if cases.len() > 1 && cases.iter().any(|c| c == "off") {
+                ok = false;
+                self.issue(&p, "\"off\" must be the only case when it is given");
+            }
+            if ok && !cases.is_empty() {
+                h.next_cases = cases;
+            }
+        }
+        h
+    }
+
+    fn params(&mut self, node: &Node, path: &Path) -> Option<Params> {
+        let entries = self.mapping(node, path)?;
+        self.check_keys(entries, path, &["storage", "permissions", "tee"]);
+        let mut params = Params::default();
+        if let Some(n) = get(entries, "storage") {
+            let p = path.key("storage");
+            let mut mounts: BTreeMap<String, String> = BTreeMap::new();
+            for (name, vol) in self.named(n, &p) {
+                let vp = p.key(name);
+                let Some(e) = self.mapping(vol, &vp) else {
+                    continue;
+                };
+                self.check_keys(e, &vp, &["mount", "readOnly"]);
+                let mut mount = String::new();
+                match get(e, "mount") {
+                    None => self.issue(
+                        &vp.key("mount"),
+                        "is required: an absolute path such as /data",
+                    ),
+                    Some(m) => {
+                        let mp = vp.key("mount");
+                        if let Some(m) = self.text(m, &mp) {
+                            if !m.starts_with('/') {
+                                self.issue(
+                                    &mp,
+                                    format!("{m:?} is not an absolute path; it must start with /"),
+                                );
+                            } else if let Some(other) = mounts.get(&m) {
+                                self.issue(
+                                    &mp,
+                                    format!("mount {m:?} is already used by volume {other:?}"),
+                                );
+                            } else {
+                                mounts.insert(m.clone(), name.to_owned());
+                            }
+                            mount = m;
+                        }
+                    }
+                }
+                let read_only = match get(e, "readOnly") {
+                    Some(b) => self.boolean(b, &vp.key("readOnly")).unwrap_or(false),
+                    None => false,
+                };
+                params.storage.insert(name.to_owned(), (mount, read_only));
+            }
+        }
+        if let Some(n) = get(entries, "permissions") {
+            let p = path.key("permissions");
+            if let Some(e) = self.mapping(n, &p) {
+                self.check_keys(e, &p, &["read"]);
+                let mut read = Vec::new();
+                if let Some(r) = get(e, "read") {
+                    let rp = p.key("read");
+                    read = self.text_list(r, &rp).unwrap_or_default();
+                    for (i, item) in read.iter().enumerate() {
+                        if !["deployment", "logs", "events"].contains(&item.as_str()) {
+                            self.issue(
+                                &rp.index(i),
+                                format!("unknown permission {item:?}; use deployment, logs or events"),
+                            );
+                        }
+                    }
+                }
+                params.permissions = Some(read);
+            }
+        }
+        if let Some(n) = get(entries, "tee") {
+            let p = path.key("tee");
+            if let Some(tee) = self.text(n, &p) {
+                if tee == "cpu" || tee == "cpu-gpu" {
+                    params.tee = Some(tee);
+                } else {
+                    self.issue(&p, format!("unsupported tee type {tee:?}; use cpu or cpu-gpu"));
+                }
+            }
+        }
+        Some(params)
+    }
+
+    fn credentials(&mut self, node: &Node, path: &Path) -> Option<Credentials> {
+        let entries = self.mapping(node, path)?;
+        self.check_keys(entries, path, &["host", "email", "username", "password"]);
+        let field = |r: &mut Self, key: &str, required: bool, min: usize| -> String {
+            let p = path.key(key);
+            let Some(n) = get(entries, key) else {
+                if required {
+                    r.issue(&p, "is required");
+                }
+                return String::new();
+            };
+            let value = r.text(n, &p).unwrap_or_default();
+            if value.trim().is_empty() && required {
+                r.issue(&p, "must not be empty");
+            } else if value.chars().count() < min {
+                r.issue(&p, format!("must be at least {min} characters long"));
+            }
+            value
+        };
+        Some(Credentials {
+            host: field(self, "host", true, 1),
+            email: field(self, "email", false, 5),
+            username: field(self, "username", true, 1),
+            password: field(self, "password", true, 6),
+        })
+    }
+
+    fn profiles(&mut self, node: &Node, path: &Path, input: &mut Input) {
+        let Some(entries) = self.mapping(node, path) else {
+            return;
+        };
+        self.check_keys(entries, path, &["compute", "placement"]);
+        match get(entries, "compute") {
+            None => self.issue(&path.key("compute"), "is required"),
+            Some(n) => {
+                let p = path.key("compute");
+                for (name, profile) in self.named(n, &p) {
+                    let c = self.compute(profile, &p.key(name));
+                    input.compute.insert(name.to_owned(), c);
+                }
+            }
+        }
+        match get(entries, "placement") {
+            None => self.issue(&path.key("placement"), "is required"),
+            Some(n) => {
+                let p = path.key("placement");
+                for (name, placement) in self.named(n, &p) {
+                    let pl = self.placement(placement, &p.key(name));
+                    input.placements.insert(name.to_owned(), pl);
+                }
+            }
+        }
+    }
+
+    fn compute(&mut self, node: &Node, path: &Path) -> Compute {
+        let mut c = Compute {
+            gpu: Some(0),
+            ..Compute::default()
+        };
+        let Some(entries) = self.mapping(node, path) else {
+            return c;
+        };
+        self.check_keys(entries, path, &["resources"]);
+        let path = &path.key("resources");
+        let Some(node) = get(entries, "resources") else {
+            self.issue(path, "is required (cpu, memory and storage)");
+            return c;
+        };
+        let Some(entries) = self.mapping(node, path) else {
+            return c;
+        };
+        self.check_keys(entries, path, &["cpu", "gpu", "memory", "storage"]);
+
+        match get(entries, "cpu") {
+            None => self.issue(&path.key("cpu"), "is required, e.g. `cpu: {units: 0.5}`"),
+            Some(n) => self.cpu(n, &path.key("cpu"), &mut c),
+        }
+        match get(entries, "memory") {
+            None => self.issue(&path.key("memory"), "is required, e.g. `memory: {size: 512Mi}`"),
+            Some(n) => {
+                let p = path.key("memory");
+                if let Some(e) = self.mapping(n, &p) {
+                    self.check_keys(e, &p, &["size"]);
+                    match get(e, "size") {
+                        None => self.issue(&p.key("size"), "is required, e.g. 512Mi"),
+                        Some(s) => c.memory = self.size(s, &p.key("size"), false),
+                    }
+                }
+            }
+        }
+        match get(entries, "storage") {
+            None => self.issue(&path.key("storage"), "is required, e.g. `storage: {size: 1Gi}`"),
+            Some(n) => c.storage = self.storage(n, &path.key("storage")),
+        }
+        if let Some(n) = get(entries, "gpu") {
+            self.gpu(n, &path.key("gpu"), &mut c);
+        }
+        c
+    }
+
+    fn size(&mut self, node: &Node, path: &Path, binary_only: bool) -> Option<u64> {
+        let text = self.number_text(node, path)?;
+        match units::parse_size(&text, binary_only) {
+            Ok(v) => Some(v),
+            Err(msg) => {
+                self.issue(path, msg);
+                None
+            }
+        }
+    }
+
+    fn cpu(&mut self, node: &Node, path: &Path, c: &mut Compute) {
+        let Some(entries) = self.mapping(node, path) else {
+            return;
+        };
+        self.check_keys(entries, path, &["units", "attributes"]);
+        let up = path.key("units");
+        match get(entries, "units") {
+            None => self.issue(&up, "is required: cores such as 0.5 or millicores such as \"500m\""),
+            Some(n) => {
+                if let Some(text) = self.number_text(n, &up) {
+                    match units::parse_cpu_millis(&text) {
+                        Ok(0) => self.issue(
+                            &up,
+                            format!("must be at least 10 millicores (\"10m\" or 0.01), got {text}"),
+                        ),
+                        Ok(m) => c.cpu = Some(m),
+                        Err(msg) => self.issue(&up, msg),
+                    }
+                }
+            }
+        }
+        if let Some(n) = get(entries, "attributes") {
+            let ap = path.key("attributes");
+            if let Some(e) = self.mapping(n, &ap) {
+                self.check_keys(e, &ap, &["arch"]);
+                if let Some(v) = get(e, "arch") {
+                    if let Some(arch) = self.text(v, &ap.key("arch")) {
+                        c.cpu_attributes.push(Attribute::new("arch", arch));
+                    }
+                }
+            }
+        }
+    }
+
+    fn storage(&mut self, node: &Node, path: &Path) -> Vec<Volume> {
+        let mut volumes = Vec::new();
+        match node {
+            Node::Seq(items) => {
+                if items.is_empty() {
+                    self.issue(path, "needs at least one volume");
+                }
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(v) = self.volume(item, &path.index(i), false) {
+                        volumes.push(v);
+                    }
+                }
+            }
+            Node::Map(_) => {
+                if let Some(v) = self.volume(node, path, true) {
+                    volumes.push(v);
+                }
+            }
+            other => self.issue(
+                path,
+                format!("expected a volume or a list of volumes, found {}", other.type_name()),
+            ),
+        }
+        for (i, v) in volumes.iter().enumerate() {
+            if volumes[..i].iter().any(|o| o.name == v.name) {
+                self.issue(
+                    path,
+                    format!("volume name {:?} is used more than once", v.name),
+                );
+            }
+        }
+        sort_volumes(&mut volumes);
+        volumes
+    }
+
+    fn volume(&mut self, node: &Node, path: &Path, single: bool) -> Option<Volume> {
+        let entries = self.mapping(node, path)?;
+        self.check_keys(entries, path, &["name", "size", "attributes"]);
+        let mut v = Volume::default();
+        if let Some(n) = get(entries, "name") {
+            v.name = self.text(n, &path.key("name")).unwrap_or_default();
+        }
+        // Go names a single volume "default" whatever it says, and an unnamed list item too.
+        if single || v.name.is_empty() {
+            v.name = "default".to_owned();
+        }
+        match get(entries, "size") {
+            None => self.issue(&path.key("size"), "is required, e.g. 1Gi"),
+            Some(n) => v.size = self.size(n, &path.key("size"), false),
+        }
+        if let Some(n) = get(entries, "attributes") {
+            v.attributes = self.storage_attributes(n, &path.key("attributes"));
+        }
+        Some(v)
+    }
+
+    /// Storage attributes as Go's `v2StorageAttributes.UnmarshalYAML`: `persistent` defaults to
+    /// false, `class` to `default` for persistent volumes; `ram` must not be persistent and
+    /// other classes must be.
+    fn storage_attributes(&mut self, node: &Node, path: &Path) -> Vec<Attribute> {
+        let Some(entries) = self.mapping(node, path) else {
+            return Vec::new();
+        };
+        self.check_keys(entries, path, &["class", "persistent"]);
+        let mut values: BTreeMap<&str, String> = BTreeMap::new();
+        for (k, v) in entries {
+            let Some(key) = key_text(k) else { continue };
+            if values.contains_key(key) || !matches!(key, "class" | "persistent") {
+                continue;
+            }
+            if let Some(text) = self.text(v, &path.key(key)) {
+                values.insert(key, text);
+            }
+        }
+        values
+            .entry("persistent")
+            .or_insert_with(|| "false".to_owned());
+        // Go decides on the text as written, before normalising yes/on/no/off.
+        let persistent = values.get("persistent").cloned().unwrap_or_default();
+        match values.get("class").map(String::as_str).unwrap_or("") {
+            "" => {
+                if persistent == "true" {
+                    values.insert("class", "default".to_owned());
+                }
+            }
+            "ram" => {
+                if persistent != "false" {
+                    self.issue(
+                        &path.key("persistent"),
+                        "storage of class ram cannot be persistent",
+                    );
+                }
+            }
+            class => {
+                if persistent == "false" {
+                    self.issue(
+                        &path.key("persistent"),
+                        format!(
+                            "storage of class {class:?} must be persistent (persistent: true); only class ram is ephemeral"
+                        ),
+                    );
+                }
+            }
+        }
+        let mut attrs = Vec::with_capacity(values.len());
+        for (key, value) in values {
+            let value = match key {
+                "persistent" => match value.as_str() {
+                    "true" | "on" | "yes" => "true".to_owned(),
+                    "false" | "off" | "no" => "false".to_owned(),
+                    other => {
+                        self.issue(
+                            &path.key("persistent"),
+                            format!("{other:?} is not a boolean; use true or false"),
+                        );
+                        continue;
+                    }
+                },
+                _ => {
+                    if !STORAGE_CLASSES.contains(&value.as_str()) {
+                        self.issue(
+                            &path.key("class"),
+                            format!(
+                                "unknown storage class {value:?}; valid classes are: {}",
+                                STORAGE_CLASSES.join(", ")
+                            ),
+                        );
+                        continue;
+                    }
+                    value
+                }
+            };
+            attrs.push(Attribute::new(key, value));
+        }
+        attrs
+    }
+
+    fn gpu(&mut self, node: &Node, path: &Path, c: &mut Compute) {
+        let Some(entries) = self.mapping(node, path) else {
+            return;
+        };
+        self.check_keys(entries, path, &["units", "attributes"]);
+        let up = path.key("units");
+        let units = match get(entries, "units") {
+            None => Some(0),
+            Some(n) => self.text(n, &up).and_then(|t| {
+                units::parse_gpu_units(&t)
+                    .map_err(|msg| self.issue(&up, msg))
+                    .ok()
+            }),
+        };
+        c.gpu = units;
+        let ap = path.key("attributes");
+        let attributes = get(entries, "attributes");
+        match (units, attributes) {
+            (Some(u), None) if u > 0 => self.issue(
+                &ap,
+                "are required when units > 0, e.g. `attributes: {vendor: {nvidia: [{model: a100}]}}`",
+            ),
+            (Some(0), Some(_)) => {
+                self.issue(&up, "must be greater than zero when attributes are given")
+            }
+            _ => {}
+        }
+        let Some(attributes) = attributes else {
+            return;
+        };
+        let Some(e) = self.mapping(attributes, &ap) else {
+            return;
+        };
+        self.check_keys(e, &ap, &["vendor"]);
+        let vp = ap.key("vendor");
+        let Some(vendor) = get(e, "vendor") else {
+            self.issue(&vp, "is required: at least one vendor must be set (nvidia)");
+            return;
+        };
+        let Some(ve) = self.mapping(vendor, &vp) else {
+            return;
+        };
+        self.check_keys(ve, &vp, &["nvidia"]);
+        if ve.is_empty() {
+            self.issue(&vp, "must name at least one vendor (nvidia)");
+            return;
+        }
+        let mut attrs = Vec::new();
+        if let Some(list) = get(ve, "nvidia") {
+            let np = vp.key("nvidia");
+            for (i, item) in self.list(list, &np).iter().enumerate() {
+                let ip = np.index(i);
+                let Some(m) = self.mapping(item, &ip) else {
+                    continue;
+                };
+                self.check_keys(m, &ip, &["model", "ram", "interface"]);
+                let mut key = String::from("vendor/nvidia/model/");
+                if let Some(model) = get(m, "model") {
+                    key.push_str(&self.text(model, &ip.key("model")).unwrap_or_default());
+                }
+                if let Some(ram) = get(m, "ram") {
+                    if let Some(bytes) = self.size(ram, &ip.key("ram"), true) {
+                        key.push_str(&format!("/ram/{}Gi", bytes / units::GI));
+                    }
+                }
+                if let Some(iface) = get(m, "interface") {
+                    let fp = ip.key("interface");
+                    if let Some(iface) = self.text(iface, &fp) {
+                        if iface == "pcie" || iface == "sxm" {
+                            key.push_str("/interface/");
+                            key.push_str(&iface);
+                        } else {
+                            self.issue(
+                                &fp,
+                                format!("unknown gpu interface {iface:?}; use pcie or sxm"),
+                            );
+                        }
+                    }
+                }
+                if !valid_attribute_key(&key) {
+                    self.issue(
+                        &ip,
+                        format!("gpu attribute {key:?} is not valid: model names may use letters, digits, '_', '-', '.' and '/' only"),
+                    );
+                }
+                if attrs.iter().any(|a: &Attribute| a.key == key) {
+                    self.issue(&ip, format!("gpu {key:?} is listed more than once"));
+                    continue;
+                }
+                attrs.push(Attribute::new(key, "true"));
+            }
+        }
+        if attrs.is_empty() {
+            attrs.push(Attribute::new("vendor/nvidia/model/*", "true"));
+        }
+        attrs.sort_by(|a, b| a.key.cmp(&b.key));
+        c.gpu_attributes = attrs;
+    }
+
+    fn placement(&mut self, node: &Node, path: &Path) -> Placement {
+        let mut pl = Placement::default();
+        let Some(entries) = self.mapping(node, path) else {
+            return pl;
+        };
+        self.check_keys(entries, path, &["attributes", "signedBy", "pricing"]);
+        if let Some(n) = get(entries, "attributes") {
+            let ap = path.key("attributes");
+            for (k, v) in self.named(n, &ap) {
+                if let Some(value) = self.text(v, &ap.key(k)) {
+                    pl.attributes.push(Attribute::new(k, value));
+                }
+            }
+            pl.attributes.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        if let Some(n) = get(entries, "signedBy") {
+            let sp = path.key("signedBy");
+            if let Some(e) = self.mapping(n, &sp) {
+                self.check_keys(e, &sp, &["allOf", "anyOf"]);
+                if let Some(l) = get(e, "allOf") {
+                    pl.signed_by.all_of = self.text_list(l, &sp.key("allOf")).unwrap_or_default();
+                }
+                if let Some(l) = get(e, "anyOf") {
+                    pl.signed_by.any_of = self.text_list(l, &sp.key("anyOf")).unwrap_or_default();
+                }
+            }
+        }
+        match get(entries, "pricing") {
+            None => self.issue(
+                &path.key("pricing"),
+                "is required: a price for each compute profile deployed here, e.g. `pricing: {web: {denom: uact, amount: 1000}}`",
+            ),
+            Some(n) => {
+                let pp = path.key("pricing");
+                for (profile, price) in self.named(n, &pp) {
+                    let p = self.price(price, &pp.key(profile));
+                    pl.pricing.insert(profile.to_owned(), p);
+                }
+            }
+        }
+        pl
+    }
+
+    fn price(&mut self, node: &Node, path: &Path) -> Option<Price> {
+        let entries = self.mapping(node, path)?;
+        self.check_keys(entries, path, &["denom", "amount"]);
+        let dp = path.key("denom");
+        let denom = match get(entries, "denom") {
+            None => {
+                self.issue(&dp, "is required: uact or uakt");
+                None
+            }
+            Some(n) => self.text(n, &dp).filter(|d| match check_denom(d) {
+                Ok(()) => true,
+                Err(msg) => {
+                    self.issue(&dp, msg);
+                    false
+                }
+            }),
+        };
+        let ap = path.key("amount");
+        let amount = match get(entries, "amount") {
+            None => {
+                self.issue(&ap, "is required, e.g. 1000");
+                None
+            }
+            Some(n) => self.text(n, &ap).and_then(|t| {
+                units::parse_price_amount(&t)
+                    .map_err(|msg| self.issue(&ap, msg))
+                    .ok()
+            }),
+        };
+        Some(Price {
+            denom: denom?,
+            scaled: amount?,
+        })
+    }
+
+    fn deploy(&mut self, node: &Node, path: &Path) -> Deploy {
+        let mut d = Deploy::default();
+        let Some(entries) = self.mapping(node, path) else {
+            return d;
+        };
+        self.check_keys(entries, path, &["profile", "count"]);
+        match get(entries, "profile") {
+            None => self.issue(&path.key("profile"), "is required: the compute profile to use"),
+            Some(n) => d.profile = self.text(n, &path.key("profile")).unwrap_or_default(),
+        }
+        match get(entries, "count") {
+            None => self.issue(&path.key("count"), "is required: the number of replicas (at least 1)"),
+            Some(Node::Scalar(Kind::Int(c), _)) if *c < 1 => self.issue(
+                &path.key("count"),
+                format!("must be at least 1, got {c}"),
+            ),
+            Some(n) => {
+                d.count = self
+                    .int(n, &path.key("count"), 1, u64::from(u32::MAX))
+                    .map(|c| c as u32)
+            }
+        }
+        d
+    }
+}
+
+/// Go's storage ordering (`v2ResourceStorageArray.sort`): smaller size first, then by the
+/// `persistent` attribute, then by name.
+///
+/// Go's comparison is not a strict order (two ephemeral volumes of equal size are each
+/// "less" than the other), so the result depends on the algorithm: this is Go's
+/// `sort.SliceStable`, an insertion sort over blocks of 20 merged with SymMerge.
+pub(crate) fn sort_volumes(v: &mut [Volume]) {
+    let less = |a: &Volume, b: &Volume| -> bool {
+        let (sa, sb) = (a.size.unwrap_or(0), b.size.unwrap_or(0));
+        if sa != sb {
+            return sa < sb;
+        }
+        let pa = a.attribute("persistent");
+        let pb = b.attribute("persistent");
+        match (pa, pb) {
+            (None, Some(_)) => return true,
+            (Some(x), Some(y)) if x < y => return true,
+            (Some(_), None) => return false,
+            _ => {}
+        }
+        let persistent = |p: Option<&str>| p.and_then(go_parse_bool).unwrap_or(false);
+        if !persistent(pa) {
+            return true;
+        }
+        if !persistent(pb) {
+            return false;
+        }
+        a.name < b.name
+    };
+    go_stable_sort(v, &less);
+}
+
+fn go_parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Go's `sort.Stable` algorithm, so that a comparison that is not a strict order gives the
+/// same result as in Go.
+fn go_stable_sort<T>(data: &mut [T], less: &dyn Fn(&T, &T) -> bool) {
+    let n = data.len();
+    let mut block = 20;
+    let (mut a, mut b) = (0, block);
+    while b <= n {
+        insertion_sort(data, a, b, less);
+        a = b;
+        b += block;
+    }
+    insertion_sort(data, a, n, less);
+    while block < n {
+        let (mut a, mut b) = (0, 2 * block);
+        while b <= n {
+            sym_merge(data, a, a + block, b, less);
+            a = b;
+            b += 2 * block;
+        }
+        let m = a + block;
+        if m < n {
+            sym_merge(data, a, m, n, less);
+        }
+        block *= 2;
+    }
+}
+
+fn insertion_sort<T>(data: &mut [T], a: usize, b: usize, less: &dyn Fn(&T, &T) -> bool) {
+    for i in a + 1..b {
+        let mut j = i;
+        while j > a && less(&data[j], &data[j - 1]) {
+            data.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+/// Merges the sorted runs `data[a..m]` and `data[m..b]` in place (Kim and Kutzner's SymMerge,
+/// as Go implements it).
+fn sym_merge<T>(data: &mut [T], a: usize, m: usize, b: usize, less: &dyn Fn(&T, &T) -> bool) {
+    if m - a == 1 {
+        // Binary search for the first index in [m, b) whose element is not less than data[a].
+        let (mut i, mut j) = (m, b);
+        while i < j {
+            let h = (i + j) / 2;
+            if less(&data[h], &data[a]) {
+                i = h + 1;
+            } else {
+                j = h;
+            }
+        }
+        for k in a..i - 1 {
+            data.swap(k, k + 1);
+        }
+        return;
+    }
+    if b - m == 1 {
+        // Binary search for the first index in [a, m) whose element is greater than data[m].
+        let (mut i, mut j) = (a, m);
+        while i < j {
+            let h = (i + j) / 2;
+            if !less(&data[m], &data[h]) {
+                i = h + 1;
+            } else {
+                j = h;
+            }
+        }
+        let mut k = m;
+        while k > i {
+            data.swap(k, k - 1);
+            k -= 1;
+        }
+        return;
+    }
+    let mid = (a + b) / 2;
+    let n = mid + m;
+    let (mut start, mut r) = if m > mid { (n - b, mid) } else { (a, m) };
+    let p = n - 1;
+    while start < r {
+        let c = (start + r) / 2;
+        if !less(&data[p - c], &data[c]) {
+            start = c + 1;
+        } else {
+            r = c;
+        }
+    }
+    let end = n - start;
+    if start < m && m < end {
+        rotate(data, start, m, end);
+    }
+    if a < start && start < mid {
+        sym_merge(data, a, start, mid, less);
+    }
+    if mid < end && end < b {
+        sym_merge(data, mid, end, b, less);
+    }
+}
+
+/// Swaps the blocks `data[a..m]` and `data[m..b]`, as Go's `rotate` does with block swaps.
+fn rotate<T>(data: &mut [T], a: usize, m: usize, b: usize) {
+    let mut i = m - a;
+    let mut j = b - m;
+    while i != j {
+        if i > j {
+            swap_range(data, m - i, m, j);
+            i -= j;
+        } else {
+            swap_range(data, m - i, m + j - i, i);
+            j -= i;
+        }
+    }
+    swap_range(data, m - i, m, i);
+}
+
+fn swap_range<T>(data: &mut [T], a: usize, b: usize, n: usize) {
+    for i in 0..n {
+        data.swap(a + i, b + i);
+    }
+}
+
+/// Service names, as the manifest requires: `^[a-z]([-a-z0-9]*[a-z0-9])?$`.
+fn valid_service_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) => {
+            f.is_ascii_lowercase()
+                && (l.is_ascii_lowercase() || l.is_ascii_digit())
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// Endpoint names: `^[a-z]+[-_0-9a-z]+$`.
+fn valid_endpoint_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let letters = b.iter().take_while(|c| c.is_ascii_lowercase()).count();
+    letters >= 1
+        && b.len() >= 2
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_')
+}
+
+/// Attribute keys as Akash validates them: `^([a-zA-Z][\w/.\-]{1,126}[\w*]?)$`.
+pub(crate) fn valid_attribute_key(key: &str) -> bool {
+    let b = key.as_bytes();
+    let Some((first, rest)) = b.split_first() else {
+        return false;
+    };
+    if !first.is_ascii_alphabetic() {
+        return false;
+    }
+    let mid = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'/' | b'.' | b'-');
+    let last = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'*');
+    let plain = (1..=126).contains(&rest.len()) && rest.iter().all(mid);
+    let with_last = match rest.split_last() {
+        Some((l, body)) => {
+            last(l) && (1..=126).contains(&body.len()) && body.iter().all(mid)
+        }
+        None => false,
+    };
+    plain || with_last
+}
+
+/// Environment variable names as Kubernetes validates them (`IsEnvVarName`).
+fn check_env_name(name: &str) -> Result<(), &'static str> {
+    let b = name.as_bytes();
+    let ok_first = |c: &u8| c.is_ascii_alphabetic() || matches!(c, b'-' | b'.' | b'_');
+    let ok_rest = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_');
+    match b.split_first() {
+        None => Err("is empty; write NAME=value"),
+        Some((f, rest)) if !ok_first(f) || !rest.iter().all(ok_rest) => Err(
+            "is not valid: use letters, digits, '_', '-' and '.', not starting with a digit",
+        ),
+        _ if name == "." || name == ".." || name.starts_with("..") => {
+            Err("must not be '.', '..' or start with '..'")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Hostnames in `accept`: a lowercase DNS-1123 subdomain (Kubernetes `IsDNS1123Subdomain`).
+fn check_hostname(host: &str) -> Result<(), &'static str> {
+    if host.is_empty() {
+        return Err("it is empty");
+    }
+    if host.len() > 253 {
+        return Err("it is longer than 253 characters");
+    }
+    for label in host.split('.') {
+        let b = label.as_bytes();
+        let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        let valid = match (b.first(), b.last()) {
+            (Some(f), Some(l)) => {
+                alnum(f) && alnum(l) && b.iter().all(|c| alnum(c) || *c == b'-')
+            }
+            _ => false,
+        };
+        if !valid {
+            return Err("use lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit");
+        }
+    }
+    Ok(())
+}
+
+/// Price denominations: `uact` and `uakt`, and IBC denominations (`ibc/<hash>`) that Go and
+/// earlier schemas accept.
+fn check_denom(denom: &str) -> Result<(), String> {
+    let cosmos_valid = {
+        // Cosmos `ValidateDenom`: [a-zA-Z][a-zA-Z0-9/:._-]{2,127}
+        let b = denom.as_bytes();
+        (3..=128).contains(&b.len())
+            && b[0].is_ascii_alphabetic()
+            && b[1..]
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b':' | b'.' | b'_' | b'-'))
+    };
+    match denom {
+        "uact" | "uakt" => Ok(()),
+        d if d.len() > 4 && d.starts_with("ibc/") && cosmos_valid => Ok(()),
+        d => Err(format!(
+            "unsupported denomination {d:?}; use uact (or uakt, or an ibc/<hash> denomination)"
+        )),
+    }
+}
+
+/// The allowed word nearest to `word`, when it is close enough to be a likely typo.
+fn closest<'a>(word: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (edit_distance(word, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            let del = prev[j + 1] + 1;
+            let ins = cur[j] + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    pub(crate) use super::{sort_volumes, valid_attribute_key, Volume};
+}

@@ -1,0 +1,508 @@
+//! YAML documents with positions.
+//!
+//! Specs are parsed with a YAML 1.2 event parser into plain JSON values, and every node's
+//! position is kept in an index keyed by its field path. Validation then works on values and
+//! paths only, and an error's path is turned back into a line and column at the very end.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Upper bound on the nodes one stream may expand to (aliases included), so that a
+/// "billion laughs" document is refused instead of exhausting memory.
+const MAX_NODES: usize = 1_000_000;
+/// Upper bound on nesting, so that hostile input cannot overflow the stack later on.
+const MAX_DEPTH: usize = 128;
+
+/// A line and column, both 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl Position {
+    fn from_marker(m: &Marker) -> Self {
+        Position {
+            line: m.line(),
+            column: m.col() + 1,
+        }
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// One segment of a field path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+/// A field path such as `spec.env[0].secretRef.key`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FieldPath(Vec<Segment>);
+
+impl FieldPath {
+    /// The empty path (the document itself).
+    pub fn root() -> Self {
+        FieldPath(Vec::new())
+    }
+
+    /// This path extended by a key.
+    pub fn key(&self, key: &str) -> Self {
+        let mut p = self.clone();
+        p.0.push(Segment::Key(key.to_string()));
+        p
+    }
+
+    /// This path extended by an index.
+    pub fn index(&self, i: usize) -> Self {
+        let mut p = self.clone();
+        p.0.push(Segment::Index(i));
+        p
+    }
+
+    /// The segments.
+    pub fn segments(&self) -> &[Segment] {
+        &self.0
+    }
+
+    /// Builds a path from segments.
+    pub fn from_segments(segments: Vec<Segment>) -> Self {
+        FieldPath(segments)
+    }
+
+    /// The path without its last segment (the root stays the root).
+    pub fn parent(&self) -> Self {
+        let mut p = self.clone();
+        p.0.pop();
+        p
+    }
+}
+
+fn is_plain_key(k: &str) -> bool {
+    !k.is_empty()
+        && k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("(document)");
+        }
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Segment::Key(k) if is_plain_key(k) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                Segment::Key(k) => write!(f, "[{}]", serde_json::Value::String(k.clone()))?,
+                Segment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One YAML document of a stream: its value and where each of its nodes stands.
+#[derive(Debug, Clone)]
+pub struct YamlDocument {
+    /// The document's content as a JSON value.
+    pub value: Value,
+    /// Where the document starts.
+    pub start: Position,
+    positions: HashMap<FieldPath, Position>,
+}
+
+impl YamlDocument {
+    /// The position of the node at `path`, or of its nearest ancestor that exists.
+    pub fn position_of(&self, path: &FieldPath) -> Position {
+        let mut p = path.clone();
+        loop {
+            if let Some(pos) = self.positions.get(&p) {
+                return *pos;
+            }
+            if p.0.is_empty() {
+                return self.start;
+            }
+            p.0.pop();
+        }
+    }
+}
+
+/// A YAML syntax error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{position}: {message}")]
+pub struct SyntaxError {
+    /// Where the parser stopped.
+    pub position: Position,
+    /// What it found wrong.
+    pub message: String,
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Value>,
+        anchor: usize,
+    },
+    Map {
+        map: Map<String, Value>,
+        pending_key: Option<String>,
+        anchor: usize,
+    },
+}
+
+struct Builder {
+    docs: Vec<YamlDocument>,
+    stack: Vec<Frame>,
+    path: Vec<Segment>,
+    positions: HashMap<FieldPath, Position>,
+    anchors: HashMap<usize, Value>,
+    doc_start: Position,
+    root: Option<Value>,
+    nodes: usize,
+    error: Option<SyntaxError>,
+}
+
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::Number(i.into());
+        }
+        if let Ok(u) = s.parse::<u64>() {
+            return Value::Number(u.into());
+        }
+    }
+    if let Some(hex) = s.strip_prefix("0x") {
+        if let Ok(u) = u64::from_str_radix(hex, 16) {
+            return Value::Number(u.into());
+        }
+    }
+    if let Some(oct) = s.strip_prefix("0o") {
+        if let Ok(u) = u64::from_str_radix(oct, 8) {
+            return Value::Number(u.into());
+        }
+    }
+    let looks_float = digits
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if looks_float {
+        if let Ok(f) = s.parse::<f64>() {
+            if let Some(n) = Number::from_f64(f) {
+                return Value::Number(n);
+            }
+        }
+    }
+    Value::String(s.to_string())
+}
+
+impl Builder {
+    fn fail(&mut self, mark: &Marker, message: impl Into<String>) {
+        if self.error.is_none() {
+            self.error = Some(SyntaxError {
+                position: Position::from_marker(mark),
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Registers a finished node: as the document root, a sequence item or a mapping value.
+    fn push_value(&mut self, value: Value, anchor: usize, mark: &Marker) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Seq { items, .. }) => items.push(value),
+            Some(Frame::Map {
+                map, pending_key, ..
+            }) => match pending_key.take() {
+                Some(k) => {
+                    map.insert(k, value);
+                    self.path.pop();
+                }
+                None => {
+                    let key = match value {
+                        Value::String(s) => s,
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Null => "null".to_string(),
+                        _ => {
+                            self.fail(mark, "a mapping key must be a scalar");
+                            return;
+                        }
+                    };
+                    if map.contains_key(&key) {
+                        let msg = format!("duplicate key `{key}` in this mapping");
+                        self.fail(mark, msg);
+                        return;
+                    }
+                    self.path.push(Segment::Key(key.clone()));
+                    if let Some(Frame::Map { pending_key, .. }) = self.stack.last_mut() {
+                        *pending_key = Some(key);
+                    }
+                }
+            },
+        }
+    }
+
+    /// Records the position of the node about to start, when it is a value (not a key).
+    fn note_position(&mut self, mark: &Marker) {
+        let is_key = matches!(
+            self.stack.last(),
+            Some(Frame::Map {
+                pending_key: None,
+                ..
+            })
+        );
+        if is_key {
+            return;
+        }
+        let mut path = self.path.clone();
+        if let Some(Frame::Seq { items, .. }) = self.stack.last() {
+            path.push(Segment::Index(items.len()));
+        }
+        self.positions
+            .insert(FieldPath(path), Position::from_marker(mark));
+    }
+
+    fn count_node(&mut self, mark: &Marker, n: usize) -> bool {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            self.fail(mark, format!("document expands to more than {MAX_NODES} nodes"));
+            return false;
+        }
+        true
+    }
+
+    fn begin_container(&mut self, mark: &Marker) -> bool {
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail(mark, format!("nesting deeper than {MAX_DEPTH} levels"));
+            return false;
+        }
+        self.note_position(mark);
+        if let Some(Frame::Seq { items, .. }) = self.stack.last() {
+            let i = items.len();
+            self.path.push(Segment::Index(i));
+        }
+        true
+    }
+
+    fn end_container(&mut self, value: Value, anchor: usize, mark: &Marker) {
+        if let Some(Frame::Seq { .. }) = self.stack.last() {
+            self.path.pop();
+        }
+        self.push_value(value, anchor, mark);
+    }
+}
+
+fn node_count(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(node_count).sum::<usize>(),
+        Value::Object(m) => 1 + m.values().map(node_count).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        match ev {
+            Event::DocumentStart => {
+                self.doc_start = Position::from_marker(&mark);
+                self.positions.clear();
+                self.anchors.clear();
+                self.root = None;
+            }
+            Event::DocumentEnd => {
+                let value = self.root.take().unwrap_or(Value::Null);
+                // A document "starts" at its first node, not at the `---` before it.
+                let start = self
+                    .positions
+                    .get(&FieldPath::root())
+                    .copied()
+                    .unwrap_or(self.doc_start);
+                self.docs.push(YamlDocument {
+                    value,
+                    start,
+                    positions: std::mem::take(&mut self.positions),
+                });
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if !self.count_node(&mark, 1) {
+                    return;
+                }
+                self.note_position(&mark);
+                let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let value = if style == TScalarStyle::Plain && !is_str_tag {
+                    resolve_plain(&text)
+                } else {
+                    Value::String(text)
+                };
+                self.push_value(value, anchor, &mark);
+            }
+            Event::Alias(id) => {
+                let Some(v) = self.anchors.get(&id).cloned() else {
+                    self.fail(&mark, "alias to an unknown anchor");
+                    return;
+                };
+                if !self.count_node(&mark, node_count(&v)) {
+                    return;
+                }
+                self.note_position(&mark);
+                self.push_value(v, 0, &mark);
+            }
+            Event::SequenceStart(anchor, _) => {
+                if self.count_node(&mark, 1) && self.begin_container(&mark) {
+                    self.stack.push(Frame::Seq {
+                        items: Vec::new(),
+                        anchor,
+                    });
+                }
+            }
+            Event::MappingStart(anchor, _) => {
+                if self.count_node(&mark, 1) && self.begin_container(&mark) {
+                    self.stack.push(Frame::Map {
+                        map: Map::new(),
+                        pending_key: None,
+                        anchor,
+                    });
+                }
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { items, anchor }) = self.stack.pop() {
+                    self.end_container(Value::Array(items), anchor, &mark);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map { map, anchor, .. }) = self.stack.pop() {
+                    self.end_container(Value::Object(map), anchor, &mark);
+                }
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+    }
+}
+
+/// Parses a YAML stream into its documents. Empty documents (only comments, or nothing
+/// between two `---`) are kept as `null` values so that callers can report them.
+pub fn parse_stream(text: &str) -> Result<Vec<YamlDocument>, SyntaxError> {
+    let mut builder = Builder {
+        docs: Vec::new(),
+        stack: Vec::new(),
+        path: Vec::new(),
+        positions: HashMap::new(),
+        anchors: HashMap::new(),
+        doc_start: Position { line: 1, column: 1 },
+        root: None,
+        nodes: 0,
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let m = e.marker();
+        return Err(SyntaxError {
+            position: Position::from_marker(m),
+            message: e.info().to_string(),
+        });
+    }
+    if let Some(e) = builder.error {
+        return Err(e);
+    }
+    Ok(builder.docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_resolve_as_yaml_1_2_core() {
+        let docs = parse_stream(
+            "a: 1\nb: 0.5\nc: yes\nd: true\ne: ~\nf: '1'\ng: 500m\nh: -3\ni: 1e3\nj: 1.2.3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs[0].value,
+            json!({"a":1,"b":0.5,"c":"yes","d":true,"e":null,"f":"1","g":"500m","h":-3,"i":1000.0,"j":"1.2.3"})
+        );
+    }
+
+    #[test]
+    fn positions_are_indexed_by_path() {
+        let text = "kind: Agent\nspec:\n  env:\n    - name: A\n      value: x\n    - name: B\n";
+        let docs = parse_stream(text).unwrap();
+        let d = &docs[0];
+        let p = FieldPath::root().key("spec").key("env").index(1).key("name");
+        assert_eq!(d.position_of(&p), Position { line: 6, column: 13 });
+        let missing = FieldPath::root().key("spec").key("env").index(0).key("nope");
+        assert_eq!(d.position_of(&missing).line, 4);
+        assert_eq!(p.to_string(), "spec.env[1].name");
+        let odd = FieldPath::root().key("routes").key("/api/*");
+        assert_eq!(odd.to_string(), "routes[\"/api/*\"]");
+    }
+
+    #[test]
+    fn multi_documents_keep_their_start_lines() {
+        let docs = parse_stream("a: 1\n---\nb: 2\n---\n# empty\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[1].start.line, 3);
+        assert_eq!(docs[2].value, Value::Null);
+    }
+
+    #[test]
+    fn duplicate_keys_and_syntax_errors_are_refused() {
+        let e = parse_stream("a: 1\na: 2\n").unwrap_err();
+        assert!(e.message.contains("duplicate key `a`"), "{e}");
+        assert_eq!(e.position.line, 2);
+        let e = parse_stream("a: [1, 2\n").unwrap_err();
+        assert!(e.position.line >= 1);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = parse_stream(&text).unwrap_err();
+        assert!(e.message.contains("more than"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(500) + &"]".repeat(500);
+        assert!(parse_stream(&text).is_err());
+    }
+}

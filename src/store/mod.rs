@@ -1,0 +1,268 @@
+//! The store: desired state (specs), observed state (status), events and a change feed.
+//!
+//! [`Store`] is the one trait the rest of the crate sees. [`sql::SqlStore`] implements it for
+//! SQLite (the embedded default, zero set-up) and PostgreSQL (production, several replicas),
+//! with migrations per dialect embedded and applied at start. One test suite runs against both.
+
+pub mod selector;
+pub mod sql;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::spec::{Kind, Resource, ResourceInput, ResourceKey, Status};
+pub use selector::LabelSelector;
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL names no supported backend.
+    #[error("unsupported database url `{0}`: expected sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// Connecting or migrating failed.
+    #[error("cannot open the store at {url}: {source}")]
+    Open {
+        /// The URL, without its password.
+        url: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// Applying migrations failed.
+    #[error("cannot migrate the store: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The resource does not exist.
+    #[error("{0} not found")]
+    NotFound(ResourceKey),
+    /// The write was based on a stale resourceVersion.
+    #[error("conflict on {key}: resourceVersion {expected} is stale (now {actual})")]
+    Conflict {
+        /// The resource.
+        key: ResourceKey,
+        /// The version the writer saw.
+        expected: i64,
+        /// The version stored now.
+        actual: i64,
+    },
+    /// The resource is being deleted and cannot be changed.
+    #[error("{0} is being deleted; wait until it is gone, then apply it again")]
+    BeingDeleted(ResourceKey),
+    /// A stored row could not be decoded.
+    #[error("corrupt row for {key}: {message}")]
+    Corrupt {
+        /// The resource.
+        key: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// A short, bounded category for conditions and metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            StoreError::UnsupportedUrl(_) => "config",
+            StoreError::Open { .. } | StoreError::Database(_) | StoreError::Migrate(_) => {
+                "database"
+            }
+            StoreError::NotFound(_) => "not-found",
+            StoreError::Conflict { .. } => "conflict",
+            StoreError::BeingDeleted(_) => "being-deleted",
+            StoreError::Corrupt { .. } => "corrupt",
+        }
+    }
+}
+
+/// What an apply did to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// It did not exist.
+    Created,
+    /// Its spec or labels changed.
+    Configured,
+    /// Nothing changed; nothing was written.
+    Unchanged,
+}
+
+impl ApplyOutcome {
+    /// The word kubectl prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplyOutcome::Created => "created",
+            ApplyOutcome::Configured => "configured",
+            ApplyOutcome::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The result of applying one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The resource.
+    pub key: ResourceKey,
+    /// What happened.
+    pub outcome: ApplyOutcome,
+    /// Its generation after the apply.
+    pub generation: i64,
+    /// Its resourceVersion after the apply.
+    pub resource_version: i64,
+}
+
+/// What a deletion request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// It had no finalizers and is gone.
+    Deleted,
+    /// Deletion is recorded; it goes once its finalizers are removed.
+    Requested,
+    /// Deletion had already been requested.
+    AlreadyRequested,
+}
+
+/// Which resources to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only this kind.
+    pub kind: Option<Kind>,
+    /// Only this project; `None` lists every project.
+    pub project: Option<String>,
+    /// Only resources whose labels match.
+    pub selector: LabelSelector,
+}
+
+/// Event types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    /// Something went as planned.
+    Normal,
+    /// Something needs attention.
+    Warning,
+}
+
+impl EventType {
+    /// `Normal` or `Warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
+}
+
+/// An event to record about a resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Normal or Warning.
+    pub type_: EventType,
+    /// One CamelCase word, e.g. `LeaseCreated`.
+    pub reason: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Its id (increasing).
+    pub id: i64,
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    /// One CamelCase word.
+    pub reason: String,
+    /// What happened.
+    pub message: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// Change operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOp {
+    /// Created, or its spec, labels, status or finalizers changed.
+    Upsert,
+    /// Gone from the store.
+    Delete,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Its id, which is also the resourceVersion the change produced.
+    pub id: i64,
+    /// The resource.
+    pub key: ResourceKey,
+    /// What happened.
+    pub op: ChangeOp,
+}
+
+/// Where desired and observed state live.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates or updates every input in one transaction: all or nothing. The generation bumps
+    /// only when a spec changes; a resource whose spec and labels are unchanged is not written.
+    async fn apply(&self, inputs: &[ResourceInput]) -> Result<Vec<Applied>, StoreError>;
+
+    /// One resource.
+    async fn get(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError>;
+
+    /// Resources matching a query, ordered by kind, project and name.
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Resource>, StoreError>;
+
+    /// Replaces the status, if `expected_version` is still the resourceVersion.
+    async fn write_status(
+        &self,
+        key: &ResourceKey,
+        expected_version: i64,
+        status: &Status,
+    ) -> Result<Resource, StoreError>;
+
+    /// Adds a finalizer (idempotent).
+    async fn add_finalizer(&self, key: &ResourceKey, finalizer: &str)
+        -> Result<Resource, StoreError>;
+
+    /// Removes a finalizer; when deletion was requested and none remain, the resource is
+    /// deleted and `None` is returned.
+    async fn remove_finalizer(
+        &self,
+        key: &ResourceKey,
+        finalizer: &str,
+    ) -> Result<Option<Resource>, StoreError>;
+
+    /// Requests deletion: immediate when there are no finalizers.
+    async fn request_deletion(&self, key: &ResourceKey) -> Result<Deletion, StoreError>;
+
+    /// Records an event about a resource.
+    async fn append_event(&self, key: &ResourceKey, event: &NewEvent) -> Result<(), StoreError>;
+
+    /// The latest `limit` events of a resource, oldest first.
+    async fn list_events(&self, key: &ResourceKey, limit: i64) -> Result<Vec<Event>, StoreError>;
+
+    /// Changes with an id greater than `after`, oldest first, at most `limit`.
+    async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError>;
+
+    /// The id of the latest change (0 when none).
+    async fn latest_change(&self) -> Result<i64, StoreError>;
+
+    /// Waits until a change newer than `after` may exist, or `timeout` passes. Cheap: LISTEN
+    /// on PostgreSQL, a short poll on SQLite.
+    async fn wait_for_change(&self, after: i64, timeout: Duration) -> Result<(), StoreError>;
+}
+
+/// Opens the store a database URL names, applying migrations.
+pub async fn open(url: &str) -> Result<sql::SqlStore, StoreError> {
+    sql::SqlStore::open(url).await
+}
+
+/// A URL with its password, if any, masked: safe to print.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

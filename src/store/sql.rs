@@ -1,0 +1,636 @@
+//! The SQL store: one implementation over sqlx's `Any` driver for SQLite and PostgreSQL.
+//!
+//! The two dialects share every query (plain types, JSON kept as text). They differ in how a
+//! write transaction serialises (`BEGIN IMMEDIATE` on SQLite, an advisory lock on PostgreSQL,
+//! so change ids commit in order) and in how a watcher wakes (a short poll on SQLite,
+//! LISTEN/NOTIFY on PostgreSQL).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use tokio::sync::Mutex;
+
+use super::{
+    Applied, ApplyOutcome, Change, ChangeOp, Deletion, Event, ListQuery, NewEvent, Store,
+    StoreError,
+};
+use crate::spec::{Kind, Metadata, Resource, ResourceInput, ResourceKey, Status, API_VERSION};
+
+/// Which SQL dialect a store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite, embedded.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Advisory lock key that serialises writers on PostgreSQL.
+const WRITE_LOCK: i64 = 0x6166_6f70_0001;
+/// Channel that carries change notifications on PostgreSQL.
+const CHANNEL: &str = "af_operator_changes";
+/// Change rows kept for late watchers; older ones are pruned.
+const CHANGES_KEPT: i64 = 100_000;
+/// Events kept per resource.
+const EVENTS_KEPT: i64 = 200;
+
+/// A store in SQLite or PostgreSQL.
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+    url: String,
+    listener: Mutex<Option<sqlx::postgres::PgListener>>,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("dialect", &self.dialect)
+            .field("url", &super::redact_url(&self.url))
+            .finish()
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    // Plain data with string keys: serialization cannot fail.
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn sqlite_pragmas<'c>(
+    conn: &'c mut sqlx::AnyConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA busy_timeout = 10000")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    })
+}
+
+impl SqlStore {
+    /// Opens (creating when needed) the store at `url` and applies migrations.
+    /// `sqlite://PATH` or `postgres://…` / `postgresql://…`.
+    pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (dialect, connect_url) = if url.starts_with("sqlite:") {
+            let u = if url.contains("mode=") || url.contains(":memory:") {
+                url.to_string()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Dialect::Sqlite, u)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Dialect::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::UnsupportedUrl(super::redact_url(url)));
+        };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(15));
+        options = match dialect {
+            Dialect::Sqlite => options.max_connections(4).after_connect(sqlite_pragmas),
+            Dialect::Postgres => options.max_connections(8),
+        };
+        let pool = options
+            .connect(&connect_url)
+            .await
+            .map_err(|source| StoreError::Open {
+                url: super::redact_url(url),
+                source,
+            })?;
+        match dialect {
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(SqlStore {
+            pool,
+            dialect,
+            url: url.to_string(),
+            listener: Mutex::new(None),
+        })
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    async fn commit(&self, mut tx: Transaction<'static, Any>, changed: bool) -> Result<(), sqlx::Error> {
+        if changed && self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(CHANNEL)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn record_change(
+        tx: &mut Transaction<'static, Any>,
+        key: &ResourceKey,
+        uid: &str,
+        op: ChangeOp,
+    ) -> Result<i64, sqlx::Error> {
+        let op = match op {
+            ChangeOp::Upsert => "upsert",
+            ChangeOp::Delete => "delete",
+        };
+        let row = sqlx::query(
+            "INSERT INTO changes (kind, project, name, uid, op, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(key.kind.as_str())
+        .bind(&key.project)
+        .bind(&key.name)
+        .bind(uid)
+        .bind(op)
+        .bind(now())
+        .fetch_one(&mut **tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        if id % 1000 == 0 {
+            sqlx::query("DELETE FROM changes WHERE id < $1")
+                .bind(id - CHANGES_KEPT)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(id)
+    }
+
+    async fn fetch(
+        tx: &mut Transaction<'static, Any>,
+        key: &ResourceKey,
+    ) -> Result<Option<Resource>, StoreError> {
+        let row = sqlx::query(
+            "SELECT kind, project, name, uid, labels, spec, status, generation, resource_version, created_at, deletion_requested_at, finalizers FROM resources WHERE kind = $1 AND project = $2 AND name = $3",
+        )
+        .bind(key.kind.as_str())
+        .bind(&key.project)
+        .bind(&key.name)
+        .fetch_optional(&mut **tx)
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    async fn delete_row(
+        tx: &mut Transaction<'static, Any>,
+        r: &Resource,
+    ) -> Result<(), StoreError> {
+        let key = r.key();
+        sqlx::query("DELETE FROM resources WHERE kind = $1 AND project = $2 AND name = $3")
+            .bind(key.kind.as_str())
+            .bind(&key.project)
+            .bind(&key.name)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM events WHERE uid = $1")
+            .bind(&r.metadata.uid)
+            .execute(&mut **tx)
+            .await?;
+        Self::record_change(tx, &key, &r.metadata.uid, ChangeOp::Delete).await?;
+        Ok(())
+    }
+
+    async fn write_finalizers(
+        tx: &mut Transaction<'static, Any>,
+        r: &mut Resource,
+    ) -> Result<(), StoreError> {
+        let key = r.key();
+        let rv = Self::record_change(tx, &key, &r.metadata.uid, ChangeOp::Upsert).await?;
+        sqlx::query("UPDATE resources SET finalizers = $1, resource_version = $2 WHERE kind = $3 AND project = $4 AND name = $5")
+            .bind(json_text(&r.metadata.finalizers))
+            .bind(rv)
+            .bind(key.kind.as_str())
+            .bind(&key.project)
+            .bind(&key.name)
+            .execute(&mut **tx)
+            .await?;
+        r.metadata.resource_version = rv;
+        Ok(())
+    }
+}
+
+fn corrupt(row: &AnyRow, message: impl Into<String>) -> StoreError {
+    let kind: String = row.try_get("kind").unwrap_or_default();
+    let name: String = row.try_get("name").unwrap_or_default();
+    StoreError::Corrupt {
+        key: format!("{kind}/{name}"),
+        message: message.into(),
+    }
+}
+
+fn decode(row: &AnyRow) -> Result<Resource, StoreError> {
+    let kind_text: String = row.try_get("kind")?;
+    let kind = Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind_text)
+        .ok_or_else(|| corrupt(row, format!("unknown kind `{kind_text}`")))?;
+    let labels: BTreeMap<String, String> =
+        serde_json::from_str(&row.try_get::<String, _>("labels")?)
+            .map_err(|e| corrupt(row, format!("labels: {e}")))?;
+    let spec = serde_json::from_str(&row.try_get::<String, _>("spec")?)
+        .map_err(|e| corrupt(row, format!("spec: {e}")))?;
+    let status: Status = serde_json::from_str(&row.try_get::<String, _>("status")?)
+        .map_err(|e| corrupt(row, format!("status: {e}")))?;
+    let finalizers: Vec<String> = serde_json::from_str(&row.try_get::<String, _>("finalizers")?)
+        .map_err(|e| corrupt(row, format!("finalizers: {e}")))?;
+    Ok(Resource {
+        api_version: API_VERSION.to_string(),
+        kind,
+        metadata: Metadata {
+            name: row.try_get("name")?,
+            project: row.try_get("project")?,
+            labels,
+            uid: row.try_get("uid")?,
+            generation: row.try_get("generation")?,
+            resource_version: row.try_get("resource_version")?,
+            created_at: row.try_get("created_at")?,
+            deletion_requested_at: row.try_get("deletion_requested_at")?,
+            finalizers,
+        },
+        spec,
+        status,
+    })
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn apply(&self, inputs: &[ResourceInput]) -> Result<Vec<Applied>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut results = Vec::with_capacity(inputs.len());
+        let mut changed = false;
+        for input in inputs {
+            let key = &input.key;
+            let spec = input.spec.to_value();
+            let applied = match Self::fetch(&mut tx, key).await? {
+                None => {
+                    let uid = uuid::Uuid::new_v4().to_string();
+                    let rv = Self::record_change(&mut tx, key, &uid, ChangeOp::Upsert).await?;
+                    sqlx::query(
+                        "INSERT INTO resources (kind, project, name, uid, labels, spec, status, generation, resource_version, created_at, deletion_requested_at, finalizers) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, NULL, '[]')",
+                    )
+                    .bind(key.kind.as_str())
+                    .bind(&key.project)
+                    .bind(&key.name)
+                    .bind(&uid)
+                    .bind(json_text(&input.labels))
+                    .bind(json_text(&spec))
+                    .bind("{}")
+                    .bind(rv)
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?;
+                    changed = true;
+                    Applied {
+                        key: key.clone(),
+                        outcome: ApplyOutcome::Created,
+                        generation: 1,
+                        resource_version: rv,
+                    }
+                }
+                Some(existing) => {
+                    if existing.metadata.deletion_requested_at.is_some() {
+                        return Err(StoreError::BeingDeleted(key.clone()));
+                    }
+                    let spec_changed = existing.spec != spec;
+                    let labels_changed = existing.metadata.labels != input.labels;
+                    if !spec_changed && !labels_changed {
+                        Applied {
+                            key: key.clone(),
+                            outcome: ApplyOutcome::Unchanged,
+                            generation: existing.metadata.generation,
+                            resource_version: existing.metadata.resource_version,
+                        }
+                    } else {
+                        let generation =
+                            existing.metadata.generation + i64::from(spec_changed);
+                        let rv = Self::record_change(
+                            &mut tx,
+                            key,
+                            &existing.metadata.uid,
+                            ChangeOp::Upsert,
+                        )
+                        .await?;
+                        sqlx::query("UPDATE resources SET labels = $1, spec = $2, generation = $3, resource_version = $4 WHERE kind = $5 AND project = $6 AND name = $7")
+                            .bind(json_text(&input.labels))
+                            .bind(json_text(&spec))
+                            .bind(generation)
+                            .bind(rv)
+                            .bind(key.kind.as_str())
+                            .bind(&key.project)
+                            .bind(&key.name)
+                            .execute(&mut *tx)
+                            .await?;
+                        changed = true;
+                        Applied {
+                            key: key.clone(),
+                            outcome: ApplyOutcome::Configured,
+                            generation,
+                            resource_version: rv,
+                        }
+                    }
+                }
+            };
+            results.push(applied);
+        }
+        self.commit(tx, changed).await?;
+        Ok(results)
+    }
+
+    async fn get(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError> {
+        let row = sqlx::query(
+            "SELECT kind, project, name, uid, labels, spec, status, generation, resource_version, created_at, deletion_requested_at, finalizers FROM resources WHERE kind = $1 AND project = $2 AND name = $3",
+        )
+        .bind(key.kind.as_str())
+        .bind(&key.project)
+        .bind(&key.name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Resource>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, project, name, uid, labels, spec, status, generation, resource_version, created_at, deletion_requested_at, finalizers FROM resources WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND (CAST($2 AS TEXT) IS NULL OR project = $2) ORDER BY kind, project, name",
+        )
+        .bind(query.kind.map(|k| k.as_str()))
+        .bind(query.project.as_deref())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let r = decode(row)?;
+            if query.selector.matches(&r.metadata.labels) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn write_status(
+        &self,
+        key: &ResourceKey,
+        expected_version: i64,
+        status: &Status,
+    ) -> Result<Resource, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut r = Self::fetch(&mut tx, key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        if r.metadata.resource_version != expected_version {
+            return Err(StoreError::Conflict {
+                key: key.clone(),
+                expected: expected_version,
+                actual: r.metadata.resource_version,
+            });
+        }
+        let rv = Self::record_change(&mut tx, key, &r.metadata.uid, ChangeOp::Upsert).await?;
+        sqlx::query("UPDATE resources SET status = $1, resource_version = $2 WHERE kind = $3 AND project = $4 AND name = $5")
+            .bind(json_text(status))
+            .bind(rv)
+            .bind(key.kind.as_str())
+            .bind(&key.project)
+            .bind(&key.name)
+            .execute(&mut *tx)
+            .await?;
+        self.commit(tx, true).await?;
+        r.status = status.clone();
+        r.metadata.resource_version = rv;
+        Ok(r)
+    }
+
+    async fn add_finalizer(
+        &self,
+        key: &ResourceKey,
+        finalizer: &str,
+    ) -> Result<Resource, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut r = Self::fetch(&mut tx, key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        if r.metadata.finalizers.iter().any(|f| f == finalizer) {
+            return Ok(r);
+        }
+        if r.metadata.deletion_requested_at.is_some() {
+            return Err(StoreError::BeingDeleted(key.clone()));
+        }
+        r.metadata.finalizers.push(finalizer.to_string());
+        Self::write_finalizers(&mut tx, &mut r).await?;
+        self.commit(tx, true).await?;
+        Ok(r)
+    }
+
+    async fn remove_finalizer(
+        &self,
+        key: &ResourceKey,
+        finalizer: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let Some(mut r) = Self::fetch(&mut tx, key).await? else {
+            return Ok(None);
+        };
+        let before = r.metadata.finalizers.len();
+        r.metadata.finalizers.retain(|f| f != finalizer);
+        if r.metadata.finalizers.is_empty() && r.metadata.deletion_requested_at.is_some() {
+            Self::delete_row(&mut tx, &r).await?;
+            self.commit(tx, true).await?;
+            return Ok(None);
+        }
+        if r.metadata.finalizers.len() == before {
+            return Ok(Some(r));
+        }
+        Self::write_finalizers(&mut tx, &mut r).await?;
+        self.commit(tx, true).await?;
+        Ok(Some(r))
+    }
+
+    async fn request_deletion(&self, key: &ResourceKey) -> Result<Deletion, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let r = Self::fetch(&mut tx, key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        if r.metadata.deletion_requested_at.is_some() {
+            return Ok(Deletion::AlreadyRequested);
+        }
+        if r.metadata.finalizers.is_empty() {
+            Self::delete_row(&mut tx, &r).await?;
+            self.commit(tx, true).await?;
+            return Ok(Deletion::Deleted);
+        }
+        let rv = Self::record_change(&mut tx, key, &r.metadata.uid, ChangeOp::Upsert).await?;
+        sqlx::query("UPDATE resources SET deletion_requested_at = $1, resource_version = $2 WHERE kind = $3 AND project = $4 AND name = $5")
+            .bind(now())
+            .bind(rv)
+            .bind(key.kind.as_str())
+            .bind(&key.project)
+            .bind(&key.name)
+            .execute(&mut *tx)
+            .await?;
+        self.commit(tx, true).await?;
+        Ok(Deletion::Requested)
+    }
+
+    async fn append_event(&self, key: &ResourceKey, event: &NewEvent) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT uid FROM resources WHERE kind = $1 AND project = $2 AND name = $3")
+            .bind(key.kind.as_str())
+            .bind(&key.project)
+            .bind(&key.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(key.clone()));
+        };
+        let uid: String = row.try_get(0)?;
+        let inserted = sqlx::query("INSERT INTO events (uid, kind, project, name, type, reason, message, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+            .bind(&uid)
+            .bind(key.kind.as_str())
+            .bind(&key.project)
+            .bind(&key.name)
+            .bind(event.type_.as_str())
+            .bind(&event.reason)
+            .bind(&event.message)
+            .bind(now())
+            .fetch_one(&mut *tx)
+            .await?;
+        let id: i64 = inserted.try_get(0)?;
+        if id % 50 == 0 {
+            sqlx::query("DELETE FROM events WHERE uid = $1 AND id <= (SELECT id FROM events WHERE uid = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)")
+                .bind(&uid)
+                .bind(EVENTS_KEPT)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_events(&self, key: &ResourceKey, limit: i64) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query("SELECT e.id, e.type, e.reason, e.message, e.at FROM events e JOIN resources r ON r.uid = e.uid WHERE r.kind = $1 AND r.project = $2 AND r.name = $3 ORDER BY e.id DESC LIMIT $4")
+            .bind(key.kind.as_str())
+            .bind(&key.project)
+            .bind(&key.name)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(Event {
+                    id: r.try_get(0)?,
+                    type_: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                    message: r.try_get(3)?,
+                    at: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+        let rows = sqlx::query("SELECT id, kind, project, name, op FROM changes WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind_text: String = row.try_get(1)?;
+            let Some(kind) = Kind::ALL.into_iter().find(|k| k.as_str() == kind_text) else {
+                continue;
+            };
+            let op: String = row.try_get(4)?;
+            out.push(Change {
+                id: row.try_get(0)?,
+                key: ResourceKey::new(kind, row.try_get::<String, _>(2)?, row.try_get::<String, _>(3)?),
+                op: if op == "delete" {
+                    ChangeOp::Delete
+                } else {
+                    ChangeOp::Upsert
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    async fn latest_change(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT id FROM changes ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get(0)?,
+            None => 0,
+        })
+    }
+
+    async fn wait_for_change(&self, after: i64, timeout: Duration) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        match self.dialect {
+            Dialect::Sqlite => loop {
+                if self.latest_change().await? > after || tokio::time::Instant::now() >= deadline {
+                    return Ok(());
+                }
+                tokio::time::sleep_until(deadline.min(
+                    tokio::time::Instant::now() + Duration::from_millis(100),
+                ))
+                .await;
+            },
+            Dialect::Postgres => {
+                let mut guard = self.listener.lock().await;
+                if guard.is_none() {
+                    let mut l = sqlx::postgres::PgListener::connect(&self.url).await?;
+                    l.listen(CHANNEL).await?;
+                    *guard = Some(l);
+                }
+                if self.latest_change().await? > after {
+                    return Ok(());
+                }
+                if let Some(l) = guard.as_mut() {
+                    match tokio::time::timeout_at(deadline, l.recv()).await {
+                        Ok(Ok(_)) | Err(_) => {}
+                        Ok(Err(e)) => {
+                            *guard = None;
+                            return Err(e.into());
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
