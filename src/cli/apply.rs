@@ -1,6 +1,5 @@
 //! `apply`, `diff` and `delete`.
 
-
 use anyhow::{anyhow, bail};
 use serde_json::{json, Value};
 
@@ -22,7 +21,10 @@ pub async fn apply(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> anyho
         }
     };
     let inputs: Vec<ResourceInput> = docs.into_iter().map(|d| d.input).collect();
-    let results = store.apply(&inputs).await.map_err(|e| anyhow!("error: {e}"))?;
+    let results = store
+        .apply(&inputs)
+        .await
+        .map_err(|e| anyhow!("error: {e}"))?;
     for r in results {
         writeln!(
             io.stdout,
@@ -126,7 +128,11 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
                 pending.push(key.clone());
             }
             Err(crate::store::StoreError::NotFound(_)) => {
-                writeln!(io.stderr, "error: {label} not found in project {}", key.project)?;
+                writeln!(
+                    io.stderr,
+                    "error: {label} not found in project {}",
+                    key.project
+                )?;
                 failed = true;
             }
             Err(e) => bail!("error: {e}"),
@@ -160,7 +166,10 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
                 );
             }
             store
-                .wait_for_change(cursor, (deadline - now).min(std::time::Duration::from_secs(2)))
+                .wait_for_change(
+                    cursor,
+                    (deadline - now).min(std::time::Duration::from_secs(2)),
+                )
                 .await?;
             cursor = store.latest_change().await?;
         }
@@ -170,4 +179,3 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
     }
     Ok(())
 }
-

@@ -50,8 +50,8 @@ pub fn load(
             count += 1;
             continue;
         }
-        let meta = std::fs::metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
         let files = if meta.is_dir() {
             let mut v = Vec::new();
             walk(path, recursive, &mut v)?;
@@ -60,7 +60,8 @@ pub fn load(
             vec![path.clone()]
         };
         for f in files {
-            let bytes = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
+            let bytes =
+                std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", f.display()))?;
             loader.add_text(&f.display().to_string(), &text);
@@ -68,7 +69,14 @@ pub fn load(
         }
     }
     if count == 0 {
-        bail!("no .yaml, .yml or .json files found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no .yaml, .yml or .json files found in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(loader.finish())
 }

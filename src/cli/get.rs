@@ -116,7 +116,12 @@ pub async fn get(args: &GetArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::
                 if args.all_projects {
                     writeln!(io.stderr, "No {} found.", kind.plural())?;
                 } else {
-                    writeln!(io.stderr, "No {} found in project {}.", kind.plural(), args.project)?;
+                    writeln!(
+                        io.stderr,
+                        "No {} found in project {}.",
+                        kind.plural(),
+                        args.project
+                    )?;
                 }
                 return Ok(());
             }
@@ -156,7 +161,11 @@ pub async fn get(args: &GetArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::
                         r.status
                             .observed_generation
                             .map_or("-".into(), |g| g.to_string()),
-                        if labels.is_empty() { "<none>".into() } else { labels },
+                        if labels.is_empty() {
+                            "<none>".into()
+                        } else {
+                            labels
+                        },
                     ]);
                 }
                 rows.push(row);
@@ -271,7 +280,9 @@ pub async fn describe(
     if events.is_empty() {
         writeln!(out, "  <none>")?;
     } else {
-        let mut rows = vec![["TYPE", "REASON", "AGE", "MESSAGE"].map(String::from).to_vec()];
+        let mut rows = vec![["TYPE", "REASON", "AGE", "MESSAGE"]
+            .map(String::from)
+            .to_vec()];
         for e in &events {
             rows.push(vec![
                 e.type_.clone(),

@@ -22,7 +22,11 @@ pub fn run(args: &SchemaArgs, io: &mut Io<'_>) -> i32 {
     let mut stale = Vec::new();
     if !args.check {
         if let Err(e) = std::fs::create_dir_all(&args.out) {
-            let _ = writeln!(io.stderr, "error: cannot create {}: {e}", args.out.display());
+            let _ = writeln!(
+                io.stderr,
+                "error: cannot create {}: {e}",
+                args.out.display()
+            );
             return 1;
         }
     }

@@ -63,11 +63,11 @@ impl Validate for EnvVar {
             );
         }
         match (&self.value, &self.secret_ref) {
-            (Some(_), Some(_)) => p.add(
+            (Some(_), Some(_)) => p.add(at, "set either `value` or `secretRef`, not both"),
+            (None, None) => p.add(
                 at,
-                "set either `value` or `secretRef`, not both",
+                "missing `value` or `secretRef`: one of them is required",
             ),
-            (None, None) => p.add(at, "missing `value` or `secretRef`: one of them is required"),
             (None, Some(r)) => r.validate(&at.key("secretRef"), p),
             (Some(_), None) => {}
         }
@@ -298,9 +298,9 @@ impl Validate for Gpu {
         for (i, m) in self.models.iter().enumerate() {
             let mp = at.key("models").index(i);
             let ok = !m.model.is_empty()
-                && m.model
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+                && m.model.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
             if !ok {
                 p.add(
                     &mp.key("model"),
@@ -516,7 +516,10 @@ impl Validate for Sidecar {
         if let Some(e) = &self.expose {
             e.validate(&at.key("expose"), p);
             if e.http == Some(true) && self.port.is_none() {
-                p.add(&at.key("port"), "missing `port`: HTTP exposure needs the port the container listens on");
+                p.add(
+                    &at.key("port"),
+                    "missing `port`: HTTP exposure needs the port the container listens on",
+                );
             }
         }
         self.resources.validate(&at.key("resources"), p);
@@ -606,9 +609,8 @@ impl Validate for Placement {
         for (k, v) in &self.attributes {
             let key_ok = !k.is_empty()
                 && k.len() <= 128
-                && k.bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/')
-                });
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'));
             if !key_ok {
                 p.add(
                     &ap.key(k),
@@ -647,7 +649,10 @@ impl Validate for Placement {
             let ep = at.key("escrow");
             if let Some(d) = &e.deposit {
                 if d.coin().amount.contains('.') {
-                    p.add(&ep.key("deposit"), "a deposit must be a whole number of the smallest unit, e.g. `5000000uact`");
+                    p.add(
+                        &ep.key("deposit"),
+                        "a deposit must be a whole number of the smallest unit, e.g. `5000000uact`",
+                    );
                 }
             }
             match (&e.top_up_below, &e.top_up_to) {

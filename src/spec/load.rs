@@ -168,7 +168,10 @@ fn explain_serde(msg: &str) -> (String, Option<String>) {
     if let Some(rest) = msg.strip_prefix("invalid value: ") {
         if let Some((found, expected)) = rest.split_once(", expected ") {
             return (
-                format!("invalid value {found}: expected {}", friendly_type(expected)),
+                format!(
+                    "invalid value {found}: expected {}",
+                    friendly_type(expected)
+                ),
                 None,
             );
         }
@@ -266,7 +269,10 @@ fn load_one(ctx: &mut DocContext<'_>) -> Option<ResourceInput> {
             &root.key("apiVersion"),
             format!("unsupported apiVersion {v}: expected `{API_VERSION}`"),
         ),
-        None => ctx.at(&root, format!("missing required field `apiVersion` (expected `{API_VERSION}`)")),
+        None => ctx.at(
+            &root,
+            format!("missing required field `apiVersion` (expected `{API_VERSION}`)"),
+        ),
     }
     let kinds = Kind::ALL.map(|k| k.as_str());
     let kind = match top.get("kind") {
@@ -283,18 +289,30 @@ fn load_one(ctx: &mut DocContext<'_>) -> Option<ResourceInput> {
             }
         },
         Some(v) => {
-            ctx.at(&root.key("kind"), format!("wrong type: expected a kind name such as `Agent`, found {v}"));
+            ctx.at(
+                &root.key("kind"),
+                format!("wrong type: expected a kind name such as `Agent`, found {v}"),
+            );
             None
         }
         None => {
-            ctx.at(&root, format!("missing required field `kind` (one of: {})", kinds.join(", ")));
+            ctx.at(
+                &root,
+                format!(
+                    "missing required field `kind` (one of: {})",
+                    kinds.join(", ")
+                ),
+            );
             None
         }
     };
     let mp = root.key("metadata");
     let metadata = match top.get("metadata") {
         None => {
-            ctx.at(&root, "missing required field `metadata` (with at least `name`)");
+            ctx.at(
+                &root,
+                "missing required field `metadata` (with at least `name`)",
+            );
             None
         }
         Some(v) => match serde_path_to_error::deserialize::<_, MetadataInput>(v) {
@@ -466,7 +484,10 @@ spec:
         let docs = load_str("t.yaml", AGENT).unwrap();
         assert_eq!(docs.len(), 1);
         let d = &docs[0];
-        assert_eq!(d.input.key, ResourceKey::new(Kind::Agent, "defarm", "defarm-api"));
+        assert_eq!(
+            d.input.key,
+            ResourceKey::new(Kind::Agent, "defarm", "defarm-api")
+        );
         assert_eq!(d.input.labels["team"], "core");
         assert_eq!(d.input.spec.to_value()["replicas"], 1);
     }
@@ -476,7 +497,10 @@ spec:
         let e = one_error(&AGENT.replace("port: 8080", "port: eighty"));
         assert_eq!(e.path.as_deref(), Some("spec.port"));
         assert_eq!(e.position.line, 9);
-        assert!(e.message.contains("expected an integer from 0 to 65535"), "{e}");
+        assert!(
+            e.message.contains("expected an integer from 0 to 65535"),
+            "{e}"
+        );
         assert!(e.to_string().starts_with("t.yaml:9:9: spec.port: "), "{e}");
     }
 
@@ -490,7 +514,8 @@ spec:
 
     #[test]
     fn missing_required_field() {
-        let e = one_error(&AGENT.replace("  image: ghcr.io/alternatefutures/defarm-api:1.4.2\n", ""));
+        let e =
+            one_error(&AGENT.replace("  image: ghcr.io/alternatefutures/defarm-api:1.4.2\n", ""));
         assert_eq!(e.path.as_deref(), Some("spec"));
         assert!(e.message.contains("missing required field `image`"), "{e}");
     }
@@ -516,7 +541,10 @@ spec:
         let text = format!("{AGENT}---\n{AGENT}");
         let e = one_error(&text);
         assert_eq!(e.position.line, 17);
-        assert!(e.message.contains("duplicate document: agent/defarm-api"), "{e}");
+        assert!(
+            e.message.contains("duplicate document: agent/defarm-api"),
+            "{e}"
+        );
         assert!(e.message.contains("t.yaml:1:1"), "{e}");
     }
 
@@ -561,7 +589,11 @@ spec:
         let e = one_error(&AGENT.replace("alternatefutures.ai/v1alpha1", "v1"));
         assert!(e.message.contains("unsupported apiVersion"), "{e}");
         let e = one_error(&format!("{AGENT}spce: {{}}\n"));
-        assert!(e.message.contains("unknown field `spce`; did you mean `spec`?"), "{e}");
+        assert!(
+            e.message
+                .contains("unknown field `spce`; did you mean `spec`?"),
+            "{e}"
+        );
         let e = one_error("- just\n- a list\n");
         assert!(e.message.contains("must be a mapping"), "{e}");
         let e = one_error("a: [1,\n");

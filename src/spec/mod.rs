@@ -126,9 +126,11 @@ impl Kind {
             }
         }
         let mut msg = format!("unknown kind `{name}`");
-        let names = Kind::ALL
-            .iter()
-            .flat_map(|k| [k.singular(), k.plural()].into_iter().chain(k.short_names().iter().copied()));
+        let names = Kind::ALL.iter().flat_map(|k| {
+            [k.singular(), k.plural()]
+                .into_iter()
+                .chain(k.short_names().iter().copied())
+        });
         if let Some(s) = validate::nearest(&n, names) {
             msg.push_str(&format!("; did you mean `{s}`?"));
         }

@@ -208,7 +208,9 @@ pub fn parse_byte_size(text: &str) -> Result<u64, String> {
     } else if let Some((_, u)) = SIZE_SUFFIXES.iter().find(|(s, _)| *s == suffix) {
         *u
     } else {
-        return Err(format!("invalid size `{text}`: unknown suffix `{suffix}`; {EXPECTED}"));
+        return Err(format!(
+            "invalid size `{text}`: unknown suffix `{suffix}`; {EXPECTED}"
+        ));
     };
     let bytes = if num.contains('.') {
         let f: f64 = num
@@ -293,7 +295,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total = total.saturating_add(n.saturating_mul(millis_per));
     }
     if total == 0 {
-        return Err(format!("duration `{text}` is zero: a positive duration is needed"));
+        return Err(format!(
+            "duration `{text}` is zero: a positive duration is needed"
+        ));
     }
     let millis = u64::try_from(total).map_err(|_| format!("duration `{text}` is too large"))?;
     Ok(Duration::from_millis(millis))
@@ -339,7 +343,11 @@ pub fn parse_coin(text: &str) -> Result<Coin, String> {
     let Some((num, denom)) = split_number(t) else {
         return Err(format!("invalid amount `{text}`: {EXPECTED}"));
     };
-    let denom = if denom.is_empty() { DEFAULT_DENOM } else { denom };
+    let denom = if denom.is_empty() {
+        DEFAULT_DENOM
+    } else {
+        denom
+    };
     let valid_denom = denom.len() >= 3
         && denom.len() <= 128
         && denom.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -347,10 +355,14 @@ pub fn parse_coin(text: &str) -> Result<Coin, String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | ':' | '.' | '_' | '-'));
     if !valid_denom {
-        return Err(format!("invalid denomination `{denom}` in `{text}`: {EXPECTED}"));
+        return Err(format!(
+            "invalid denomination `{denom}` in `{text}`: {EXPECTED}"
+        ));
     }
     if num.trim_matches(|c| c == '0' || c == '.').is_empty() {
-        return Err(format!("amount `{text}` is zero: a positive amount is needed"));
+        return Err(format!(
+            "amount `{text}` is zero: a positive amount is needed"
+        ));
     }
     if let Some((_, frac)) = num.split_once('.') {
         if frac.len() > 18 {
@@ -405,7 +417,9 @@ mod tests {
         assert_eq!(parse_byte_size("1Ei"), Ok(1 << 60));
         assert_eq!(parse_byte_size("1234"), Ok(1234));
         assert_eq!(parse_byte_size("0.01Gi"), Ok(10_737_418));
-        assert!(parse_byte_size("1gb").unwrap_err().contains("unknown suffix `gb`"));
+        assert!(parse_byte_size("1gb")
+            .unwrap_err()
+            .contains("unknown suffix `gb`"));
         assert!(parse_byte_size("1K").is_err());
         assert!(parse_byte_size("20Ei").unwrap_err().contains("too large"));
         assert!(parse_byte_size("0Mi").unwrap_err().contains("zero"));
@@ -418,7 +432,9 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
         assert!(parse_duration("30").unwrap_err().contains("lacks a unit"));
-        assert!(parse_duration("3w").unwrap_err().contains("unknown unit `w`"));
+        assert!(parse_duration("3w")
+            .unwrap_err()
+            .contains("unknown unit `w`"));
         assert!(parse_duration("0s").unwrap_err().contains("zero"));
     }
 

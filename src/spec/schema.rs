@@ -51,7 +51,10 @@ fn document<S: JsonSchema>(kind: Kind) -> Value {
         obj.insert("title".into(), json!(kind.as_str()));
         obj.insert(
             "$id".into(),
-            json!(format!("https://alternatefutures.ai/schemas/v1alpha1/{}.json", kind.singular())),
+            json!(format!(
+                "https://alternatefutures.ai/schemas/v1alpha1/{}.json",
+                kind.singular()
+            )),
         );
         if let Some(Value::Object(props)) = obj.get_mut("properties") {
             props.insert("apiVersion".into(), json!({"const": API_VERSION, "description": "Always `alternatefutures.ai/v1alpha1`."}));

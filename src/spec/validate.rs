@@ -116,7 +116,10 @@ where
     let mut seen = std::collections::HashSet::new();
     for (path, item) in items {
         if !seen.insert(item) {
-            problems.add(&path, format!("duplicate {what} `{item}`: each must be unique"));
+            problems.add(
+                &path,
+                format!("duplicate {what} `{item}`: each must be unique"),
+            );
         }
     }
 }
@@ -143,7 +146,12 @@ pub fn check_akash_address(s: &str, at: &FieldPath, problems: &mut Problems) {
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&word.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&word.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -168,14 +176,21 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert!(is_akash_address("akash1365yvmc4s7awdyj3n2sav7xfx76adc6dnmlx63"));
-        assert!(!is_akash_address("cosmos1365yvmc4s7awdyj3n2sav7xfx76adc6dnmlx63"));
+        assert!(is_akash_address(
+            "akash1365yvmc4s7awdyj3n2sav7xfx76adc6dnmlx63"
+        ));
+        assert!(!is_akash_address(
+            "cosmos1365yvmc4s7awdyj3n2sav7xfx76adc6dnmlx63"
+        ));
         assert!(!is_akash_address("akash1BAD"));
     }
 
     #[test]
     fn suggestions() {
-        assert_eq!(nearest("memroy", ["cpu", "memory", "storage"]), Some("memory"));
+        assert_eq!(
+            nearest("memroy", ["cpu", "memory", "storage"]),
+            Some("memory")
+        );
         assert_eq!(nearest("zzzzzz", ["cpu", "memory"]), None);
     }
 }

@@ -94,8 +94,7 @@ impl FieldPath {
 
 fn is_plain_key(k: &str) -> bool {
     !k.is_empty()
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -294,7 +293,10 @@ impl Builder {
     fn count_node(&mut self, mark: &Marker, n: usize) -> bool {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
-            self.fail(mark, format!("document expands to more than {MAX_NODES} nodes"));
+            self.fail(
+                mark,
+                format!("document expands to more than {MAX_NODES} nodes"),
+            );
             return false;
         }
         true
@@ -461,9 +463,23 @@ mod tests {
         let text = "kind: Agent\nspec:\n  env:\n    - name: A\n      value: x\n    - name: B\n";
         let docs = parse_stream(text).unwrap();
         let d = &docs[0];
-        let p = FieldPath::root().key("spec").key("env").index(1).key("name");
-        assert_eq!(d.position_of(&p), Position { line: 6, column: 13 });
-        let missing = FieldPath::root().key("spec").key("env").index(0).key("nope");
+        let p = FieldPath::root()
+            .key("spec")
+            .key("env")
+            .index(1)
+            .key("name");
+        assert_eq!(
+            d.position_of(&p),
+            Position {
+                line: 6,
+                column: 13
+            }
+        );
+        let missing = FieldPath::root()
+            .key("spec")
+            .key("env")
+            .index(0)
+            .key("nope");
         assert_eq!(d.position_of(&missing).line, 4);
         assert_eq!(p.to_string(), "spec.env[1].name");
         let odd = FieldPath::root().key("routes").key("/api/*");

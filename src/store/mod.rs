@@ -220,8 +220,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Resource, StoreError>;
 
     /// Adds a finalizer (idempotent).
-    async fn add_finalizer(&self, key: &ResourceKey, finalizer: &str)
-        -> Result<Resource, StoreError>;
+    async fn add_finalizer(
+        &self,
+        key: &ResourceKey,
+        finalizer: &str,
+    ) -> Result<Resource, StoreError>;
 
     /// Removes a finalizer; when deletion was requested and none remain, the resource is
     /// deleted and `None` is returned.

@@ -90,7 +90,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -106,6 +109,9 @@ mod tests {
         assert!(!m("!team"));
         assert!("team=".parse::<LabelSelector>().is_err());
         assert!("a b=c".parse::<LabelSelector>().is_err());
-        assert_eq!("team=core,!x".parse::<LabelSelector>().unwrap().to_string(), "team=core,!x");
+        assert_eq!(
+            "team=core,!x".parse::<LabelSelector>().unwrap().to_string(),
+            "team=core,!x"
+        );
     }
 }

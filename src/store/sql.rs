@@ -101,6 +101,15 @@ impl SqlStore {
         } else {
             return Err(StoreError::UnsupportedUrl(super::redact_url(url)));
         };
+        // One direct connection first: a wrong URL or a server that is down fails at once,
+        // instead of after the pool's acquire timeout.
+        let probe = <sqlx::AnyConnection as sqlx::Connection>::connect(&connect_url)
+            .await
+            .map_err(|source| StoreError::Open {
+                url: super::redact_url(url),
+                source,
+            })?;
+        let _ = sqlx::Connection::close(probe).await;
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(15));
         options = match dialect {
             Dialect::Sqlite => options.max_connections(4).after_connect(sqlite_pragmas),
@@ -149,7 +158,11 @@ impl SqlStore {
         }
     }
 
-    async fn commit(&self, mut tx: Transaction<'static, Any>, changed: bool) -> Result<(), sqlx::Error> {
+    async fn commit(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        changed: bool,
+    ) -> Result<(), sqlx::Error> {
         if changed && self.dialect == Dialect::Postgres {
             sqlx::query("SELECT pg_notify($1, '')")
                 .bind(CHANNEL)
@@ -335,8 +348,7 @@ impl Store for SqlStore {
                             resource_version: existing.metadata.resource_version,
                         }
                     } else {
-                        let generation =
-                            existing.metadata.generation + i64::from(spec_changed);
+                        let generation = existing.metadata.generation + i64::from(spec_changed);
                         let rv = Self::record_change(
                             &mut tx,
                             key,
@@ -505,12 +517,13 @@ impl Store for SqlStore {
 
     async fn append_event(&self, key: &ResourceKey, event: &NewEvent) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT uid FROM resources WHERE kind = $1 AND project = $2 AND name = $3")
-            .bind(key.kind.as_str())
-            .bind(&key.project)
-            .bind(&key.name)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT uid FROM resources WHERE kind = $1 AND project = $2 AND name = $3")
+                .bind(key.kind.as_str())
+                .bind(&key.project)
+                .bind(&key.name)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(row) = row else {
             return Err(StoreError::NotFound(key.clone()));
         };
@@ -563,11 +576,13 @@ impl Store for SqlStore {
     }
 
     async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
-        let rows = sqlx::query("SELECT id, kind, project, name, op FROM changes WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, kind, project, name, op FROM changes WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let kind_text: String = row.try_get(1)?;
@@ -577,7 +592,11 @@ impl Store for SqlStore {
             let op: String = row.try_get(4)?;
             out.push(Change {
                 id: row.try_get(0)?,
-                key: ResourceKey::new(kind, row.try_get::<String, _>(2)?, row.try_get::<String, _>(3)?),
+                key: ResourceKey::new(
+                    kind,
+                    row.try_get::<String, _>(2)?,
+                    row.try_get::<String, _>(3)?,
+                ),
                 op: if op == "delete" {
                     ChangeOp::Delete
                 } else {
@@ -605,9 +624,9 @@ impl Store for SqlStore {
                 if self.latest_change().await? > after || tokio::time::Instant::now() >= deadline {
                     return Ok(());
                 }
-                tokio::time::sleep_until(deadline.min(
-                    tokio::time::Instant::now() + Duration::from_millis(100),
-                ))
+                tokio::time::sleep_until(
+                    deadline.min(tokio::time::Instant::now() + Duration::from_millis(100)),
+                )
                 .await;
             },
             Dialect::Postgres => {

@@ -78,11 +78,15 @@ impl Validate for AgentSpec {
                 at,
                 "missing `port`: a health check needs the port the container serves HTTP on",
             ),
-            None if self.expose.as_ref().is_some_and(|e| {
-                e.http == Some(true) || !e.hostnames.is_empty()
-            }) =>
+            None if self
+                .expose
+                .as_ref()
+                .is_some_and(|e| e.http == Some(true) || !e.hostnames.is_empty()) =>
             {
-                p.add(at, "missing `port`: HTTP exposure needs the port the container serves on")
+                p.add(
+                    at,
+                    "missing `port`: HTTP exposure needs the port the container serves on",
+                )
             }
             _ => {}
         }

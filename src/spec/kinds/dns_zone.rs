@@ -139,7 +139,10 @@ impl Validate for DnsZoneSpec {
             DnsProvider::Rfc2136(r) => {
                 let rp = pp.key("rfc2136");
                 if r.server.is_empty() || r.server.contains(['/', ' ']) {
-                    p.add(&rp.key("server"), format!("`{}` is not a host or IP address", r.server));
+                    p.add(
+                        &rp.key("server"),
+                        format!("`{}` is not a host or IP address", r.server),
+                    );
                 }
                 if r.port == 0 {
                     p.add(&rp.key("port"), "0 is not a port: expected 1 to 65535");
@@ -150,7 +153,9 @@ impl Validate for DnsZoneSpec {
                 r.tsig_key_name.is_some()
             }
             DnsProvider::Powerdns(d) => {
-                if !url::Url::parse(&d.api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                if !url::Url::parse(&d.api_url)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+                {
                     p.add(
                         &pp.key("powerdns").key("apiUrl"),
                         format!("`{}` is not an http or https URL", d.api_url),
@@ -162,7 +167,10 @@ impl Validate for DnsZoneSpec {
             DnsProvider::Desec(d) => {
                 if let Some(u) = &d.api_url {
                     if !url::Url::parse(u).is_ok_and(|u| u.scheme() == "https") {
-                        p.add(&pp.key("desec").key("apiUrl"), format!("`{u}` is not an https URL"));
+                        p.add(
+                            &pp.key("desec").key("apiUrl"),
+                            format!("`{u}` is not an https URL"),
+                        );
                     }
                 }
                 true
@@ -189,7 +197,10 @@ impl Validate for DnsZoneSpec {
             );
         }
         if !(30..=86_400).contains(&self.ttl) {
-            p.add(&at.key("ttl"), format!("{}: expected 30 to 86400 seconds", self.ttl));
+            p.add(
+                &at.key("ttl"),
+                format!("{}: expected 30 to 86400 seconds", self.ttl),
+            );
         }
     }
 }

@@ -83,7 +83,9 @@ pub fn is_cid(cid: &str) -> bool {
     }
     cid.strip_prefix('b').is_some_and(|rest| {
         (50..=120).contains(&rest.len())
-            && rest.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
     })
 }
 
@@ -104,7 +106,9 @@ pub fn route_pattern_problem(pattern: &str) -> Option<String> {
             if i == last {
                 continue;
             }
-            return Some(format!("route pattern `{pattern}` has an empty segment (\"//\")"));
+            return Some(format!(
+                "route pattern `{pattern}` has an empty segment (\"//\")"
+            ));
         }
         if *seg == "*" {
             if i != last {
@@ -125,9 +129,9 @@ pub fn route_pattern_problem(pattern: &str) -> Option<String> {
             }
             continue;
         }
-        let ok = seg.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"-._~%!$&'()+,;=@".contains(&b)
-        });
+        let ok = seg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()+,;=@".contains(&b));
         if !ok {
             return Some(format!(
                 "route pattern `{pattern}`: segment `{seg}` has characters a path cannot hold (`*` only as a whole last segment, `:` only to start a parameter)"
@@ -183,7 +187,10 @@ impl Validate for FunctionSpec {
             );
         }
         let b3 = &self.code.blake3;
-        if b3.len() != 64 || !b3.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        if b3.len() != 64
+            || !b3
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
             p.add(
                 &cp.key("blake3"),
@@ -204,7 +211,9 @@ impl Validate for FunctionSpec {
                         if *s == 0 || *s > 100 || *s <= prev {
                             p.add(
                                 &rp.key("steps").index(i),
-                                format!("{s}: steps are percentages from 1 to 100, strictly increasing"),
+                                format!(
+                                    "{s}: steps are percentages from 1 to 100, strictly increasing"
+                                ),
                             );
                         }
                         prev = prev.max(*s);
@@ -233,12 +242,25 @@ mod tests {
 
     #[test]
     fn route_patterns() {
-        for ok in ["/", "/*", "/api/users/*", "/api/:id", "/a/b/", "/v1/:org_id/items"] {
+        for ok in [
+            "/",
+            "/*",
+            "/api/users/*",
+            "/api/:id",
+            "/a/b/",
+            "/v1/:org_id/items",
+        ] {
             assert_eq!(route_pattern_problem(ok), None, "{ok}");
         }
-        assert!(route_pattern_problem("api/*").unwrap().contains("must start with \"/\""));
-        assert!(route_pattern_problem("/a/*/b").unwrap().contains("last segment"));
-        assert!(route_pattern_problem("/a//b").unwrap().contains("empty segment"));
+        assert!(route_pattern_problem("api/*")
+            .unwrap()
+            .contains("must start with \"/\""));
+        assert!(route_pattern_problem("/a/*/b")
+            .unwrap()
+            .contains("last segment"));
+        assert!(route_pattern_problem("/a//b")
+            .unwrap()
+            .contains("empty segment"));
         assert!(route_pattern_problem("/:1x").unwrap().contains("parameter"));
         assert!(route_pattern_problem("/a*b").is_some());
     }
@@ -247,14 +269,20 @@ mod tests {
     fn route_targets() {
         assert_eq!(route_target_problem("/", "https://default.com"), None);
         assert_eq!(route_target_problem("/", "http://10.0.0.1:8080/x"), None);
-        assert!(route_target_problem("/", "ftp://x.com").unwrap().contains("scheme `ftp`"));
-        assert!(route_target_problem("/", "users-service.com").unwrap().contains("not a URL"));
+        assert!(route_target_problem("/", "ftp://x.com")
+            .unwrap()
+            .contains("scheme `ftp`"));
+        assert!(route_target_problem("/", "users-service.com")
+            .unwrap()
+            .contains("not a URL"));
     }
 
     #[test]
     fn cids() {
         assert!(is_cid("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"));
-        assert!(is_cid("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"));
+        assert!(is_cid(
+            "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+        ));
         assert!(!is_cid("Qm123"));
         assert!(!is_cid("hello"));
     }

@@ -4,7 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::spec::common::{check_image, validate_env, ComputeResources, EnvVar, HealthCheck, Placement};
+use crate::spec::common::{
+    check_image, validate_env, ComputeResources, EnvVar, HealthCheck, Placement,
+};
 use crate::spec::validate::{check_dns_label, Problems, Validate};
 use crate::spec::yaml::FieldPath;
 
@@ -71,7 +73,10 @@ impl Validate for ProxySpec {
         if !email_ok {
             p.add(
                 &ap.key("email"),
-                format!("`{}` is not an email address: expected e.g. `ops@example.com`", self.acme.email),
+                format!(
+                    "`{}` is not an email address: expected e.g. `ops@example.com`",
+                    self.acme.email
+                ),
             );
         }
         check_dns_label(&self.acme.dns_zone, &ap.key("dnsZone"), p);
@@ -83,7 +88,10 @@ impl Validate for ProxySpec {
         if matches!(self.admin_port, 0 | 80 | 443) {
             p.add(
                 &at.key("adminPort"),
-                format!("{} cannot be the admin port: expected 1 to 65535, not 80 or 443", self.admin_port),
+                format!(
+                    "{} cannot be the admin port: expected 1 to 65535, not 80 or 443",
+                    self.admin_port
+                ),
             );
         }
         self.health_check.validate(&at.key("healthCheck"), p);

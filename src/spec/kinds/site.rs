@@ -95,7 +95,10 @@ impl Validate for SiteSpec {
             check_hostname(d, false, &dp.index(i), p);
         }
         check_unique(
-            self.domains.iter().enumerate().map(|(i, d)| (dp.index(i), d.as_str())),
+            self.domains
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (dp.index(i), d.as_str())),
             "domain",
             p,
         );
@@ -109,12 +112,16 @@ impl Validate for SiteSpec {
                         ("placement", g.placement.is_some()),
                     ] {
                         if set {
-                            p.add(&gp.key(field), format!("`{field}` is only for `mode: dedicated`"));
+                            p.add(
+                                &gp.key(field),
+                                format!("`{field}` is only for `mode: dedicated`"),
+                            );
                         }
                     }
                     if let Some(u) = &g.url {
-                        let ok = url::Url::parse(u)
-                            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+                        let ok = url::Url::parse(u).is_ok_and(|u| {
+                            matches!(u.scheme(), "http" | "https") && u.host_str().is_some()
+                        });
                         if !ok {
                             p.add(&gp.key("url"), format!("`{u}` is not an http or https URL"));
                         }
@@ -130,7 +137,10 @@ impl Validate for SiteSpec {
                     }
                     match &g.resources {
                         Some(r) => r.validate(&gp.key("resources"), p),
-                        None => p.add(&gp, "missing `resources`: a dedicated gateway needs cpu and memory"),
+                        None => p.add(
+                            &gp,
+                            "missing `resources`: a dedicated gateway needs cpu and memory",
+                        ),
                     }
                     g.placement.validate(&gp.key("placement"), p);
                 }

@@ -1,0 +1,249 @@
+//! The binary, end to end, on SQLite and on PostgreSQL.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::{examples_dir, TestDb};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn af(db: &str, args: &[&str]) -> Run {
+    af_stdin(db, args, "")
+}
+
+fn af_stdin(db: &str, args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_af-operator"))
+        .args(args)
+        .env("AF_DATABASE_URL", db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn af-operator");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into(),
+        stderr: String::from_utf8_lossy(&stderr).into(),
+    }
+}
+
+fn lifecycle(db: &str) {
+    let ex = examples_dir();
+    let ex = ex.to_str().unwrap();
+
+    let r = af(db, &["apply", "-f", ex, "-R"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.matches(" created").count(), 8, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("agent/defarm-api created"),
+        "{}",
+        r.stdout
+    );
+
+    let r = af(db, &["apply", "-f", ex]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.matches(" unchanged").count(), 8, "{}", r.stdout);
+
+    let r = af(db, &["get", "agents", "--project", "platform"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let header = r.stdout.lines().next().unwrap();
+    for col in ["NAME", "READY", "REASON", "AGE"] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert!(r.stdout.contains("defarm-api") && r.stdout.contains("research-agent"));
+
+    let r = af(
+        db,
+        &[
+            "get",
+            "AG",
+            "defarm-api",
+            "--project",
+            "platform",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["metadata"]["generation"], 1);
+    assert_eq!(v["spec"]["replicas"], 1);
+
+    let r = af(db, &["get", "fn", "-A", "-o", "yaml", "-l", "team=core"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("name: users-api"), "{}", r.stdout);
+
+    let r = af(
+        db,
+        &["describe", "agent", "defarm-api", "--project", "platform"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for part in [
+        "Name:",
+        "defarm-api",
+        "Spec:",
+        "Conditions:",
+        "Events:",
+        "image: ghcr.io",
+    ] {
+        assert!(r.stdout.contains(part), "missing {part}: {}", r.stdout);
+    }
+
+    let r = af(db, &["diff", "-f", ex]);
+    assert_eq!(
+        r.code, 0,
+        "diff after apply must be empty: {}{}",
+        r.stdout, r.stderr
+    );
+
+    // Edit a copy: diff says 1 and shows the change; apply configures; generation bumps.
+    let tmp = tempfile::tempdir().unwrap();
+    let edited = tmp.path().join("api.yaml");
+    let text = std::fs::read_to_string(examples_dir().join("agent-api.yaml"))
+        .unwrap()
+        .replace("defarm-api:1.4.2", "defarm-api:1.5.0");
+    std::fs::write(&edited, text).unwrap();
+    let e = edited.to_str().unwrap();
+    let r = af(db, &["diff", "-f", e]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("-  image: ghcr.io/alternatefutures/defarm-api:1.4.2"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("+  image: ghcr.io/alternatefutures/defarm-api:1.5.0"),
+        "{}",
+        r.stdout
+    );
+    let r = af(db, &["apply", "-f", e]);
+    assert_eq!(
+        r.stdout.trim(),
+        "agent/defarm-api configured",
+        "{}",
+        r.stderr
+    );
+    let r = af(
+        db,
+        &[
+            "get",
+            "agent",
+            "defarm-api",
+            "--project",
+            "platform",
+            "-o",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["metadata"]["generation"], 2);
+
+    // Bad input: precise errors, exit codes, and nothing written.
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(
+        bad.join("a-good.yaml"),
+        "apiVersion: alternatefutures.ai/v1alpha1\nkind: Site\nmetadata: {name: fresh-site}\nspec:\n  source: {ipfs: QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        bad.join("b-bad.yaml"),
+        "apiVersion: alternatefutures.ai/v1alpha1\nkind: Agent\nmetadata: {name: x}\nspec:\n  image: a:1\n  resources: {cpu: 1, memory: 1GB}\n",
+    )
+    .unwrap();
+    let b = bad.to_str().unwrap();
+    let r = af(db, &["apply", "-f", b]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("b-bad.yaml:6:"), "{}", r.stderr);
+    assert!(r.stderr.contains("spec.resources.memory"), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was applied"), "{}", r.stderr);
+    let r = af(db, &["get", "site", "fresh-site"]);
+    assert_eq!(
+        r.code, 1,
+        "the valid document of a failed apply must not be written"
+    );
+    assert!(r.stderr.contains("not found"), "{}", r.stderr);
+    assert_eq!(af(db, &["diff", "-f", b]).code, 2);
+    assert_eq!(af(db, &["get", "wizards"]).code, 1);
+
+    // Standard input.
+    let r = af_stdin(
+        db,
+        &["apply", "-f", "-"],
+        "apiVersion: alternatefutures.ai/v1alpha1\nkind: Site\nmetadata: {name: from-stdin}\nspec:\n  source: {arweave: bNbA3TEQVL60xlgCcqdz4ZPHFZ711cZ3hmkpGttDt_U}\n",
+    );
+    assert_eq!(r.stdout.trim(), "site/from-stdin created", "{}", r.stderr);
+
+    // Delete by name and by file, then gone.
+    let r = af(db, &["delete", "site", "from-stdin", "--wait"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("site/from-stdin deleted"), "{}", r.stdout);
+    let r = af(
+        db,
+        &[
+            "delete",
+            "-f",
+            &Path::new(ex).join("site.yaml").display().to_string(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = af(db, &["get", "site", "docs", "--project", "platform"]);
+    assert_eq!(r.code, 1);
+    let r = af(db, &["delete", "site", "docs", "--project", "platform"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not found"), "{}", r.stderr);
+}
+
+#[test]
+fn cli_lifecycle_on_sqlite() {
+    let db = TestDb::sqlite();
+    lifecycle(&db.url);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_lifecycle_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || lifecycle(&url))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn help_is_useful_everywhere() {
+    for cmd in [
+        &["--help"][..],
+        &["apply", "--help"],
+        &["get", "--help"],
+        &["diff", "--help"],
+    ] {
+        let r = af("sqlite://unused.db", cmd);
+        assert_eq!(r.code, 0);
+        assert!(
+            r.stdout.contains("--database-url"),
+            "{:?}: {}",
+            cmd,
+            r.stdout
+        );
+    }
+}

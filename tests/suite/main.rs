@@ -1,0 +1,6 @@
+//! The black-box test suite: one binary for every integration test.
+
+mod cli;
+mod common;
+mod examples;
+mod store;

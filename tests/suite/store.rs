@@ -1,0 +1,316 @@
+//! One store suite, run against SQLite and against a real PostgreSQL.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use af_operator::spec::load::load_str;
+use af_operator::spec::{Condition, ConditionStatus, Kind, ResourceInput, ResourceKey, Status};
+use af_operator::store::{
+    ApplyOutcome, ChangeOp, Deletion, EventType, ListQuery, NewEvent, Store, StoreError,
+};
+
+use crate::common::TestDb;
+
+fn agent(name: &str, project: &str, image: &str, labels: &str) -> ResourceInput {
+    let text = format!(
+        "apiVersion: alternatefutures.ai/v1alpha1
+kind: Agent
+metadata: {{name: {name}, project: {project}, labels: {{{labels}}}}}
+spec:
+  image: {image}
+  port: 8080
+  resources: {{cpu: 0.5, memory: 512Mi}}
+"
+    );
+    load_str("t.yaml", &text).unwrap().remove(0).input
+}
+
+async fn run_suite(store: Arc<dyn Store>) {
+    let a = agent("api", "defarm", "app:1", "team: core");
+    let key = a.key.clone();
+
+    // Create, unchanged, configured (spec), configured (labels only).
+    let r = store.apply(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!((r[0].outcome, r[0].generation), (ApplyOutcome::Created, 1));
+    let rv1 = r[0].resource_version;
+    let r = store.apply(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(r[0].outcome, ApplyOutcome::Unchanged);
+    assert_eq!(
+        r[0].resource_version, rv1,
+        "an unchanged apply writes nothing"
+    );
+    let a2 = agent("api", "defarm", "app:2", "team: core");
+    let r = store.apply(&[a2]).await.unwrap();
+    assert_eq!(
+        (r[0].outcome, r[0].generation),
+        (ApplyOutcome::Configured, 2)
+    );
+    assert!(r[0].resource_version > rv1);
+    let a3 = agent("api", "defarm", "app:2", "team: edge");
+    let r = store.apply(&[a3]).await.unwrap();
+    assert_eq!(
+        (r[0].outcome, r[0].generation),
+        (ApplyOutcome::Configured, 2)
+    );
+
+    let got = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(got.spec["image"], "app:2");
+    assert_eq!(got.metadata.labels["team"], "edge");
+    assert_eq!(got.metadata.generation, 2);
+    assert!(!got.metadata.uid.is_empty());
+
+    // Listing by kind, project and labels.
+    store
+        .apply(&[
+            agent("worker", "defarm", "w:1", "team: core"),
+            agent("web", "other", "x:1", "team: core"),
+        ])
+        .await
+        .unwrap();
+    let q = |project: Option<&str>, sel: &str| ListQuery {
+        kind: Some(Kind::Agent),
+        project: project.map(String::from),
+        selector: sel.parse().unwrap(),
+    };
+    let names = |v: Vec<af_operator::spec::Resource>| {
+        v.into_iter().map(|r| r.metadata.name).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(store.list(&q(Some("defarm"), "")).await.unwrap()),
+        ["api", "worker"]
+    );
+    assert_eq!(
+        names(store.list(&q(None, "team=core")).await.unwrap()),
+        ["worker", "web"]
+    );
+    assert_eq!(
+        names(store.list(&q(Some("defarm"), "team!=core")).await.unwrap()),
+        ["api"]
+    );
+    let other_kind = ListQuery {
+        kind: Some(Kind::Site),
+        ..Default::default()
+    };
+    assert!(store.list(&other_kind).await.unwrap().is_empty());
+
+    // Status writes: optimistic concurrency; the generation does not move.
+    let cur = store.get(&key).await.unwrap().unwrap();
+    let status = Status {
+        observed_generation: Some(2),
+        conditions: vec![Condition {
+            type_: "Ready".into(),
+            status: ConditionStatus::True,
+            reason: "LeaseActive".into(),
+            message: "serving".into(),
+            last_transition_time: "2026-11-22T00:00:00Z".into(),
+            observed_generation: 2,
+        }],
+        facts: serde_json::json!({"dseq": 42}).as_object().unwrap().clone(),
+    };
+    let stale = store
+        .write_status(&key, cur.metadata.resource_version - 1, &status)
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "{stale:?}"
+    );
+    let written = store
+        .write_status(&key, cur.metadata.resource_version, &status)
+        .await
+        .unwrap();
+    assert!(written.metadata.resource_version > cur.metadata.resource_version);
+    let got = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(got.status, status);
+    assert_eq!(got.metadata.generation, 2);
+    let missing = ResourceKey::new(Kind::Agent, "defarm", "nope");
+    assert!(matches!(
+        store.write_status(&missing, 1, &status).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Events, oldest first, limited to the latest.
+    for i in 0..3 {
+        store
+            .append_event(
+                &key,
+                &NewEvent {
+                    type_: if i == 2 {
+                        EventType::Warning
+                    } else {
+                        EventType::Normal
+                    },
+                    reason: format!("Step{i}"),
+                    message: format!("step {i}"),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let ev = store.list_events(&key, 2).await.unwrap();
+    assert_eq!(
+        ev.iter().map(|e| e.reason.as_str()).collect::<Vec<_>>(),
+        ["Step1", "Step2"]
+    );
+    assert_eq!(ev[1].type_, "Warning");
+
+    // Finalizers hold a deletion until they are removed.
+    store.add_finalizer(&key, "akash/lease").await.unwrap();
+    store.add_finalizer(&key, "akash/lease").await.unwrap();
+    assert_eq!(
+        store.get(&key).await.unwrap().unwrap().metadata.finalizers,
+        ["akash/lease"]
+    );
+    assert_eq!(
+        store.request_deletion(&key).await.unwrap(),
+        Deletion::Requested
+    );
+    assert_eq!(
+        store.request_deletion(&key).await.unwrap(),
+        Deletion::AlreadyRequested
+    );
+    assert!(store
+        .get(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .metadata
+        .deletion_requested_at
+        .is_some());
+
+    // An apply touching a resource being deleted fails whole: nothing else is written.
+    let fresh = agent("fresh", "defarm", "f:1", "");
+    let err = store.apply(&[fresh.clone(), a.clone()]).await.unwrap_err();
+    assert!(matches!(err, StoreError::BeingDeleted(_)), "{err}");
+    assert!(
+        store.get(&fresh.key).await.unwrap().is_none(),
+        "apply must be atomic"
+    );
+
+    assert!(store
+        .remove_finalizer(&key, "akash/lease")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.get(&key).await.unwrap().is_none());
+    assert!(store.list_events(&key, 10).await.unwrap().is_empty());
+
+    // Without finalizers, deletion is immediate.
+    let wkey = ResourceKey::new(Kind::Agent, "defarm", "worker");
+    assert_eq!(
+        store.request_deletion(&wkey).await.unwrap(),
+        Deletion::Deleted
+    );
+    assert!(matches!(
+        store.request_deletion(&wkey).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // The change feed records every write in order, deletions included.
+    let changes = store.changes_since(0, 1000).await.unwrap();
+    assert!(changes.windows(2).all(|w| w[0].id < w[1].id));
+    let last = changes.last().unwrap();
+    assert_eq!((last.op, &last.key), (ChangeOp::Delete, &wkey));
+    assert_eq!(store.latest_change().await.unwrap(), last.id);
+
+    // A watcher wakes promptly on a write from elsewhere, and times out when nothing happens.
+    let cursor = store.latest_change().await.unwrap();
+    let t = Instant::now();
+    store
+        .wait_for_change(cursor, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "woke without a change"
+    );
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            store
+                .apply(&[agent("late", "defarm", "l:1", "")])
+                .await
+                .unwrap();
+        })
+    };
+    let t = Instant::now();
+    store
+        .wait_for_change(cursor, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let woke = t.elapsed();
+    assert!(woke < Duration::from_secs(2), "watcher took {woke:?}");
+    writer.await.unwrap();
+    let news = store.changes_since(cursor, 10).await.unwrap();
+    assert_eq!(news.len(), 1);
+    assert_eq!(news[0].key.name, "late");
+
+    // Concurrent writers never collide: every apply lands, versions stay unique.
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let r = store
+                    .apply(&[agent(&format!("c{t}-{i}"), "load", "c:1", "")])
+                    .await
+                    .unwrap();
+                assert_eq!(r[0].outcome, ApplyOutcome::Created);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = store
+        .list(&ListQuery {
+            project: Some("load".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 80);
+    let mut rvs: Vec<i64> = all.iter().map(|r| r.metadata.resource_version).collect();
+    rvs.sort();
+    rvs.dedup();
+    assert_eq!(rvs.len(), 80);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_suite() {
+    let db = TestDb::sqlite();
+    run_suite(Arc::new(db.open().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_suite() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    run_suite(Arc::new(db.open().await)).await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_everything_and_migrations_are_idempotent() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    store.apply(&[agent("keep", "p", "k:1", "")]).await.unwrap();
+    store.close().await;
+    let store = db.open().await;
+    let key = ResourceKey::new(Kind::Agent, "p", "keep");
+    assert_eq!(store.get(&key).await.unwrap().unwrap().spec["image"], "k:1");
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused_clearly() {
+    let e = af_operator::store::open("mysql://x").await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("expected sqlite://PATH or postgres://"),
+        "{e}"
+    );
+    let e = af_operator::store::open("postgres://nobody:secret@127.0.0.1:1/x")
+        .await
+        .unwrap_err();
+    assert!(!e.to_string().contains("secret"), "password leaked: {e}");
+}
