@@ -9,10 +9,17 @@
 //! - [`store`]: the `Store` trait that keeps specs, status, events and a change feed, with
 //!   its SQL implementation for SQLite (the embedded default) and PostgreSQL (production),
 //!   migrations per dialect.
+//! - [`sdl`]: Akash SDL, exact: parse and validate SDL 2.0/2.1, build the deployment groups
+//!   (the very protobuf types the chain client sends) and the provider manifest, and compute
+//!   the manifest version as Akash's Go code does. Pure; imports nothing else from the crate.
+//! - [`render`]: from a resource spec to SDL through the kind's minijinja template in
+//!   `sdl-templates/` (overridable without rebuilding), secrets resolved by the caller.
 //! - [`cli`]: the kubectl-style commands (`apply`, `get`, `describe`, `delete`, `diff`,
 //!   `schema`); `main.rs` only parses arguments and calls [`cli::run`].
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod render;
+pub mod sdl;
 pub mod spec;
 pub mod store;

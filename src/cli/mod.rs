@@ -6,6 +6,7 @@
 mod apply;
 mod files;
 mod get;
+mod render;
 mod schema;
 
 use std::io::Write;
@@ -46,6 +47,12 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Write the JSON Schema of every kind (the files in crds/).
     Schema(schema::SchemaArgs),
+    /// Akash SDL tools.
+    #[command(subcommand)]
+    Sdl(render::SdlCommand),
+    /// Render the Akash SDL of resources from their spec files (secrets redacted unless
+    /// --show-secrets).
+    Render(render::RenderArgs),
 }
 
 /// Where documents come from.
@@ -147,6 +154,8 @@ pub struct Io<'a> {
 pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     let code = match &cli.command {
         Command::Schema(args) => schema::run(args, io),
+        Command::Sdl(cmd) => render::sdl(cmd, io),
+        Command::Render(args) => render::render(args, io),
         _ => match open_store(&cli.database_url).await {
             Ok(store) => {
                 let code = dispatch(&cli.command, &store, io).await;
@@ -177,7 +186,7 @@ async fn dispatch(command: &Command, store: &SqlStore, io: &mut Io<'_>) -> i32 {
         Command::Get(a) => get::get(a, store, io).await,
         Command::Describe(a) => get::describe(a, store, io).await,
         Command::Delete(a) => apply::delete(a, store, io).await,
-        Command::Schema(_) => Ok(()),
+        Command::Schema(_) | Command::Sdl(_) | Command::Render(_) => Ok(()),
     };
     match result {
         Ok(()) => 0,

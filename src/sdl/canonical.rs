@@ -97,7 +97,7 @@ fn write_number(out: &mut String, n: &Number) {
 }
 
 /// Appends a float64 as Go's `encoding/json` prints it.
-pub fn write_go_float(out: &mut String, f: f64) {
+pub(crate) fn write_go_float(out: &mut String, f: f64) {
     if !f.is_finite() {
         // Go refuses to encode these; serde_json values cannot hold them.
         out.push_str("null");
@@ -122,7 +122,7 @@ pub fn write_go_float(out: &mut String, f: f64) {
 }
 
 /// Appends a JSON string literal escaped as Go's `encoding/json` escapes it.
-pub fn write_str(out: &mut String, s: &str) {
+pub(crate) fn write_str(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(s.len() + 2);
     out.push('"');

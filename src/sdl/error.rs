@@ -25,7 +25,7 @@ impl fmt::Display for Issue {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SdlError {
     /// The text is not well-formed YAML (the message carries line and column).
-    #[error("sdl is not valid yaml: {message}")]
+    #[error("cannot read the sdl as yaml: {message}")]
     Syntax {
         /// The YAML parser's description of the problem.
         message: String,

@@ -9,8 +9,8 @@ use super::manifest::{
 };
 use super::parse::{Compute, Input, SdlVersion, Service};
 use super::types::{
-    Attribute, Cpu, DecCoin, Endpoint, GroupSpec, Gpu, Memory, PlacementRequirements,
-    ResourceUnit, ResourceValue, Resources, Storage,
+    Attribute, Cpu, DecCoin, Endpoint, Gpu, GroupSpec, Memory, PlacementRequirements, ResourceUnit,
+    ResourceValue, Resources, Storage,
 };
 
 /// Sequence numbers of leased-IP endpoints, as Go's `computeEndpointSequenceNumbers`.
@@ -194,9 +194,7 @@ pub(crate) fn build(input: &Input) -> (Vec<GroupSpec>, Manifest) {
                     unit.count = unit.count.saturating_add(count);
                     unit.resource.endpoints.extend_from_slice(&endpoints);
                     // Go's `sort.Sort` by sequence number; stable up to 12 endpoints, as Go.
-                    unit.resource
-                        .endpoints
-                        .sort_by_key(|e| e.sequence_number);
+                    unit.resource.endpoints.sort_by_key(|e| e.sequence_number);
                     unit.resource.id
                 }
                 None => {

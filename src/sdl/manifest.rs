@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use super::canonical::Obj;
-use super::types::{Attribute, Endpoint, Resources, ResourceValue};
+use super::types::{Attribute, Endpoint, ResourceValue, Resources};
 
 /// The manifest: one entry per deployment group, in group order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,8 @@
 //! ```text
 //! yaml.rs      YAML text -> node tree (scalars keep their source text, as Go reads them)
 //! parse.rs     node tree -> typed input; structure, key and value checks
+//! names.rs     checks of names, hostnames, denominations
+//! order.rs     Go's storage volume order
 //! validate.rs  cross-references and Akash's limits
 //! groups.rs    typed input -> GroupSpecs + Manifest
 //! types.rs     GroupSpec and friends: prost (chain wire form) + serde (Go JSON form)
@@ -16,13 +18,47 @@
 //! units.rs     CPU, sizes, GPU counts, prices, durations
 //! ```
 //!
-//! Where Go and the published schema disagree, or Go behaves oddly, the choices made are
-//! documented at the rule (see `parse.rs` and `validate.rs`).
+//! # What is accepted
+//!
+//! An SDL is accepted when Go's parser accepts it *and* the published input schema
+//! (`sdl-input.schema.yaml`, which the TypeScript SDK enforces) does, so tools on either
+//! side agree; the schema-only rules include unknown keys, `version` exactly `2.0`/`2.1`,
+//! credential lengths, `as` within 1-65535, protocols `tcp`/`udp` in one case, the GPU
+//! vendor list and the `min_window` form. Exceptions, where Go's documented behaviour wins:
+//! * scalars are read by their text as Go reads them (`version: 2.0`, `size: 1000`,
+//!   `next_cases: [500]`, integral floats for integers);
+//! * storage `attributes` may omit `class` or `persistent` (Go fills the defaults in);
+//! * services that no placement deploys are ignored, not refused (the TS SDK refuses them).
+//!
+//! Stricter than Go, because Go's check is missing or broken and the provider would fail:
+//! * a persistent volume always needs a mount (Go 2.1 only checks volumes it finds in
+//!   `params.storage`; Go 2.0 shares state between volumes);
+//! * `readOnly` on a `ram` volume is refused in 2.0 too (Go checks it in 2.1 only);
+//! * leased-IP port clashes compare the effective external port and protocol (Go compares
+//!   the raw `as` and `proto` text, so `80` and `as: 80` do not clash there);
+//! * service names, environment variable names and hostnames are checked for every
+//!   service, not only deployed ones; CPU units beyond `u32` are refused (Go wraps them);
+//! * documents above 100 000 nodes, or whose manifest would, are refused.
+//!
+//! Prices may be in `uact`, `uakt` or an `ibc/...` denomination: Go and the earlier schema
+//! accept IBC denominations, the current schema only `uact`/`uakt` (the chain itself
+//! takes only `uact` for new deployments since v2.0.0).
+//!
+//! Known output differences from Go, in corners: Go's unstable `sort.Sort` is an insertion
+//! sort up to 12 items and this module's sort is stable, so beyond 12 items they can order
+//! ties differently. For a 2.1 unit's endpoints (equal sequence numbers) that changes
+//! nothing a provider checks. For a service with more than 12 exposes of which two share
+//! service, port, protocol and globality, the manifest order, and so the version, can
+//! differ from Go's (still self-consistent: providers recompute the version from the
+//! manifest sent). An explicit empty `signedBy` list prints as `null` in group JSON, where
+//! Go prints `[]` (the protobuf form is the same).
 
 mod canonical;
 mod error;
 mod groups;
 mod manifest;
+mod names;
+mod order;
 mod parse;
 mod types;
 mod units;
@@ -44,8 +80,8 @@ pub use manifest::{
 };
 pub use parse::SdlVersion;
 pub use types::{
-    Attribute, Cpu, DecCoin, Endpoint, EndpointKind, GroupSpec, Gpu, Memory,
-    PlacementRequirements, ResourceUnit, ResourceValue, Resources, SignedBy, Storage,
+    Attribute, Cpu, DecCoin, Endpoint, EndpointKind, Gpu, GroupSpec, Memory, PlacementRequirements,
+    ResourceUnit, ResourceValue, Resources, SignedBy, Storage,
 };
 
 use error::Issues;
@@ -115,10 +151,17 @@ pub fn parse(yaml: &str) -> Result<Sdl, SdlError> {
 /// both ways).
 fn parse_with(yaml: &str, always_source_text: bool) -> Result<Sdl, SdlError> {
     let mut root = yaml::parse(yaml)?;
+    // Merging changes the tree's shape, so the source texts are read before it.
+    let exact = always_source_text || yaml::has_merge_keys(&root);
+    if exact {
+        yaml::fill_source_text(yaml, &mut root)?;
+        yaml::resolve_merges(&mut root);
+    }
     let mut issues = Issues::default();
     let (mut input, float_text) = parse::read(&root, &mut issues);
-    if yaml::has_converted_scalars(&root)
-        && (always_source_text || float_text || yaml::may_respell(yaml))
+    if !exact
+        && yaml::has_converted_scalars(&root)
+        && (float_text || yaml::may_respell(yaml) || yaml::has_float_key(&root))
     {
         yaml::fill_source_text(yaml, &mut root)?;
         issues = Issues::default();

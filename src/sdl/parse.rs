@@ -1,19 +1,19 @@
 //! Reading an SDL document into typed input, checking its structure and values.
 //!
 //! The rules are those of Akash's Go parser (`go/sdl/*.go`) together with those of the
-//! published input schema (`sdl-input.schema.yaml`): unknown keys are refused, required keys
-//! must be present, values must be in range. Two relaxations keep Go's behaviour where the
-//! schema is stricter than Go in ways Go documents and relies on:
-//! * scalars are read by their text, as Go's YAML decoder reads them (`version: 2.0`,
-//!   `next_cases: [500]` and `size: 1000` are accepted);
-//! * storage `attributes` may leave out `class` or `persistent`; Go fills in the defaults.
-//!
-//! Checks that relate different parts of the SDL live in `validate.rs`.
+//! published input schema; the module documentation of `sdl` lists where they differ and
+//! which side this module follows. Checks that relate different parts of the SDL live in
+//! `validate.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
 use super::error::{Issues, Path};
+use super::names::{
+    check_denom, check_env_name, check_hostname, closest, valid_attribute_key, valid_endpoint_name,
+    valid_service_name,
+};
+use super::order::{self, sort_volumes};
 use super::types::{Attribute, SignedBy};
 use super::units;
 use super::yaml::{Kind, Node};
@@ -36,7 +36,7 @@ pub(crate) struct Input {
     pub placements: BTreeMap<String, Placement>,
     /// Service name to placement name to deployment.
     pub deployment: BTreeMap<String, BTreeMap<String, Deploy>>,
-    pub endpoints: BTreeMap<String, ()>,
+    pub endpoints: BTreeSet<String>,
     pub reclamation: Option<Duration>,
 }
 
@@ -117,7 +117,7 @@ pub(crate) struct Volume {
 }
 
 impl Volume {
-    fn attribute(&self, key: &str) -> Option<&str> {
+    pub(crate) fn attribute(&self, key: &str) -> Option<&str> {
         self.attributes
             .iter()
             .find(|a| a.key == key)
@@ -127,7 +127,7 @@ impl Volume {
 
     /// Whether the volume is persistent, read as Go's `strconv.ParseBool`.
     pub(crate) fn persistent(&self) -> bool {
-        self.attribute("persistent").and_then(go_parse_bool) == Some(true)
+        self.attribute("persistent").and_then(order::go_parse_bool) == Some(true)
     }
 
     pub(crate) fn class(&self) -> Option<&str> {
@@ -224,12 +224,16 @@ impl Reader<'_> {
 
     /// Refuses keys outside `allowed`, duplicate keys and keys that are not scalars.
     fn check_keys(&mut self, entries: &Entries, path: &Path, allowed: &[&str]) {
-        for (i, (k, _)) in entries.iter().enumerate() {
+        let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+        for (k, _) in entries {
             let Some(key) = key_text(k) else {
-                self.issue(path, format!("keys must be scalars, found {}", k.type_name()));
+                self.issue(
+                    path,
+                    format!("keys must be scalars, found {}", k.type_name()),
+                );
                 continue;
             };
-            if entries[..i].iter().any(|(p, _)| key_text(p) == Some(key)) {
+            if !seen.insert(key) {
                 self.issue(&path.key(key), "duplicate key");
                 continue;
             }
@@ -250,15 +254,12 @@ impl Reader<'_> {
             return Vec::new();
         };
         self.check_keys(entries, path, &[]);
-        let mut out: Vec<(&str, &Node)> = Vec::with_capacity(entries.len());
-        for (k, v) in entries {
-            if let Some(key) = key_text(k) {
-                if !out.iter().any(|(seen, _)| *seen == key) {
-                    out.push((key, v));
-                }
-            }
-        }
-        out
+        let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+        entries
+            .iter()
+            .filter_map(|(k, v)| key_text(k).map(|key| (key, v)))
+            .filter(|(key, _)| seen.insert(key))
+            .collect()
     }
 
     /// A scalar read as text, as Go reads any scalar into a string field (null is "").
@@ -277,7 +278,10 @@ impl Reader<'_> {
             Node::Scalar(Kind::Null, _) => Some(String::new()),
             Node::Scalar(_, text) => Some(text.clone()),
             other => {
-                self.issue(path, format!("expected a string, found {}", other.type_name()));
+                self.issue(
+                    path,
+                    format!("expected a string, found {}", other.type_name()),
+                );
                 None
             }
         }
@@ -310,7 +314,10 @@ impl Reader<'_> {
             Node::Seq(items) => items,
             Node::Scalar(Kind::Null, _) => &[],
             other => {
-                self.issue(path, format!("expected a list, found {}", other.type_name()));
+                self.issue(
+                    path,
+                    format!("expected a list, found {}", other.type_name()),
+                );
                 &[]
             }
         }
@@ -323,11 +330,17 @@ impl Reader<'_> {
                 u64::try_from(*v).ok()
             }
             Node::Scalar(Kind::Int(_), text) => {
-                self.issue(
-                    path,
-                    format!("must be between {min} and {max}, got {text}"),
-                );
+                self.issue(path, format!("must be between {min} and {max}, got {text}"));
                 None
+            }
+            // Go's decoder takes a float with no fraction as an integer.
+            Node::Scalar(Kind::Float(f), text) if f.fract() == 0.0 => {
+                if *f >= min as f64 && *f <= max as f64 {
+                    Some(*f as u64)
+                } else {
+                    self.issue(path, format!("must be between {min} and {max}, got {text}"));
+                    None
+                }
             }
             other => {
                 let shown = match other {
@@ -367,13 +380,16 @@ impl Reader<'_> {
             compute: BTreeMap::new(),
             placements: BTreeMap::new(),
             deployment: BTreeMap::new(),
-            endpoints: BTreeMap::new(),
+            endpoints: BTreeSet::new(),
             reclamation: None,
         };
         let entries = match root {
             Node::Map(entries) => entries.as_slice(),
             Node::Scalar(Kind::Null, _) => {
-                self.issue(&path, "the sdl is empty; it needs version, services, profiles and deployment");
+                self.issue(
+                    &path,
+                    "the sdl is empty; it needs version, services, profiles and deployment",
+                );
                 return input;
             }
             other => {
@@ -487,7 +503,7 @@ impl Reader<'_> {
                         }
                     }
                 }
-                input.endpoints.insert(name.to_owned(), ());
+                input.endpoints.insert(name.to_owned());
             }
         }
 
@@ -646,7 +662,10 @@ impl Reader<'_> {
             e.accept = self.text_list(n, &p);
             for (i, host) in e.accept.iter().flatten().enumerate() {
                 if let Err(why) = check_hostname(host) {
-                    self.issue(&p.index(i), format!("{host:?} is not a valid hostname: {why}"));
+                    self.issue(
+                        &p.index(i),
+                        format!("{host:?} is not a valid hostname: {why}"),
+                    );
                 }
             }
         }
@@ -821,7 +840,9 @@ impl Reader<'_> {
                         if !["deployment", "logs", "events"].contains(&item.as_str()) {
                             self.issue(
                                 &rp.index(i),
-                                format!("unknown permission {item:?}; use deployment, logs or events"),
+                                format!(
+                                    "unknown permission {item:?}; use deployment, logs or events"
+                                ),
                             );
                         }
                     }
@@ -835,7 +856,10 @@ impl Reader<'_> {
                 if tee == "cpu" || tee == "cpu-gpu" {
                     params.tee = Some(tee);
                 } else {
-                    self.issue(&p, format!("unsupported tee type {tee:?}; use cpu or cpu-gpu"));
+                    self.issue(
+                        &p,
+                        format!("unsupported tee type {tee:?}; use cpu or cpu-gpu"),
+                    );
                 }
             }
         }
@@ -920,7 +944,10 @@ impl Reader<'_> {
             Some(n) => self.cpu(n, &path.key("cpu"), &mut c),
         }
         match get(entries, "memory") {
-            None => self.issue(&path.key("memory"), "is required, e.g. `memory: {size: 512Mi}`"),
+            None => self.issue(
+                &path.key("memory"),
+                "is required, e.g. `memory: {size: 512Mi}`",
+            ),
             Some(n) => {
                 let p = path.key("memory");
                 if let Some(e) = self.mapping(n, &p) {
@@ -933,7 +960,10 @@ impl Reader<'_> {
             }
         }
         match get(entries, "storage") {
-            None => self.issue(&path.key("storage"), "is required, e.g. `storage: {size: 1Gi}`"),
+            None => self.issue(
+                &path.key("storage"),
+                "is required, e.g. `storage: {size: 1Gi}`",
+            ),
             Some(n) => c.storage = self.storage(n, &path.key("storage")),
         }
         if let Some(n) = get(entries, "gpu") {
@@ -960,7 +990,10 @@ impl Reader<'_> {
         self.check_keys(entries, path, &["units", "attributes"]);
         let up = path.key("units");
         match get(entries, "units") {
-            None => self.issue(&up, "is required: cores such as 0.5 or millicores such as \"500m\""),
+            None => self.issue(
+                &up,
+                "is required: cores such as 0.5 or millicores such as \"500m\"",
+            ),
             Some(n) => {
                 if let Some(text) = self.number_text(n, &up) {
                     match units::parse_cpu_millis(&text) {
@@ -1007,11 +1040,15 @@ impl Reader<'_> {
             }
             other => self.issue(
                 path,
-                format!("expected a volume or a list of volumes, found {}", other.type_name()),
+                format!(
+                    "expected a volume or a list of volumes, found {}",
+                    other.type_name()
+                ),
             ),
         }
-        for (i, v) in volumes.iter().enumerate() {
-            if volumes[..i].iter().any(|o| o.name == v.name) {
+        let mut names: HashSet<&str> = HashSet::with_capacity(volumes.len());
+        for v in &volumes {
+            if !names.insert(&v.name) {
                 self.issue(
                     path,
                     format!("volume name {:?} is used more than once", v.name),
@@ -1172,6 +1209,7 @@ impl Reader<'_> {
             return;
         }
         let mut attrs = Vec::new();
+        let mut keys: HashSet<String> = HashSet::new();
         if let Some(list) = get(ve, "nvidia") {
             let np = vp.key("nvidia");
             for (i, item) in self.list(list, &np).iter().enumerate() {
@@ -1209,7 +1247,7 @@ impl Reader<'_> {
                         format!("gpu attribute {key:?} is not valid: model names may use letters, digits, '_', '-', '.' and '/' only"),
                     );
                 }
-                if attrs.iter().any(|a: &Attribute| a.key == key) {
+                if !keys.insert(key.clone()) {
                     self.issue(&ip, format!("gpu {key:?} is listed more than once"));
                     continue;
                 }
@@ -1308,15 +1346,20 @@ impl Reader<'_> {
         };
         self.check_keys(entries, path, &["profile", "count"]);
         match get(entries, "profile") {
-            None => self.issue(&path.key("profile"), "is required: the compute profile to use"),
+            None => self.issue(
+                &path.key("profile"),
+                "is required: the compute profile to use",
+            ),
             Some(n) => d.profile = self.text(n, &path.key("profile")).unwrap_or_default(),
         }
         match get(entries, "count") {
-            None => self.issue(&path.key("count"), "is required: the number of replicas (at least 1)"),
-            Some(Node::Scalar(Kind::Int(c), _)) if *c < 1 => self.issue(
+            None => self.issue(
                 &path.key("count"),
-                format!("must be at least 1, got {c}"),
+                "is required: the number of replicas (at least 1)",
             ),
+            Some(Node::Scalar(Kind::Int(c), _)) if *c < 1 => {
+                self.issue(&path.key("count"), format!("must be at least 1, got {c}"))
+            }
             Some(n) => {
                 d.count = self
                     .int(n, &path.key("count"), 1, u64::from(u32::MAX))
@@ -1327,302 +1370,7 @@ impl Reader<'_> {
     }
 }
 
-/// Go's storage ordering (`v2ResourceStorageArray.sort`): smaller size first, then by the
-/// `persistent` attribute, then by name.
-///
-/// Go's comparison is not a strict order (two ephemeral volumes of equal size are each
-/// "less" than the other), so the result depends on the algorithm: this is Go's
-/// `sort.SliceStable`, an insertion sort over blocks of 20 merged with SymMerge.
-pub(crate) fn sort_volumes(v: &mut [Volume]) {
-    let less = |a: &Volume, b: &Volume| -> bool {
-        let (sa, sb) = (a.size.unwrap_or(0), b.size.unwrap_or(0));
-        if sa != sb {
-            return sa < sb;
-        }
-        let pa = a.attribute("persistent");
-        let pb = b.attribute("persistent");
-        match (pa, pb) {
-            (None, Some(_)) => return true,
-            (Some(x), Some(y)) if x < y => return true,
-            (Some(_), None) => return false,
-            _ => {}
-        }
-        let persistent = |p: Option<&str>| p.and_then(go_parse_bool).unwrap_or(false);
-        if !persistent(pa) {
-            return true;
-        }
-        if !persistent(pb) {
-            return false;
-        }
-        a.name < b.name
-    };
-    go_stable_sort(v, &less);
-}
-
-fn go_parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
-/// Go's `sort.Stable` algorithm, so that a comparison that is not a strict order gives the
-/// same result as in Go.
-fn go_stable_sort<T>(data: &mut [T], less: &dyn Fn(&T, &T) -> bool) {
-    let n = data.len();
-    let mut block = 20;
-    let (mut a, mut b) = (0, block);
-    while b <= n {
-        insertion_sort(data, a, b, less);
-        a = b;
-        b += block;
-    }
-    insertion_sort(data, a, n, less);
-    while block < n {
-        let (mut a, mut b) = (0, 2 * block);
-        while b <= n {
-            sym_merge(data, a, a + block, b, less);
-            a = b;
-            b += 2 * block;
-        }
-        let m = a + block;
-        if m < n {
-            sym_merge(data, a, m, n, less);
-        }
-        block *= 2;
-    }
-}
-
-fn insertion_sort<T>(data: &mut [T], a: usize, b: usize, less: &dyn Fn(&T, &T) -> bool) {
-    for i in a + 1..b {
-        let mut j = i;
-        while j > a && less(&data[j], &data[j - 1]) {
-            data.swap(j, j - 1);
-            j -= 1;
-        }
-    }
-}
-
-/// Merges the sorted runs `data[a..m]` and `data[m..b]` in place (Kim and Kutzner's SymMerge,
-/// as Go implements it).
-fn sym_merge<T>(data: &mut [T], a: usize, m: usize, b: usize, less: &dyn Fn(&T, &T) -> bool) {
-    if m - a == 1 {
-        // Binary search for the first index in [m, b) whose element is not less than data[a].
-        let (mut i, mut j) = (m, b);
-        while i < j {
-            let h = (i + j) / 2;
-            if less(&data[h], &data[a]) {
-                i = h + 1;
-            } else {
-                j = h;
-            }
-        }
-        for k in a..i - 1 {
-            data.swap(k, k + 1);
-        }
-        return;
-    }
-    if b - m == 1 {
-        // Binary search for the first index in [a, m) whose element is greater than data[m].
-        let (mut i, mut j) = (a, m);
-        while i < j {
-            let h = (i + j) / 2;
-            if !less(&data[m], &data[h]) {
-                i = h + 1;
-            } else {
-                j = h;
-            }
-        }
-        let mut k = m;
-        while k > i {
-            data.swap(k, k - 1);
-            k -= 1;
-        }
-        return;
-    }
-    let mid = (a + b) / 2;
-    let n = mid + m;
-    let (mut start, mut r) = if m > mid { (n - b, mid) } else { (a, m) };
-    let p = n - 1;
-    while start < r {
-        let c = (start + r) / 2;
-        if !less(&data[p - c], &data[c]) {
-            start = c + 1;
-        } else {
-            r = c;
-        }
-    }
-    let end = n - start;
-    if start < m && m < end {
-        rotate(data, start, m, end);
-    }
-    if a < start && start < mid {
-        sym_merge(data, a, start, mid, less);
-    }
-    if mid < end && end < b {
-        sym_merge(data, mid, end, b, less);
-    }
-}
-
-/// Swaps the blocks `data[a..m]` and `data[m..b]`, as Go's `rotate` does with block swaps.
-fn rotate<T>(data: &mut [T], a: usize, m: usize, b: usize) {
-    let mut i = m - a;
-    let mut j = b - m;
-    while i != j {
-        if i > j {
-            swap_range(data, m - i, m, j);
-            i -= j;
-        } else {
-            swap_range(data, m - i, m + j - i, i);
-            j -= i;
-        }
-    }
-    swap_range(data, m - i, m, i);
-}
-
-fn swap_range<T>(data: &mut [T], a: usize, b: usize, n: usize) {
-    for i in 0..n {
-        data.swap(a + i, b + i);
-    }
-}
-
-/// Service names, as the manifest requires: `^[a-z]([-a-z0-9]*[a-z0-9])?$`.
-fn valid_service_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(f), Some(l)) => {
-            f.is_ascii_lowercase()
-                && (l.is_ascii_lowercase() || l.is_ascii_digit())
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        }
-        _ => false,
-    }
-}
-
-/// Endpoint names: `^[a-z]+[-_0-9a-z]+$`.
-fn valid_endpoint_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    let letters = b.iter().take_while(|c| c.is_ascii_lowercase()).count();
-    letters >= 1
-        && b.len() >= 2
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_')
-}
-
-/// Attribute keys as Akash validates them: `^([a-zA-Z][\w/.\-]{1,126}[\w*]?)$`.
-pub(crate) fn valid_attribute_key(key: &str) -> bool {
-    let b = key.as_bytes();
-    let Some((first, rest)) = b.split_first() else {
-        return false;
-    };
-    if !first.is_ascii_alphabetic() {
-        return false;
-    }
-    let mid = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'/' | b'.' | b'-');
-    let last = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'*');
-    let plain = (1..=126).contains(&rest.len()) && rest.iter().all(mid);
-    let with_last = match rest.split_last() {
-        Some((l, body)) => {
-            last(l) && (1..=126).contains(&body.len()) && body.iter().all(mid)
-        }
-        None => false,
-    };
-    plain || with_last
-}
-
-/// Environment variable names as Kubernetes validates them (`IsEnvVarName`).
-fn check_env_name(name: &str) -> Result<(), &'static str> {
-    let b = name.as_bytes();
-    let ok_first = |c: &u8| c.is_ascii_alphabetic() || matches!(c, b'-' | b'.' | b'_');
-    let ok_rest = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_');
-    match b.split_first() {
-        None => Err("is empty; write NAME=value"),
-        Some((f, rest)) if !ok_first(f) || !rest.iter().all(ok_rest) => Err(
-            "is not valid: use letters, digits, '_', '-' and '.', not starting with a digit",
-        ),
-        _ if name == "." || name == ".." || name.starts_with("..") => {
-            Err("must not be '.', '..' or start with '..'")
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Hostnames in `accept`: a lowercase DNS-1123 subdomain (Kubernetes `IsDNS1123Subdomain`).
-fn check_hostname(host: &str) -> Result<(), &'static str> {
-    if host.is_empty() {
-        return Err("it is empty");
-    }
-    if host.len() > 253 {
-        return Err("it is longer than 253 characters");
-    }
-    for label in host.split('.') {
-        let b = label.as_bytes();
-        let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-        let valid = match (b.first(), b.last()) {
-            (Some(f), Some(l)) => {
-                alnum(f) && alnum(l) && b.iter().all(|c| alnum(c) || *c == b'-')
-            }
-            _ => false,
-        };
-        if !valid {
-            return Err("use lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit");
-        }
-    }
-    Ok(())
-}
-
-/// Price denominations: `uact` and `uakt`, and IBC denominations (`ibc/<hash>`) that Go and
-/// earlier schemas accept.
-fn check_denom(denom: &str) -> Result<(), String> {
-    let cosmos_valid = {
-        // Cosmos `ValidateDenom`: [a-zA-Z][a-zA-Z0-9/:._-]{2,127}
-        let b = denom.as_bytes();
-        (3..=128).contains(&b.len())
-            && b[0].is_ascii_alphabetic()
-            && b[1..]
-                .iter()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b':' | b'.' | b'_' | b'-'))
-    };
-    match denom {
-        "uact" | "uakt" => Ok(()),
-        d if d.len() > 4 && d.starts_with("ibc/") && cosmos_valid => Ok(()),
-        d => Err(format!(
-            "unsupported denomination {d:?}; use uact (or uakt, or an ibc/<hash> denomination)"
-        )),
-    }
-}
-
-/// The allowed word nearest to `word`, when it is close enough to be a likely typo.
-fn closest<'a>(word: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    allowed
-        .iter()
-        .map(|a| (edit_distance(word, a), *a))
-        .filter(|(d, a)| *d <= 2.max(a.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, a)| a)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            let del = prev[j + 1] + 1;
-            let ins = cur[j] + 1;
-            cur.push(sub.min(del).min(ins));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 pub(crate) mod test_support {
-    pub(crate) use super::{sort_volumes, valid_attribute_key, Volume};
+    pub(crate) use super::Volume;
 }

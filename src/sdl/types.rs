@@ -351,13 +351,13 @@ mod legacy_dec {
             return scaled.to_owned();
         }
         let digits = digits.trim_start_matches('0');
+        if digits.is_empty() {
+            return super::format_dec(0);
+        }
         if let Ok(v) = digits.parse::<u128>() {
-            if v == 0 {
-                return super::format_dec(0);
-            }
             return format!("{sign}{}", super::format_dec(v));
         }
-        // Beyond u128 (or not digits): place the point by string arithmetic.
+        // Beyond u128: place the point by string arithmetic.
         let padded = format!("{digits:0>19}");
         let (int, frac) = padded.split_at(padded.len() - 18);
         format!("{sign}{int}.{frac}")

@@ -131,9 +131,7 @@ pub(crate) fn parse_price_amount(text: &str) -> Result<u128, String> {
     }
     let frac = frac.unwrap_or("");
     if frac.len() > 18 {
-        return Err(format!(
-            "{text:?} has more than 18 decimal places"
-        ));
+        return Err(format!("{text:?} has more than 18 decimal places"));
     }
     let mut scaled: u128 = 0;
     for b in int.bytes().chain(frac.bytes()) {
@@ -174,7 +172,9 @@ pub(crate) fn parse_min_window(text: &str) -> Result<Duration, String> {
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    let n: u64 = number.parse().map_err(|_| format!("{text:?} is too long"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is too long"))?;
     if n == 0 {
         return Err("must be greater than zero".to_owned());
     }
@@ -184,7 +184,10 @@ pub(crate) fn parse_min_window(text: &str) -> Result<Duration, String> {
     // Go's time.Duration counts nanoseconds in an int64.
     let secs = n
         .checked_mul(unit_secs)
-        .filter(|s| s.checked_mul(1_000_000_000).is_some_and(|ns| ns <= i64::MAX as u64))
+        .filter(|s| {
+            s.checked_mul(1_000_000_000)
+                .is_some_and(|ns| ns <= i64::MAX as u64)
+        })
         .ok_or_else(|| format!("{text:?} is too long"))?;
     Ok(Duration::from_secs(secs))
 }

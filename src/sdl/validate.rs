@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::error::{Issues, Path};
-use super::parse::Input;
+use super::parse::{Input, Volume};
 use super::types::GroupSpec;
 
 const MI: u64 = 1 << 20;
@@ -24,12 +24,30 @@ const PRICE_MAX: u128 = 10_000_000;
 /// Group totals are the unit limits times 50 replicas.
 const GROUP_FACTOR: u128 = 50;
 
+/// A short list of names for a message: at most 20 are shown.
+fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut shown: Vec<&str> = Vec::new();
+    let mut more = 0usize;
+    for item in items {
+        if shown.len() < 20 {
+            shown.push(item);
+        } else {
+            more += 1;
+        }
+    }
+    let mut text = shown.join(", ");
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
+}
+
 fn names<'a>(keys: impl Iterator<Item = &'a String>) -> String {
-    let list: Vec<&str> = keys.map(String::as_str).collect();
-    if list.is_empty() {
+    let text = list(keys.map(String::as_str));
+    if text.is_empty() {
         "none are defined".to_owned()
     } else {
-        format!("defined: {}", list.join(", "))
+        format!("defined: {text}")
     }
 }
 
@@ -164,7 +182,18 @@ pub(crate) fn check(input: &Input, issues: &mut Issues) {
         }
     }
 
-    if !input.deployment.is_empty() && deployed_pairs == 0 {
+    let size = output_size(input);
+    if size > super::yaml::MAX_NODES as u64 {
+        issues.push(
+            &deployment_path,
+            format!(
+                "the groups and manifest would hold about {size} entries (exposes, hostnames and volumes for each service in each placement); at most {} are allowed",
+                super::yaml::MAX_NODES
+            ),
+        );
+    }
+
+    if deployed_pairs == 0 {
         issues.push(
             &deployment_path,
             "deploys nothing: give each service a placement with a profile and a count",
@@ -188,15 +217,36 @@ pub(crate) fn check(input: &Input, issues: &mut Issues) {
     check_network(input, issues);
 }
 
+/// Roughly how many values the groups and manifest will hold: every deployed service
+/// copies its exposes (one per `to` entry, each with its hostnames) and its volumes into
+/// each placement. Aliases can make a small SDL ask for an enormous manifest.
+fn output_size(input: &Input) -> u64 {
+    let mut total: u64 = 0;
+    for (svc_name, placements) in &input.deployment {
+        let Some(svc) = input.services.get(svc_name) else {
+            continue;
+        };
+        let mut per_placement: u64 = 1;
+        for e in &svc.expose {
+            let copies = e.to.len().max(1) as u64;
+            let hosts = e.accept.as_ref().map_or(0, Vec::len) as u64;
+            per_placement = per_placement.saturating_add(copies.saturating_mul(hosts + 1));
+        }
+        for d in placements.values() {
+            let volumes = input.compute.get(&d.profile).map_or(0, |c| c.storage.len()) as u64;
+            total = total.saturating_add(per_placement.saturating_add(volumes));
+        }
+    }
+    total
+}
+
 fn check_limits(compute: &super::parse::Compute, path: &Path, issues: &mut Issues) {
     let rp = path.key("resources");
     if let Some(m) = compute.cpu {
         if !(CPU_MIN..=CPU_MAX).contains(&m) {
             issues.push(
                 &rp.key("cpu").key("units"),
-                format!(
-                    "must be between 10m and 384 cores (384000m) per replica, got {m}m"
-                ),
+                format!("must be between 10m and 384 cores (384000m) per replica, got {m}m"),
             );
         }
     }
@@ -251,18 +301,20 @@ fn check_storage_params<'a>(
     let storage_path = sp.key("params").key("storage");
     let mounts = svc.params.as_ref().map(|p| &p.storage);
     if let Some(mounts) = mounts {
+        let volumes: HashMap<&str, &Volume> = compute
+            .storage
+            .iter()
+            .map(|v| (v.name.as_str(), v))
+            .collect();
         for (vol, (_, read_only)) in mounts {
-            match compute.storage.iter().find(|v| &v.name == vol) {
-                None => {
-                    let known: Vec<&str> = compute.storage.iter().map(|v| v.name.as_str()).collect();
-                    issues.push(
-                        &storage_path.key(vol),
-                        format!(
-                            "volume {vol:?} is not defined in compute profile {profile:?} (volumes: {})",
-                            known.join(", ")
-                        ),
-                    );
-                }
+            match volumes.get(vol.as_str()) {
+                None => issues.push(
+                    &storage_path.key(vol),
+                    format!(
+                        "volume {vol:?} is not defined in compute profile {profile:?} (volumes: {})",
+                        list(compute.storage.iter().map(|v| v.name.as_str()))
+                    ),
+                ),
                 Some(v) => {
                     if *read_only && v.class() == Some("ram") {
                         issues.push(
@@ -297,7 +349,7 @@ fn check_storage_params<'a>(
 fn check_network(input: &Input, issues: &mut Issues) {
     let services_path = Path::root().key("services");
     let mut used: BTreeSet<&str> = BTreeSet::new();
-    let mut ports: HashMap<(&str, u32, &str), &str> = HashMap::new();
+    let mut ports: HashMap<(&str, u32, &str), (&str, &str)> = HashMap::new();
     let mut hosts: HashMap<&str, usize> = HashMap::new();
     let mut host_paths: Vec<(&str, Path)> = Vec::new();
     let mut global = false;
@@ -319,11 +371,12 @@ fn check_network(input: &Input, issues: &mut Issues) {
             }
             for (j, to) in expose.to.iter().enumerate() {
                 global |= to.global && !placements.is_empty();
-                if to.ip.is_empty() {
+                // Like Go, only deployed services are checked.
+                if to.ip.is_empty() || placements.is_empty() {
                     continue;
                 }
                 let tp = xp.key("to").index(j).key("ip");
-                if !input.endpoints.contains_key(&to.ip) {
+                if !input.endpoints.contains(&to.ip) {
                     issues.push(
                         &tp,
                         format!(
@@ -339,23 +392,36 @@ fn check_network(input: &Input, issues: &mut Issues) {
                 } else {
                     expose.external_port
                 };
-                match ports.get(&(to.ip.as_str(), external, expose.proto)) {
-                    Some(other) => issues.push(
-                        &tp,
-                        format!(
-                            "ip endpoint {:?} already exposes port {external}/{} for service {other:?}",
-                            to.ip, expose.proto
-                        ),
-                    ),
-                    None => {
-                        ports.insert((to.ip.as_str(), external, expose.proto), svc_name);
+                let key = (to.ip.as_str(), external, expose.proto);
+                // Go checks once per placement, so a service deployed to two placements
+                // collides with itself.
+                for placement in placements.keys() {
+                    match ports.get(&key) {
+                        Some(&(other_svc, other_placement)) => {
+                            let msg = if other_svc == svc_name {
+                                format!(
+                                    "ip endpoint {:?} serves port {external}/{} in placements {other_placement:?} and {placement:?}; an ip endpoint port can be used in one placement only",
+                                    to.ip, expose.proto
+                                )
+                            } else {
+                                format!(
+                                    "ip endpoint {:?} already exposes port {external}/{} for service {other_svc:?}",
+                                    to.ip, expose.proto
+                                )
+                            };
+                            issues.push(&tp, msg);
+                            break;
+                        }
+                        None => {
+                            ports.insert(key, (svc_name, placement));
+                        }
                     }
                 }
             }
         }
     }
 
-    for name in input.endpoints.keys() {
+    for name in &input.endpoints {
         if !used.contains(name.as_str()) {
             issues.push(
                 &Path::root().key("endpoints").key(name),

@@ -10,6 +10,7 @@
 //! as a string, which it answers with the source text. Parsing YAML dominates the cost of a
 //! conversion, so most SDLs are parsed once.
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -57,8 +58,9 @@ impl Node {
 /// Parses one YAML document into a [`Node`] tree (first pass: texts of numbers and booleans
 /// are as Rust prints their values).
 pub(crate) fn parse(text: &str) -> Result<Node, SdlError> {
-    serde_yaml::from_str::<Shape>(text)
-        .map(|s| s.0)
+    let nodes = Cell::new(0);
+    Shape(&nodes)
+        .deserialize(serde_yaml::Deserializer::from_str(text))
         .map_err(syntax_error)
 }
 
@@ -89,6 +91,79 @@ pub(crate) fn may_respell(text: &str) -> bool {
             .any(|p| text.contains(p))
 }
 
+/// Whether a mapping key is a float, whose text Rust may print differently.
+pub(crate) fn has_float_key(node: &Node) -> bool {
+    match node {
+        Node::Scalar(..) => false,
+        Node::Seq(items) => items.iter().any(has_float_key),
+        Node::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| matches!(k, Node::Scalar(Kind::Float(_), _)) || has_float_key(v)),
+    }
+}
+
+fn is_merge_key(key: &Node) -> bool {
+    matches!(key, Node::Scalar(Kind::Str, text) if text == "<<")
+}
+
+/// Whether the tree uses YAML merge keys (`<<: *anchor`).
+pub(crate) fn has_merge_keys(node: &Node) -> bool {
+    match node {
+        Node::Scalar(..) => false,
+        Node::Seq(items) => items.iter().any(has_merge_keys),
+        Node::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| is_merge_key(k) || has_merge_keys(v)),
+    }
+}
+
+/// Applies YAML merge keys as Go's yaml.v3 does: the keys of the merged mapping (or of each
+/// mapping of a merged list, earlier ones first) are added unless the mapping has them.
+/// A merge of anything else is left in place, to be refused as an unknown key.
+pub(crate) fn resolve_merges(node: &mut Node) {
+    match node {
+        Node::Scalar(..) => {}
+        Node::Seq(items) => items.iter_mut().for_each(resolve_merges),
+        Node::Map(entries) => {
+            for (_, v) in entries.iter_mut() {
+                resolve_merges(v);
+            }
+            let mergeable = |v: &Node| match v {
+                Node::Map(_) => true,
+                Node::Seq(items) => items.iter().all(|i| matches!(i, Node::Map(_))),
+                _ => false,
+            };
+            if !entries.iter().any(|(k, v)| is_merge_key(k) && mergeable(v)) {
+                return;
+            }
+            let (merges, mut own): (Vec<_>, Vec<_>) = std::mem::take(entries)
+                .into_iter()
+                .partition(|(k, v)| is_merge_key(k) && mergeable(v));
+            for (_, source) in merges {
+                let maps = match source {
+                    Node::Map(m) => vec![m],
+                    Node::Seq(items) => items
+                        .into_iter()
+                        .filter_map(|i| match i {
+                            Node::Map(m) => Some(m),
+                            _ => None,
+                        })
+                        .collect(),
+                    Node::Scalar(..) => Vec::new(),
+                };
+                for map in maps {
+                    for (k, v) in map {
+                        if !own.iter().any(|(o, _)| o == &k) {
+                            own.push((k, v));
+                        }
+                    }
+                }
+            }
+            *entries = own;
+        }
+    }
+}
+
 /// Whether the tree holds any number or boolean (whose text may need the second pass).
 pub(crate) fn has_converted_scalars(node: &Node) -> bool {
     match node {
@@ -101,94 +176,118 @@ pub(crate) fn has_converted_scalars(node: &Node) -> bool {
     }
 }
 
-/// First pass: the shape of the document and the kind of every scalar.
-struct Shape(Node);
+/// Most nodes a document may have. SDLs have hundreds; the limit stops aliases from
+/// expanding a small text into a huge tree.
+pub(crate) const MAX_NODES: usize = 100_000;
 
-impl<'de> de::Deserialize<'de> for Shape {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ShapeVisitor).map(Shape)
+/// First pass: the shape of the document and the kind of every scalar, counting nodes
+/// against [`MAX_NODES`].
+struct Shape<'b>(&'b Cell<usize>);
+
+impl Shape<'_> {
+    fn count<E: de::Error>(&self) -> Result<(), E> {
+        let n = self.0.get() + 1;
+        self.0.set(n);
+        if n > MAX_NODES {
+            return Err(E::custom(format!(
+                "the document has more than {MAX_NODES} nodes (after expanding aliases)"
+            )));
+        }
+        Ok(())
+    }
+
+    fn scalar<E: de::Error>(&self, kind: Kind) -> Result<Node, E> {
+        self.count()?;
+        let text = match &kind {
+            Kind::Null | Kind::Str => String::new(),
+            Kind::Bool(b) => b.to_string(),
+            Kind::Int(i) => i.to_string(),
+            // Rust prints the shortest text that reads back as the same float.
+            Kind::Float(f) => f.to_string(),
+        };
+        Ok(Node::Scalar(kind, text))
     }
 }
 
-struct ShapeVisitor;
+impl<'de> DeserializeSeed<'de> for Shape<'_> {
+    type Value = Node;
 
-fn scalar(kind: Kind) -> Node {
-    let text = match &kind {
-        Kind::Null | Kind::Str => String::new(),
-        Kind::Bool(b) => b.to_string(),
-        Kind::Int(i) => i.to_string(),
-        // Rust prints the shortest text that reads back as the same float.
-        Kind::Float(f) => f.to_string(),
-    };
-    Node::Scalar(kind, text)
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
-impl<'de> Visitor<'de> for ShapeVisitor {
+impl<'de> Visitor<'de> for Shape<'_> {
     type Value = Node;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a YAML value without tags")
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(scalar(Kind::Bool(v)))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+        self.scalar(Kind::Bool(v))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(scalar(Kind::Int(i128::from(v))))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        self.scalar(Kind::Int(i128::from(v)))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(scalar(Kind::Int(i128::from(v))))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        self.scalar(Kind::Int(i128::from(v)))
     }
 
-    fn visit_i128<E>(self, v: i128) -> Result<Node, E> {
-        Ok(scalar(Kind::Int(v)))
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
+        self.scalar(Kind::Int(v))
     }
 
-    fn visit_u128<E>(self, v: u128) -> Result<Node, E> {
-        Ok(scalar(match i128::try_from(v) {
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
+        self.scalar(match i128::try_from(v) {
             Ok(i) => Kind::Int(i),
             // Beyond any range an SDL allows; the float keeps it huge for the range checks.
             Err(_) => Kind::Float(v as f64),
-        }))
+        })
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        Ok(scalar(Kind::Float(v)))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        self.scalar(Kind::Float(v))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        self.count()?;
         Ok(Node::Scalar(Kind::Str, v.to_owned()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        self.count()?;
         Ok(Node::Scalar(Kind::Str, v))
     }
 
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(scalar(Kind::Null))
+    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+        self.scalar(Kind::Null)
     }
 
-    fn visit_none<E>(self) -> Result<Node, E> {
-        Ok(scalar(Kind::Null))
+    fn visit_none<E: de::Error>(self) -> Result<Node, E> {
+        self.scalar(Kind::Null)
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        d.deserialize_any(ShapeVisitor)
+        d.deserialize_any(self)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        self.count()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(Shape(item)) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(Shape(self.0))? {
             items.push(item);
         }
         Ok(Node::Seq(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        self.count()?;
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-        while let Some((Shape(k), Shape(v))) = map.next_entry()? {
+        while let Some(k) = map.next_key_seed(Shape(self.0))? {
+            let v = map.next_value_seed(Shape(self.0))?;
             entries.push((k, v));
         }
         Ok(Node::Map(entries))

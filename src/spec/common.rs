@@ -209,8 +209,13 @@ impl Volume {
 
 impl Validate for Volume {
     fn validate(&self, at: &FieldPath, p: &mut Problems) {
-        if let Some(n) = &self.name {
-            check_dns_label(n, &at.key("name"), p);
+        match &self.name {
+            Some(n) => check_dns_label(n, &at.key("name"), p),
+            None if self.persistent || self.class.is_some() => p.add(
+                at,
+                "missing `name`: persistent and RAM volumes need a name, e.g. `data`",
+            ),
+            None => {}
         }
         match (self.persistent, self.class) {
             (true, Some(StorageClass::Ram)) => p.add(

@@ -267,6 +267,30 @@ pub struct ResourceInput {
     pub spec: Spec,
 }
 
+impl ResourceInput {
+    /// The resource as it would be stored, before the store assigns its uid, versions and
+    /// creation time: what renders and diffs work on without a store.
+    pub fn preview(&self) -> Resource {
+        Resource {
+            api_version: API_VERSION.to_string(),
+            kind: self.key.kind,
+            metadata: Metadata {
+                name: self.key.name.clone(),
+                project: self.key.project.clone(),
+                labels: self.labels.clone(),
+                uid: String::new(),
+                generation: 0,
+                resource_version: 0,
+                created_at: String::new(),
+                deletion_requested_at: None,
+                finalizers: Vec::new(),
+            },
+            spec: self.spec.to_value(),
+            status: Status::default(),
+        }
+    }
+}
+
 /// Condition statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConditionStatus {

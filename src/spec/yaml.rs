@@ -174,6 +174,7 @@ struct Builder {
     positions: HashMap<FieldPath, Position>,
     anchors: HashMap<usize, Value>,
     doc_start: Position,
+    first_scalar: Option<Position>,
     root: Option<Value>,
     nodes: usize,
     error: Option<SyntaxError>,
@@ -339,18 +340,16 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::DocumentStart => {
                 self.doc_start = Position::from_marker(&mark);
+                self.first_scalar = None;
                 self.positions.clear();
                 self.anchors.clear();
                 self.root = None;
             }
             Event::DocumentEnd => {
                 let value = self.root.take().unwrap_or(Value::Null);
-                // A document "starts" at its first node, not at the `---` before it.
-                let start = self
-                    .positions
-                    .get(&FieldPath::root())
-                    .copied()
-                    .unwrap_or(self.doc_start);
+                // A document "starts" at its first scalar (usually `apiVersion`), not at the
+                // `---` before it.
+                let start = self.first_scalar.take().unwrap_or(self.doc_start);
                 self.docs.push(YamlDocument {
                     value,
                     start,
@@ -360,6 +359,9 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 if !self.count_node(&mark, 1) {
                     return;
+                }
+                if self.first_scalar.is_none() {
+                    self.first_scalar = Some(Position::from_marker(&mark));
                 }
                 self.note_position(&mark);
                 let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
@@ -423,6 +425,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<YamlDocument>, SyntaxError> {
         positions: HashMap::new(),
         anchors: HashMap::new(),
         doc_start: Position { line: 1, column: 1 },
+        first_scalar: None,
         root: None,
         nodes: 0,
         error: None,

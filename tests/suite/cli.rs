@@ -247,3 +247,92 @@ fn help_is_useful_everywhere() {
         );
     }
 }
+
+fn fixtures() -> Option<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/akash/fixtures/chain-sdk");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "{} is missing; CI must have the fixtures",
+        dir.display()
+    );
+    eprintln!(
+        "NOTICE: {} missing; sdl convert CLI test skipped",
+        dir.display()
+    );
+    None
+}
+
+#[test]
+fn sdl_convert_prints_manifest_groups_and_version() {
+    let Some(dir) = fixtures() else { return };
+    let versions: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected-versions.json")).unwrap())
+            .unwrap();
+    let input = dir.join("input/v2.0/ip-endpoint/input.yaml");
+    let r = af(
+        "sqlite://unused.db",
+        &["sdl", "convert", input.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["version"], versions["v2.0/ip-endpoint"]);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("output-fixtures/v2.0/ip-endpoint/manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(out["manifest"], manifest);
+    assert_eq!(out["groups"][0]["name"], "akash");
+
+    // Standard input, and an invalid SDL: errors on stderr, exit 2.
+    let text = std::fs::read_to_string(dir.join("input/invalid/port-zero.yaml")).unwrap();
+    let r = af_stdin("sqlite://unused.db", &["sdl", "convert", "-"], &text);
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("port"), "{}", r.stderr);
+}
+
+#[test]
+fn render_prints_sdl_or_manifest_and_hides_secrets() {
+    let f = examples_dir().join("agent-api.yaml");
+    let f = f.to_str().unwrap();
+    let r = af("sqlite://unused.db", &["render", "-f", f]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("DATABASE_URL=<redacted>"), "{}", r.stdout);
+    assert!(r.stderr.contains("redacted"), "{}", r.stderr);
+    let r = af("sqlite://unused.db", &["render", "-f", f, "--manifest"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["version"].as_str().unwrap().len(), 64);
+    let tmp = tempfile::tempdir().unwrap();
+    let secrets = tmp.path().join("secrets.yaml");
+    std::fs::write(
+        &secrets,
+        "platform:\n  platform-secrets:\n    DEFARM_DATABASE_URL: postgres://x:hunter2@db/d\n    DEFARM_DB_PASSWORD: pw\n",
+    )
+    .unwrap();
+    let s = secrets.to_str().unwrap();
+    let r = af(
+        "sqlite://unused.db",
+        &["render", "-f", f, "--secrets-file", s],
+    );
+    assert!(
+        !r.stdout.contains("hunter2"),
+        "shown without --show-secrets"
+    );
+    let r = af(
+        "sqlite://unused.db",
+        &["render", "-f", f, "--show-secrets", "--secrets-file", s],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("hunter2"));
+    let dns = examples_dir().join("dns-zone.yaml");
+    let r = af(
+        "sqlite://unused.db",
+        &["render", "-f", dns.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("has no Akash deployment"), "{}", r.stderr);
+}

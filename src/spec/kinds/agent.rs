@@ -94,7 +94,7 @@ impl Validate for AgentSpec {
         self.resources.validate(&at.key("resources"), p);
         check_replicas(self.replicas, &at.key("replicas"), p);
         self.health_check.validate(&at.key("healthCheck"), p);
-        validate_sidecars(&self.sidecars, "agent", &at.key("sidecars"), p);
+        validate_sidecars(&self.sidecars, "app", &at.key("sidecars"), p);
         self.placement.validate(&at.key("placement"), p);
         self.dns.validate(&at.key("dns"), p);
     }
