@@ -12,12 +12,16 @@
 //! - [`sdl`]: Akash SDL, exact: parse and validate SDL 2.0/2.1, build the deployment groups
 //!   (the very protobuf types the chain client sends) and the provider manifest, and compute
 //!   the manifest version as Akash's Go code does. Pure; imports nothing else from the crate.
+//! - [`akash`]: Akash's protobuf messages (deployment v1beta4, market v1beta5, escrow v1,
+//!   cert v1, provider v1beta4, audit v1, bme v1), one definition each, shared by the chain
+//!   client and the devnet; IDs, escrow keys and typed events.
 //! - [`render`]: from a resource spec to SDL through the kind's minijinja template in
 //!   `sdl-templates/` (overridable without rebuilding), secrets resolved by the caller.
 //! - [`cli`]: the kubectl-style commands (`apply`, `get`, `describe`, `delete`, `diff`,
 //!   `schema`); `main.rs` only parses arguments and calls [`cli::run`].
 #![forbid(unsafe_code)]
 
+pub mod akash;
 pub mod cli;
 pub mod render;
 pub mod sdl;

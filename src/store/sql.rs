@@ -75,7 +75,7 @@ fn sqlite_pragmas<'c>(
         sqlx::query("PRAGMA busy_timeout = 10000")
             .execute(&mut *conn)
             .await?;
-        sqlx::query("PRAGMA synchronous = NORMAL")
+        sqlx::query("PRAGMA synchronous = FULL")
             .execute(&mut *conn)
             .await?;
         Ok(())
