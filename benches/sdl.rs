@@ -61,7 +61,10 @@ fn fixture_sdls() -> Vec<String> {
         sdls.push(text);
     }
     if sdls.is_empty() {
-        eprintln!("NOTICE: no fixtures under {}; benchmarking a built-in SDL", base.display());
+        eprintln!(
+            "NOTICE: no fixtures under {}; benchmarking a built-in SDL",
+            base.display()
+        );
         sdls.push(FALLBACK_SDL.to_owned());
     }
     sdls

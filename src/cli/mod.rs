@@ -7,6 +7,8 @@ mod apply;
 mod files;
 mod get;
 mod schema;
+mod serve;
+mod token;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,6 +48,12 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Write the JSON Schema of every kind (the files in crds/).
     Schema(schema::SchemaArgs),
+    /// Serve the GraphQL API: /graphql (POST and WebSocket), /graphiql, /healthz, /readyz.
+    Serve(serve::ServeArgs),
+    /// Create, list or revoke API tokens.
+    Token(token::TokenArgs),
+    /// Write the GraphQL schema of the API (schema.graphql).
+    GraphqlSchema(serve::GraphqlSchemaArgs),
 }
 
 /// Where documents come from.
@@ -147,6 +155,9 @@ pub struct Io<'a> {
 pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     let code = match &cli.command {
         Command::Schema(args) => schema::run(args, io),
+        Command::GraphqlSchema(args) => serve::graphql_schema(args, io),
+        Command::Serve(args) => serve::serve(args, &cli.database_url, io).await,
+        Command::Token(args) => token::run(args, &cli.database_url, io).await,
         _ => match open_store(&cli.database_url).await {
             Ok(store) => {
                 let code = dispatch(&cli.command, &store, io).await;
@@ -177,7 +188,9 @@ async fn dispatch(command: &Command, store: &SqlStore, io: &mut Io<'_>) -> i32 {
         Command::Get(a) => get::get(a, store, io).await,
         Command::Describe(a) => get::describe(a, store, io).await,
         Command::Delete(a) => apply::delete(a, store, io).await,
-        Command::Schema(_) => Ok(()),
+        Command::Schema(_) | Command::GraphqlSchema(_) | Command::Serve(_) | Command::Token(_) => {
+            Ok(())
+        }
     };
     match result {
         Ok(()) => 0,
