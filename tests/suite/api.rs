@@ -1241,3 +1241,246 @@ async fn introspection_fits_the_default_limits() {
     assert!(v.get("errors").is_none(), "{v}");
     assert!(v.to_string().contains("AFFunction"));
 }
+
+// ---------------------------------------------------------------- the binary: token, serve
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn af(db: &str, args: &[&str]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"))
+        .args(args)
+        .env("AF_DATABASE_URL", db)
+        .env_remove("PORT")
+        .env_remove("AF_LISTEN")
+        .output()
+        .expect("run af-operator");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection: status and body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
+/// A running `af-operator serve`, stopped with SIGTERM.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+}
+
+impl Server {
+    fn start(db: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"));
+        cmd.arg("serve")
+            .args(args)
+            .env("AF_DATABASE_URL", db)
+            .env_remove("PORT")
+            .env_remove("AF_LISTEN")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn serve");
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_else(|| panic!("serve did not start: {line}"))
+            .to_string();
+        Server {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    /// Sends SIGTERM; returns the exit code and the rest of standard error.
+    fn terminate(mut self) -> (i32, String) {
+        use std::io::Read;
+        let pid = self.child.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).unwrap();
+        (status.code().unwrap_or(-1), rest)
+    }
+}
+
+fn binary_end_to_end(db: &str) {
+    let r = af(
+        db,
+        &[
+            "token",
+            "create",
+            "--project",
+            "alpha",
+            "--description",
+            "dashboard",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let token = r.stdout.trim().to_string();
+    assert!(Token::parse(&token).is_some(), "{token}");
+    assert!(r.stderr.contains("shown only once"), "{}", r.stderr);
+    let r = af(db, &["token", "create", "--project", "Not_A_Project"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("DNS-1123"), "{}", r.stderr);
+    let r = af(db, &["token", "create", "--project", "ops", "--admin"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("admin"), "{}", r.stderr);
+
+    let r = af(db, &["token", "list"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("ID "), "{}", r.stdout);
+    assert!(r.stdout.contains("dashboard"), "{}", r.stdout);
+    assert!(!r.stdout.contains(&token[3..]), "a token was printed again");
+    let r = af(db, &["token", "list", "-o", "json"]);
+    let list: Value = serde_json::from_str(&r.stdout).unwrap();
+    let alpha = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["project"] == "alpha")
+        .unwrap();
+    let id = alpha["id"].as_str().unwrap().to_string();
+    assert_eq!(alpha["admin"], false);
+
+    // serve: apply through HTTP, read it back, then the revoked token is refused.
+    let server = Server::start(db, &["--listen", "127.0.0.1:0"], &[]);
+    let (status, _) = http(&server.addr, "GET", "/readyz", None, "");
+    assert_eq!(status, 200);
+    let apply = json!({"query": APPLY, "variables": {"d": [FUNCTION_YAML]}}).to_string();
+    let (status, body) = http(&server.addr, "POST", "/graphql", Some(&token), &apply);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"]["apply"][0]["project"], "alpha", "{v}");
+    let r = af(
+        db,
+        &[
+            "get",
+            "function",
+            "users-api",
+            "--project",
+            "alpha",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "the CLI sees what the API applied: {}", r.stderr);
+
+    let r = af(db, &["token", "revoke", &id]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("revoked"), "{}", r.stdout);
+    let q = json!({"query": "{ viewer { project } }"}).to_string();
+    let (status, _) = http(&server.addr, "POST", "/graphql", Some(&token), &q);
+    assert_eq!(status, 401);
+    let r = af(db, &["token", "revoke", "tok_nope"]);
+    assert_eq!(r.code, 1);
+
+    let (code, rest) = server.terminate();
+    assert_eq!(code, 0, "serve did not stop cleanly on SIGTERM: {rest}");
+    assert!(rest.contains("stopped"), "{rest}");
+    assert!(!rest.contains(&token[3..]), "a token was logged: {rest}");
+}
+
+#[test]
+fn binary_end_to_end_on_sqlite() {
+    let db = TestDb::sqlite();
+    binary_end_to_end(&db.url);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_end_to_end_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || binary_end_to_end(&url))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn serve_listens_on_port_when_only_port_is_set() {
+    let db = TestDb::sqlite();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Server::start(&db.url, &[], &[("PORT", &port.to_string())]);
+    assert_eq!(server.addr, format!("0.0.0.0:{port}"));
+    let (status, body) = http(&format!("127.0.0.1:{port}"), "GET", "/healthz", None, "");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    let (code, _) = server.terminate();
+    assert_eq!(code, 0);
+
+    // --listen wins over PORT.
+    let server = Server::start(
+        &db.url,
+        &["--listen", "127.0.0.1:0"],
+        &[("PORT", &port.to_string())],
+    );
+    assert!(server.addr.starts_with("127.0.0.1:"), "{}", server.addr);
+    assert_eq!(server.terminate().0, 0);
+}
+
+#[test]
+fn graphql_schema_command_writes_and_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("schema.graphql");
+    let out = out.to_str().unwrap();
+    let r = af(
+        "sqlite://unused.db",
+        &["graphql-schema", "--out", out, "--check"],
+    );
+    assert_eq!(r.code, 1, "a missing file is stale");
+    let r = af("sqlite://unused.db", &["graphql-schema", "--out", out]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(out).unwrap(), api::schema::sdl());
+    let r = af(
+        "sqlite://unused.db",
+        &["graphql-schema", "--out", out, "--check"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = af("sqlite://unused.db", &["graphql-schema", "--out", "-"]);
+    assert!(r.stdout.contains("type Query"), "{}", r.stdout);
+}
