@@ -64,27 +64,34 @@ impl ServeArgs {
     }
 }
 
-/// Completes on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Installs the ctrl-c and SIGTERM handlers at once (so a signal that arrives while the
+/// server starts is not lost) and returns a future that completes on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(term) => {},
+                _ = wait(int) => {},
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }
 
@@ -97,6 +104,7 @@ pub async fn serve(args: &ServeArgs, database_url: &str, io: &mut Io<'_>) -> i32
             return 1;
         }
     };
+    let shutdown = shutdown_signal();
     let addr = args.address();
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
@@ -114,7 +122,7 @@ pub async fn serve(args: &ServeArgs, database_url: &str, io: &mut Io<'_>) -> i32
     tracing::info!(address = %local, "serving");
     // No SDL renderer is wired yet: `renderedSdl` answers null until one is passed here.
     let api = Api::new(store.clone(), store.clone(), None, args.config());
-    let result = api::serve(listener, api, shutdown_signal()).await;
+    let result = api::serve(listener, api, shutdown).await;
     store.close().await;
     match result {
         Ok(()) => {

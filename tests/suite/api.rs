@@ -1180,6 +1180,42 @@ async fn subscriptions(db: TestDb) {
         .unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_operations_are_rate_limited_too() {
+    let h = harness(
+        TestDb::sqlite(),
+        ApiConfig {
+            rate_limit: Some(RateLimit {
+                per_second: 0.001,
+                burst: 2,
+            }),
+            ..ApiConfig::default()
+        },
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(api::serve(listener, h.api.clone(), std::future::pending()));
+    let mut ws = ws_connect(addr).await;
+    ws_send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": {"token": h.alpha}}),
+    )
+    .await;
+    assert_eq!(
+        ws_next(&mut ws, Duration::from_secs(5)).await.unwrap()["type"],
+        "connection_ack",
+        "the connection takes one request"
+    );
+    let sub = |id: &str| json!({"id": id, "type": "subscribe", "payload": {"query": "subscription { resourceChanged { name } }"}});
+    ws_send(&mut ws, sub("1")).await;
+    ws_send(&mut ws, sub("2")).await;
+    let m = ws_next(&mut ws, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(m["id"], "2", "the first subscription runs quietly: {m}");
+    assert!(m.to_string().contains("RATE_LIMITED"), "{m}");
+    server.abort();
+}
+
 // ---------------------------------------------------------------- both stores
 
 macro_rules! on_both_stores {
