@@ -17,11 +17,14 @@
 //!   client and the devnet; IDs, escrow keys and typed events.
 //! - [`render`]: from a resource spec to SDL through the kind's minijinja template in
 //!   `sdl-templates/` (overridable without rebuilding), secrets resolved by the caller.
+//! - [`api`]: the GraphQL API over HTTP (`af-operator serve`): mutations that enqueue
+//!   desired state, queries, live subscriptions, tokens scoped to projects.
 //! - [`cli`]: the kubectl-style commands (`apply`, `get`, `describe`, `delete`, `diff`,
 //!   `schema`); `main.rs` only parses arguments and calls [`cli::run`].
 #![forbid(unsafe_code)]
 
 pub mod akash;
+pub mod api;
 pub mod cli;
 pub mod render;
 pub mod sdl;

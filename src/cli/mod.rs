@@ -8,6 +8,8 @@ mod files;
 mod get;
 mod render;
 mod schema;
+mod serve;
+mod token;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -53,6 +55,12 @@ pub enum Command {
     /// Render the Akash SDL of resources from their spec files (secrets redacted unless
     /// --show-secrets).
     Render(render::RenderArgs),
+    /// Serve the GraphQL API: /graphql (POST and WebSocket), /graphiql, /healthz, /readyz.
+    Serve(serve::ServeArgs),
+    /// Create, list or revoke API tokens.
+    Token(token::TokenArgs),
+    /// Write the GraphQL schema of the API (schema.graphql).
+    GraphqlSchema(serve::GraphqlSchemaArgs),
 }
 
 /// Where documents come from.
@@ -156,6 +164,9 @@ pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::Schema(args) => schema::run(args, io),
         Command::Sdl(cmd) => render::sdl(cmd, io),
         Command::Render(args) => render::render(args, io),
+        Command::GraphqlSchema(args) => serve::graphql_schema(args, io),
+        Command::Serve(args) => serve::serve(args, &cli.database_url, io).await,
+        Command::Token(args) => token::run(args, &cli.database_url, io).await,
         _ => match open_store(&cli.database_url).await {
             Ok(store) => {
                 let code = dispatch(&cli.command, &store, io).await;
@@ -186,7 +197,12 @@ async fn dispatch(command: &Command, store: &SqlStore, io: &mut Io<'_>) -> i32 {
         Command::Get(a) => get::get(a, store, io).await,
         Command::Describe(a) => get::describe(a, store, io).await,
         Command::Delete(a) => apply::delete(a, store, io).await,
-        Command::Schema(_) | Command::Sdl(_) | Command::Render(_) => Ok(()),
+        Command::Schema(_)
+        | Command::Sdl(_)
+        | Command::Render(_)
+        | Command::GraphqlSchema(_)
+        | Command::Serve(_)
+        | Command::Token(_) => Ok(()),
     };
     match result {
         Ok(()) => 0,

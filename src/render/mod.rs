@@ -262,6 +262,24 @@ impl Renderer {
     }
 }
 
+/// The API shows rendered SDL through this: secrets always redacted, errors as messages
+/// without internals.
+impl crate::api::SdlRenderer for Renderer {
+    fn render(&self, resource: &Resource) -> Result<String, String> {
+        Renderer::render(self, resource, &RedactingResolver)
+            .map(|sdl| sdl.expose_text().to_string())
+            .map_err(|e| match e {
+                RenderError::NotDeployed { .. } | RenderError::InvalidSdl { .. } => e.to_string(),
+                RenderError::Template { .. } => {
+                    "the SDL template failed; see the operator's log".into()
+                }
+                RenderError::Spec(..) | RenderError::Secret(_) => {
+                    "the SDL cannot be rendered".into()
+                }
+            })
+    }
+}
+
 /// Keeps blank lines only before top-level keys (macros leave some elsewhere) and ends the
 /// text with one newline.
 fn tidy(raw: &str) -> String {

@@ -3,9 +3,11 @@
 //! [`Store`] is the one trait the rest of the crate sees. [`sql::SqlStore`] implements it for
 //! SQLite (the embedded default, zero set-up) and PostgreSQL (production, several replicas),
 //! with migrations per dialect embedded and applied at start. One test suite runs against both.
+//! [`TokenStore`] keeps the digests of API tokens in the same database.
 
 pub mod selector;
 pub mod sql;
+pub mod tokens;
 
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use async_trait::async_trait;
 
 use crate::spec::{Kind, Resource, ResourceInput, ResourceKey, Status};
 pub use selector::LabelSelector;
+pub use tokens::{NewToken, TokenRecord, TokenStore};
 
 /// Store failures.
 #[derive(Debug, thiserror::Error)]

@@ -139,6 +139,11 @@ impl SqlStore {
         self.dialect
     }
 
+    /// The connection pool, for the store's other tables (tokens).
+    pub(super) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
