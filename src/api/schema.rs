@@ -134,20 +134,27 @@ impl QueryRoot {
                     .into_iter()
                     .collect());
             }
+            let offset = usize::try_from(offset).unwrap_or(0);
+            let limit = usize::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(0);
+            // The page is cut in the store unless a name filter applies after it.
+            let paged = name.is_none();
             let all = api
                 .store
                 .list(&ListQuery {
                     kind,
                     project,
                     selector,
+                    offset: if paged { offset } else { 0 },
+                    limit: paged.then_some(limit),
                 })
                 .await
                 .map_err(ApiError::from_store)?;
+            let skip = if paged { 0 } else { offset };
             Ok(all
                 .into_iter()
                 .filter(|r| name.as_deref().is_none_or(|n| r.metadata.name == n))
-                .skip(usize::try_from(offset).unwrap_or(0))
-                .take(usize::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(0))
+                .skip(skip)
+                .take(limit)
                 .map(ResourceObject)
                 .collect())
         })
@@ -197,7 +204,7 @@ impl QueryRoot {
                 .list(&ListQuery {
                     kind: Some(Kind::Function),
                     project,
-                    selector: Default::default(),
+                    ..Default::default()
                 })
                 .await
                 .map_err(ApiError::from_store)?;
@@ -266,7 +273,7 @@ async fn find_function(
                 .list(&ListQuery {
                     kind: Some(Kind::Function),
                     project: scope,
-                    selector: Default::default(),
+                    ..Default::default()
                 })
                 .await
                 .map_err(ApiError::from_store)?;

@@ -90,6 +90,7 @@ pub async fn get(args: &GetArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::
                     kind: Some(kind),
                     project: (!args.all_projects).then(|| args.project.clone()),
                     selector,
+                    ..Default::default()
                 })
                 .await?
         }

@@ -134,6 +134,10 @@ pub struct ListQuery {
     pub project: Option<String>,
     /// Only resources whose labels match.
     pub selector: LabelSelector,
+    /// Skip this many matches (after the order and the selector).
+    pub offset: usize,
+    /// Return at most this many; `None`: all.
+    pub limit: Option<usize>,
 }
 
 /// Event types.

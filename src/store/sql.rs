@@ -400,19 +400,34 @@ impl Store for SqlStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<Resource>, StoreError> {
-        let rows = sqlx::query(
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query(
             "SELECT kind, project, name, uid, labels, spec, status, generation, resource_version, created_at, deletion_requested_at, finalizers FROM resources WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND (CAST($2 AS TEXT) IS NULL OR project = $2) ORDER BY kind, project, name",
         )
         .bind(query.kind.map(|k| k.as_str()))
         .bind(query.project.as_deref())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let r = decode(row)?;
-            if query.selector.matches(&r.metadata.labels) {
-                out.push(r);
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        // Streamed: a page stops reading once it is full.
+        while let Some(row) = rows.try_next().await? {
+            if query.limit.is_some_and(|l| out.len() >= l) {
+                break;
             }
+            // Labels first: rows the selector rejects are never decoded whole.
+            if !query.selector.is_empty() {
+                let labels: BTreeMap<String, String> =
+                    serde_json::from_str(&row.try_get::<String, _>("labels")?)
+                        .map_err(|e| corrupt(&row, format!("labels: {e}")))?;
+                if !query.selector.matches(&labels) {
+                    continue;
+                }
+            }
+            if skipped < query.offset {
+                skipped += 1;
+                continue;
+            }
+            out.push(decode(&row)?);
         }
         Ok(out)
     }

@@ -71,6 +71,7 @@ async fn run_suite(store: Arc<dyn Store>) {
         kind: Some(Kind::Agent),
         project: project.map(String::from),
         selector: sel.parse().unwrap(),
+        ..Default::default()
     };
     let names = |v: Vec<af_operator::spec::Resource>| {
         v.into_iter().map(|r| r.metadata.name).collect::<Vec<_>>()
@@ -313,4 +314,37 @@ async fn unsupported_urls_are_refused_clearly() {
         .await
         .unwrap_err();
     assert!(!e.to_string().contains("secret"), "password leaked: {e}");
+}
+
+#[tokio::test]
+async fn list_pages_after_the_selector() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let inputs: Vec<_> = (0..10)
+        .map(|i| {
+            agent(
+                &format!("a{i}"),
+                "p",
+                "x:1",
+                if i % 2 == 0 {
+                    "team: even"
+                } else {
+                    "team: odd"
+                },
+            )
+        })
+        .collect();
+    store.apply(&inputs).await.unwrap();
+    let page = store
+        .list(&ListQuery {
+            kind: Some(Kind::Agent),
+            project: Some("p".into()),
+            selector: "team=even".parse().unwrap(),
+            offset: 1,
+            limit: Some(2),
+        })
+        .await
+        .unwrap();
+    let names: Vec<_> = page.iter().map(|r| r.metadata.name.as_str()).collect();
+    assert_eq!(names, ["a2", "a4"]);
 }
