@@ -17,12 +17,16 @@
 //!   client and the devnet; IDs, escrow keys and typed events.
 //! - [`render`]: from a resource spec to SDL through the kind's minijinja template in
 //!   `sdl-templates/` (overridable without rebuilding), secrets resolved by the caller.
+//! - [`devnet`]: the local Akash network: a pure, deterministic chain state machine with
+//!   mainnet's deployment, market, escrow, cert, provider, audit and bme rules, bank and
+//!   auth accounts, typed events and gRPC queries by path.
 //! - [`cli`]: the kubectl-style commands (`apply`, `get`, `describe`, `delete`, `diff`,
 //!   `schema`); `main.rs` only parses arguments and calls [`cli::run`].
 #![forbid(unsafe_code)]
 
 pub mod akash;
 pub mod cli;
+pub mod devnet;
 pub mod render;
 pub mod sdl;
 pub mod spec;
