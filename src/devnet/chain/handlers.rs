@@ -503,6 +503,10 @@ impl Chain {
         let key = self.active_deployment(&m.id)?;
         let akey = deployment_account_key(&key);
         self.settle(&akey, h, em);
+        if self.deployments[&key].state != DeploymentState::Active as i32 {
+            // Settlement found the account dry: the overdraft hooks closed everything.
+            return Ok(());
+        }
         for g in self.group_keys(&key) {
             if self.groups[&g].state != GroupState::Closed as i32 {
                 self.wind_down_group(h, &g, LeaseClosedReason::Owner, em);
@@ -791,9 +795,19 @@ impl Chain {
                     .unwrap_or(LeaseClosedReason::Unspecified);
                 let akey = deployment_account_key(&(key.0.clone(), key.1));
                 self.settle(&akey, h, em);
-                if self.leases.get(&key).map(|l| l.state) == Some(LeaseState::Active as i32) {
-                    self.close_lease(h, &key, reason, em);
-                    self.reopen_order(h, &key, em);
+                if self.leases.get(&key).map(|l| l.state) != Some(LeaseState::Active as i32) {
+                    return Err(mkt_err(10, "lease not active"));
+                }
+                self.close_lease(h, &key, reason, em);
+                // Deployment.OnBidClosed pauses the group: no new order until StartGroup.
+                let gkey = (key.0.clone(), key.1, key.2);
+                if let Some(g) = self.groups.get_mut(&gkey) {
+                    if g.state == GroupState::Open as i32 {
+                        g.state = GroupState::Paused as i32;
+                        em.emit(dv1::EventGroupPaused {
+                            id: group_id(&gkey),
+                        });
+                    }
                 }
                 Ok(())
             }
@@ -861,6 +875,7 @@ impl Chain {
                 rate: bid.price,
                 balance: 0,
                 withdrawn: 0,
+                unsettled: 0,
             },
         );
         self.leases.insert(
@@ -899,11 +914,22 @@ impl Chain {
     fn close_lease(&mut self, h: i64, k: &BidKey, reason: LeaseClosedReason, em: &mut Emitter) {
         let pkey = lease_payment_key(k);
         self.withdraw_payment(&pkey);
+        let broke = reason == LeaseClosedReason::InsufficientFunds;
         if let Some(p) = self.escrow_payments.get_mut(&pkey) {
-            p.state = EscrowState::Closed as i32;
+            p.state = if broke {
+                EscrowState::Overdrawn
+            } else {
+                EscrowState::Closed
+            } as i32;
         }
         if let Some(l) = self.leases.get_mut(k) {
-            l.state = LeaseState::Closed as i32;
+            // Market OnLeaseClosed: an overdrawn payment leaves the lease
+            // `insufficient_funds`, anything else `closed`.
+            l.state = if broke {
+                LeaseState::InsufficientFunds
+            } else {
+                LeaseState::Closed
+            } as i32;
             l.closed_on = h;
             l.reason = reason as i32;
         }
@@ -931,42 +957,49 @@ impl Chain {
         }
     }
 
-    fn active_lease(&self, id: &mv1::LeaseID) -> Result<BidKey, TxError> {
-        let key = lease_key(id);
-        let lease = self
-            .leases
-            .get(&key)
-            .ok_or_else(|| mkt_err(20, format!("lease not found: {}", id.to_path_with_bseq())))?;
-        if lease.state != LeaseState::Active as i32 {
-            return Err(mkt_err(10, "lease not active"));
-        }
-        Ok(key)
-    }
-
+    /// Tenant's CloseLease (`x/market/handler/server.go`): the reason is always
+    /// `lease_closed_owner`, whatever the message says; a group still open gets a new order.
     fn close_lease_msg(
         &mut self,
         h: i64,
         m: &mv::MsgCloseLease,
         em: &mut Emitter,
     ) -> Result<(), TxError> {
-        let key = self.active_lease(&m.id)?;
-        let reason = match LeaseClosedReason::try_from(m.reason) {
-            Ok(LeaseClosedReason::Invalid) => LeaseClosedReason::Owner,
-            Ok(r) if (r as i32) < 10000 => r,
-            _ => {
+        let key = lease_key(&m.id);
+        let okey = (key.0.clone(), key.1, key.2, key.3);
+        match self.orders.get(&okey) {
+            None => return Err(mkt_err(15, "invalid order: order not found")),
+            Some(o) if o.state != OrderState::Active as i32 => {
+                return Err(mkt_err(24, "order closed"))
+            }
+            _ => {}
+        }
+        match self.bids.get(&key) {
+            None => return Err(mkt_err(18, "invalid bid: bid not found")),
+            Some(b) if b.state != BidState::Active as i32 => {
+                return Err(mkt_err(11, "bid not active"))
+            }
+            _ => {}
+        }
+        match self.leases.get(&key) {
+            None => {
                 return Err(mkt_err(
-                    33,
-                    format!("invalid lease closed reason {} for the tenant", m.reason),
+                    20,
+                    format!("lease not found: {}", m.id.to_path_with_bseq()),
                 ))
             }
-        };
+            Some(l) if l.state != LeaseState::Active as i32 => {
+                return Err(mkt_err(24, "order closed"))
+            }
+            _ => {}
+        }
         let akey = deployment_account_key(&(key.0.clone(), key.1));
         self.settle(&akey, h, em);
         if self.leases[&key].state != LeaseState::Active as i32 {
             // Settlement ran the account dry and closed the lease already.
             return Ok(());
         }
-        self.close_lease(h, &key, reason, em);
+        self.close_lease(h, &key, LeaseClosedReason::Owner, em);
         self.reopen_order(h, &key, em);
         Ok(())
     }
@@ -1037,8 +1070,7 @@ impl Chain {
             balance: amount * DEC_SCALE,
         });
         if account.state == EscrowState::Overdrawn as i32 {
-            account.state = EscrowState::Open as i32;
-            account.settled_at = h;
+            self.settle_debts(&akey);
         }
         Ok(())
     }
@@ -1101,35 +1133,58 @@ impl Chain {
         let funds = account.funds;
         Self::draw(account, funds);
         account.state = EscrowState::Overdrawn as i32;
+        let xid = account.xid.clone();
         for k in &pkeys {
             let p = self.escrow_payments.get_mut(k).expect("listed");
-            p.balance += p.rate * full + rest * p.rate / rate_sum;
+            let paid = p.rate * full + rest * p.rate / rate_sum;
+            p.balance += paid;
+            p.unsettled += p.rate * blocks - paid;
             p.state = EscrowState::Overdrawn as i32;
         }
-        // The market and deployment hooks of an overdrawn account.
-        let leases: Vec<BidKey> = self
-            .leases
-            .iter()
-            .filter(|(k, l)| {
-                l.state == LeaseState::Active as i32
-                    && deployment_account_key(&(k.0.clone(), k.1)) == akey
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in leases {
-            if let Some(l) = self.leases.get_mut(&k) {
-                l.state = LeaseState::InsufficientFunds as i32;
+        // The escrow hooks of an overdrawn account (`x/market/hooks/hooks.go`): the
+        // deployment closes, its groups go `insufficient_funds`, their leases
+        // `insufficient_funds` with reason 20000, orders and bids close.
+        let Ok(id) = xid.parse::<dv1::DeploymentID>() else {
+            return;
+        };
+        let dkey = (id.owner.clone(), id.dseq);
+        match self.deployments.get_mut(&dkey) {
+            Some(d) if d.state == DeploymentState::Active as i32 => {
+                d.state = DeploymentState::Closed as i32;
             }
-            self.close_lease(h, &k, LeaseClosedReason::InsufficientFunds, em);
-            let pkey = lease_payment_key(&k);
-            if let Some(p) = self.escrow_payments.get_mut(&pkey) {
-                p.state = EscrowState::Overdrawn as i32;
+            _ => return,
+        }
+        for g in self.group_keys(&dkey) {
+            if self.groups[&g].state == GroupState::Closed as i32 {
+                continue;
             }
-            if let Some(g) = self.groups.get_mut(&(k.0.clone(), k.1, k.2)) {
-                if g.state == GroupState::Open as i32 {
-                    g.state = GroupState::InsufficientFunds as i32;
-                }
+            self.wind_down_group(h, &g, LeaseClosedReason::InsufficientFunds, em);
+            self.groups.get_mut(&g).expect("listed").state = GroupState::InsufficientFunds as i32;
+            em.emit(dv1::EventGroupClosed { id: group_id(&g) });
+        }
+        em.emit(dv1::EventDeploymentClosed { id });
+    }
+
+    /// Pays an overdrawn account's debts from its funds; once none is left, the account
+    /// closes and refunds the rest (`AccountDeposit` on an overdrawn account).
+    fn settle_debts(&mut self, akey: &str) {
+        let mut cleared = true;
+        for pkey in self.payment_keys(akey) {
+            let owed = self.escrow_payments[&pkey].unsettled;
+            if owed == 0 {
+                continue;
             }
+            let account = self.escrow_accounts.get_mut(akey).expect("caller checked");
+            let pay = owed.min(account.funds);
+            Self::draw(account, pay);
+            let p = self.escrow_payments.get_mut(&pkey).expect("listed");
+            p.unsettled -= pay;
+            p.balance += pay;
+            cleared &= p.unsettled == 0;
+            self.withdraw_payment(&pkey);
+        }
+        if cleared {
+            self.close_account(akey);
         }
     }
 

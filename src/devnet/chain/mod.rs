@@ -76,8 +76,9 @@ impl TxError {
 pub struct Params {
     /// Deployment `min_deposits` (mainnet: 500000uact and 500000uakt).
     pub deployment_min_deposits: Vec<(String, u128)>,
-    /// Market `bid_min_deposits`: a bid's deposit must be in one of these denominations and
-    /// at least the amount; empty means bids need no deposit.
+    /// Market `bid_min_deposits` (default 500000uakt and 500000uact, as chain-sdk
+    /// `market/v1beta5/params.go`): a bid's deposit must be in one of these denominations
+    /// and at least the amount; empty means bids need no deposit.
     pub bid_min_deposits: Vec<(String, u128)>,
     /// Market `order_max_bids`.
     pub order_max_bids: u32,
@@ -92,7 +93,7 @@ impl Default for Params {
     fn default() -> Params {
         Params {
             deployment_min_deposits: vec![(UACT.to_owned(), 500_000), (UAKT.to_owned(), 500_000)],
-            bid_min_deposits: vec![(UAKT.to_owned(), 500_000)],
+            bid_min_deposits: vec![(UAKT.to_owned(), 500_000), (UACT.to_owned(), 500_000)],
             order_max_bids: 20,
             bme_epoch_blocks: 10,
             bme_act_per_akt: DEC_SCALE,
@@ -236,6 +237,9 @@ pub struct PaymentRec {
     pub balance: u128,
     /// Withdrawn so far (integer units).
     pub withdrawn: u128,
+    /// Owed but not paid because the account ran dry, scaled by 10^18.
+    #[serde(default)]
+    pub unsettled: u128,
 }
 
 /// A certificate (`akash.cert.v1.Certificate`).

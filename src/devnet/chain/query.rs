@@ -607,7 +607,7 @@ impl Chain {
                 state: p.state,
                 rate: dec(&p.denom, p.rate),
                 balance: dec(&p.denom, p.balance),
-                unsettled: dec(&p.denom, 0),
+                unsettled: dec(&p.denom, p.unsettled),
                 withdrawn: coin(&p.denom, p.withdrawn),
             },
         }

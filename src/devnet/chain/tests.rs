@@ -374,23 +374,43 @@ fn devnet_escrow_runs_out() {
     );
     let key = (TENANT.to_owned(), 1, 1, 1, P1.to_owned(), 1);
     let l = &c.leases[&key];
-    assert_eq!(l.state, mv1::LeaseState::Closed as i32);
+    assert_eq!(l.state, mv1::LeaseState::InsufficientFunds as i32);
     assert_eq!(l.reason, 20000);
     assert_eq!(l.closed_on, 8);
     assert_eq!(
         c.groups[&(TENANT.to_owned(), 1, 1)].state,
         dv::GroupState::InsufficientFunds as i32
     );
+    assert_eq!(
+        c.deployments[&(TENANT.to_owned(), 1)].state,
+        dv1::DeploymentState::Closed as i32
+    );
     let akey = dv1::DeploymentID::new(TENANT, 1).escrow_account().key();
     assert_eq!(
         c.escrow_accounts[&akey].state,
         et::EscrowState::Overdrawn as i32
     );
+    let pkey = order(1, 1).bid(P1, 1).lease_id().escrow_payment().key();
+    assert_eq!(c.escrow_payments[&pkey].unsettled, 100_000 * DEC_SCALE);
     assert_eq!(c.balance(P1, UACT), 500_000);
-    // No new order for a group without funds.
+    // No new order for a group without funds; nothing more happens on later blocks.
     assert!(orders(&c, 1, "open").is_empty());
-    // Nothing more happens on later blocks.
     assert!(c.end_block(9, 0).is_empty());
+
+    // A deposit pays the debt to the provider, then the account closes and refunds the rest.
+    let deposit = ev::MsgAccountDeposit {
+        signer: TENANT.to_owned(),
+        id: dv1::DeploymentID::new(TENANT, 1).escrow_account(),
+        deposit: Deposit::from_balance(coin(UACT, 150_000)),
+    };
+    let before = c.balance(TENANT, UACT);
+    c.deliver(10, 0, TENANT, &[deposit.into()]).unwrap();
+    assert_eq!(c.balance(P1, UACT), 600_000);
+    assert_eq!(c.balance(TENANT, UACT), before - 100_000);
+    assert_eq!(
+        c.escrow_accounts[&akey].state,
+        et::EscrowState::Closed as i32
+    );
 }
 
 #[test]
