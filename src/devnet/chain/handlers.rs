@@ -311,55 +311,28 @@ impl Chain {
                 ),
             ));
         }
+        let amount = check_deposit(&m.deposit, |e| dep_err(20, format!("Deposit invalid: {e}")))?;
+        let dep_denom = &m.deposit.amount.denom;
         if m.groups.is_empty() {
             return Err(dep_err(7, "Invalid groups: at least one group required"));
         }
-        let mut names = BTreeSet::new();
-        let mut denom: Option<&str> = None;
         for g in &m.groups {
-            if !names.insert(g.name.as_str()) {
-                return Err(dep_err(25, format!("duplicate group name {:?}", g.name)));
-            }
             validate_group(g).map_err(|e| dep_err(7, format!("Invalid groups: {e}")))?;
-            for u in &g.resources {
-                match denom {
-                    None => denom = Some(&u.price.denom),
-                    Some(d) if d != u.price.denom => {
-                        return Err(dep_err(
-                            7,
-                            format!(
-                                "Invalid groups: all prices must use one denomination ({d} and {})",
-                                u.price.denom
-                            ),
-                        ))
-                    }
-                    Some(_) => {}
-                }
+            let gdenom = g.resources.first().map(|u| u.price.denom.as_str());
+            if gdenom != Some(dep_denom.as_str()) {
+                return Err(dep_err(
+                    20,
+                    format!(
+                        "Deposit invalid: Mismatched denominations ({dep_denom} != {})",
+                        gdenom.unwrap_or_default()
+                    ),
+                ));
             }
         }
-        let denom = denom.unwrap_or_default().to_owned();
-        let amount = check_deposit(&m.deposit, |e| dep_err(20, format!("Deposit invalid: {e}")))?;
-        let dep_denom = &m.deposit.amount.denom;
-        // Handler (v2.0.0+): ACT only on create.
-        if dep_denom == UAKT {
-            return Err(dep_err(
-                20,
-                "Deposit invalid: AKT deposits are only allowed via AccountDeposit",
-            ));
-        }
-        if *dep_denom != denom {
-            return Err(dep_err(
-                20,
-                format!(
-                    "Deposit invalid: deposit denom {dep_denom} must match price denom {denom}"
-                ),
-            ));
-        }
-        if denom != UACT {
-            return Err(dep_err(
-                20,
-                format!("Deposit invalid: deployments must be priced in {UACT}, got {denom}"),
-            ));
+        // The handler (`x/deployment/handler/server.go`, v2.0.0+).
+        let key = (m.id.owner.clone(), m.id.dseq);
+        if self.deployments.contains_key(&key) {
+            return Err(dep_err(3, format!("Deployment exists: {}", m.id)));
         }
         let min = self
             .params
@@ -376,12 +349,44 @@ impl Chain {
         if amount < min {
             return Err(dep_err(
                 20,
-                format!("Deposit invalid: deposit {amount}{dep_denom} is less than the minimum {min}{dep_denom}"),
+                format!(
+                    "Deposit invalid: deposit {amount}{dep_denom} is less than the minimum \
+                     {min}{dep_denom}"
+                ),
             ));
         }
-        let key = (m.id.owner.clone(), m.id.dseq);
-        if self.deployments.contains_key(&key) {
-            return Err(dep_err(3, format!("Deployment exists: {}", m.id)));
+        if dep_denom == UAKT {
+            return Err(dep_err(
+                20,
+                "Deposit invalid: AKT deposits are only allowed via AccountDeposit",
+            ));
+        }
+        // ValidateDeploymentGroups: unique names, one denomination.
+        let mut names = BTreeSet::new();
+        for g in &m.groups {
+            if !names.insert(g.name.as_str()) {
+                return Err(dep_err(
+                    7,
+                    format!("Invalid groups: duplicate group name {:?}", g.name),
+                ));
+            }
+            for u in &g.resources {
+                if u.price.denom != *dep_denom {
+                    return Err(dep_err(
+                        7,
+                        format!(
+                            "Invalid groups: all prices must use one denomination ({dep_denom} and {})",
+                            u.price.denom
+                        ),
+                    ));
+                }
+            }
+        }
+        if *dep_denom != UACT {
+            return Err(dep_err(
+                24,
+                format!("invalid price: unsupported denomination {dep_denom}"),
+            ));
         }
         self.debit(&m.id.owner, dep_denom, amount)?;
         self.deployments.insert(

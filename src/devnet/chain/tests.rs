@@ -258,7 +258,19 @@ fn devnet_create_refusals() {
     let (cs, n, _) = code(c.deliver(3, 0, TENANT, &[create(5, UACT, 500_000)]));
     assert_eq!((cs.as_str(), n), ("deployment", 3));
 
+    // A uakt deposit for uact prices fails ValidateBasic; with uakt prices, the handler's
+    // ACT-only rule refuses it.
     let (cs, n, log) = code(c.deliver(3, 0, TENANT, &[create(6, UAKT, 500_000)]));
+    assert_eq!((cs.as_str(), n), ("deployment", 20));
+    assert!(
+        log.contains("Mismatched denominations (uakt != uact)"),
+        "{log}"
+    );
+    let TxMessage::CreateDeployment(mut akt) = create(6, UAKT, 500_000) else {
+        unreachable!()
+    };
+    akt.groups[0].resources[0].price.denom = UAKT.to_owned();
+    let (cs, n, log) = code(c.deliver(3, 0, TENANT, &[akt.into()]));
     assert_eq!((cs.as_str(), n), ("deployment", 20));
     assert!(
         log.contains("AKT deposits are only allowed via AccountDeposit"),
@@ -278,8 +290,9 @@ fn devnet_create_refusals() {
 
     m.hash = vec![1; 32];
     m.groups.push(group("web", "1", 1));
-    let (cs, n, _) = code(c.deliver(3, 0, TENANT, &[m.clone().into()]));
-    assert_eq!((cs.as_str(), n), ("deployment", 25));
+    let (cs, n, log) = code(c.deliver(3, 0, TENANT, &[m.clone().into()]));
+    assert_eq!((cs.as_str(), n), ("deployment", 7));
+    assert!(log.contains("duplicate group name"), "{log}");
 
     m.groups = vec![];
     let (cs, n, _) = code(c.deliver(3, 0, TENANT, &[m.clone().into()]));
