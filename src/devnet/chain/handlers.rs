@@ -627,6 +627,9 @@ impl Chain {
 
     // ---- market ----------------------------------------------------------------------
 
+    /// CreateBid, checks in the order of `x/market/handler/server.go`: deposit, bid count,
+    /// `bseq` (must be 0; the node reserves it), order open, price within the group's
+    /// ceiling (`GroupSpec.Price()`), provider registered, placement requirements.
     fn create_bid(
         &mut self,
         h: i64,
@@ -634,56 +637,36 @@ impl Chain {
         em: &mut Emitter,
     ) -> Result<(), TxError> {
         let id = &m.id;
-        if !self.providers.contains_key(&id.provider) {
-            return Err(mkt_err(30, format!("unknown provider {}", id.provider)));
-        }
         if id.provider == id.owner {
             return Err(mkt_err(2, "owner and provider are the same account"));
         }
-        let okey = (id.owner.clone(), id.dseq, id.gseq, id.oseq);
-        let order = self.orders.get(&okey).ok_or_else(|| {
-            mkt_err(
-                15,
-                format!("invalid order: order not found: {}", order_id(&okey)),
-            )
-        })?;
-        if order.state != OrderState::Open as i32 {
-            return Err(mkt_err(13, "bid: order not open"));
-        }
-        let gkey = (id.owner.clone(), id.dseq, id.gseq);
-        let group = self
-            .groups
-            .get(&gkey)
-            .ok_or_else(|| mkt_err(16, "group not found"))?;
-        if group.state != GroupState::Open as i32 {
-            return Err(mkt_err(17, "group not open"));
-        }
-        let price = parse_dec(&m.price).ok_or_else(|| mkt_err(22, "invalid price"))?;
-        if price == 0 {
-            return Err(mkt_err(19, "invalid bid: zero price"));
-        }
-        let (denom, ceiling) =
-            group_price(&group.spec).ok_or_else(|| mkt_err(22, "invalid price"))?;
-        if m.price.denom != denom {
-            return Err(mkt_err(
-                22,
-                format!(
-                    "invalid price: bid denom {} does not match order denom {denom}",
-                    m.price.denom
-                ),
-            ));
-        }
-        if price > ceiling {
-            return Err(mkt_err(
-                4,
-                format!(
-                    "bid price above max order price: {}{denom} > {}{denom}",
-                    legacy_dec_text(price),
-                    legacy_dec_text(ceiling)
-                ),
-            ));
-        }
-        let key = bid_key(id);
+        let d = &m.deposit.amount.denom;
+        let min = self
+            .params
+            .bid_min_deposits
+            .iter()
+            .find(|(x, _)| x == d)
+            .map(|(_, a)| *a);
+        let deposit = match min {
+            Some(min) => {
+                let amount =
+                    check_deposit(&m.deposit, |e| mkt_err(28, format!("invalid deposit: {e}")))?;
+                if amount < min {
+                    return Err(mkt_err(
+                        28,
+                        format!("invalid deposit: minimum:{min}{d} received:{amount}{d}"),
+                    ));
+                }
+                Some(amount)
+            }
+            None if self.params.bid_min_deposits.is_empty() => None,
+            None => {
+                return Err(mkt_err(
+                    28,
+                    format!("invalid deposit: unsupported denom {d}"),
+                ))
+            }
+        };
         let lo = (
             id.owner.clone(),
             id.dseq,
@@ -700,40 +683,74 @@ impl Chain {
             String::new(),
             0,
         );
-        let mut open_bids = 0u32;
-        for (k, b) in self.bids.range(lo..hi) {
-            let live = b.state == BidState::Open as i32 || b.state == BidState::Active as i32;
-            if *k == key || (k.4 == id.provider && live) {
-                return Err(mkt_err(
-                    21,
-                    format!("bid exists: {}", bid_id(k).to_path_with_bseq()),
-                ));
-            }
-            open_bids += u32::from(live);
-        }
-        if open_bids >= self.params.order_max_bids {
+        let count = self.bids.range(lo..hi).count() as u32;
+        if count > self.params.order_max_bids {
             return Err(mkt_err(
                 31,
-                format!("invalid bid: order has {open_bids} bids already"),
+                format!(
+                    "invalid bid: too many existing bids ({})",
+                    self.params.order_max_bids
+                ),
             ));
         }
-        if !self.params.bid_min_deposits.is_empty() {
-            let amount =
-                check_deposit(&m.deposit, |e| mkt_err(28, format!("invalid deposit: {e}")))?;
-            let d = &m.deposit.amount.denom;
-            let min = self
-                .params
-                .bid_min_deposits
-                .iter()
-                .find(|(x, _)| x == d)
-                .map(|(_, a)| *a)
-                .ok_or_else(|| mkt_err(28, format!("invalid deposit: denom {d} not allowed")))?;
-            if amount < min {
-                return Err(mkt_err(
-                    28,
-                    format!("invalid deposit: {amount}{d} is less than the minimum {min}{d}"),
-                ));
-            }
+        if id.bseq != 0 {
+            return Err(mkt_err(31, "invalid bid: bseq must be 0"));
+        }
+        let okey = (id.owner.clone(), id.dseq, id.gseq, id.oseq);
+        let order = self.orders.get(&okey).ok_or_else(|| {
+            mkt_err(
+                15,
+                format!("invalid order: order not found: {}", order_id(&okey)),
+            )
+        })?;
+        match OrderState::try_from(order.state) {
+            Ok(OrderState::Open) => {}
+            Ok(OrderState::Active) => return Err(mkt_err(23, "order active")),
+            _ => return Err(mkt_err(24, "order closed")),
+        }
+        let gkey = (id.owner.clone(), id.dseq, id.gseq);
+        let group = self
+            .groups
+            .get(&gkey)
+            .ok_or_else(|| mkt_err(16, "group not found"))?;
+        if group.state != GroupState::Open as i32 {
+            return Err(mkt_err(17, "group not open"));
+        }
+        let price = parse_dec(&m.price)
+            .filter(|p| *p > 0)
+            .ok_or_else(|| mkt_err(22, "bid price is invalid"))?;
+        let (denom, ceiling) =
+            group_price(&group.spec).ok_or_else(|| mkt_err(22, "bid price is invalid"))?;
+        if m.price.denom != denom {
+            return Err(mkt_err(
+                22,
+                format!(
+                    "bid price is invalid: denom {} does not match the order's {denom}",
+                    m.price.denom
+                ),
+            ));
+        }
+        if price > ceiling {
+            return Err(mkt_err(
+                22,
+                format!(
+                    "bid price is invalid: {}{denom} is above the order's {}{denom}",
+                    legacy_dec_text(price),
+                    legacy_dec_text(ceiling)
+                ),
+            ));
+        }
+        let Some(prov) = self.providers.get(&id.provider) else {
+            return Err(mkt_err(30, format!("unknown provider {}", id.provider)));
+        };
+        if !self.matches_requirements(&id.provider, prov, &group.spec) {
+            return Err(mkt_err(5, "attribute mismatch"));
+        }
+        let key = bid_key(id);
+        if self.bids.contains_key(&key) {
+            return Err(mkt_err(21, "invalid bid: bid exists from provider"));
+        }
+        if let Some(amount) = deposit {
             self.debit(&id.provider, d, amount)?;
             self.escrow_accounts.insert(
                 bid_account_key(&key),
@@ -769,6 +786,34 @@ impl Chain {
             price: m.price.clone(),
         });
         Ok(())
+    }
+
+    /// Go's `Order.MatchRequirements`: the provider's own and audited attributes must hold
+    /// every required attribute, and the auditors named in `signed_by` must have signed
+    /// (all of `all_of`, at least one of `any_of`).
+    fn matches_requirements(&self, owner: &str, prov: &ProviderRec, spec: &GroupSpec) -> bool {
+        let req = &spec.requirements;
+        let audited = |auditor: &str| {
+            self.audits
+                .contains_key(&(owner.to_owned(), auditor.to_owned()))
+        };
+        if !req.signed_by.all_of.iter().all(|a| audited(a)) {
+            return false;
+        }
+        if !req.signed_by.any_of.is_empty() && !req.signed_by.any_of.iter().any(|a| audited(a)) {
+            return false;
+        }
+        req.attributes.iter().all(|want| {
+            prov.attributes
+                .iter()
+                .chain(
+                    self.audits
+                        .iter()
+                        .filter(|((o, _), _)| o == owner)
+                        .flat_map(|(_, attrs)| attrs.iter()),
+                )
+                .any(|(k, v)| *k == want.key && *v == want.value)
+        })
     }
 
     /// Moves a bid to `Lost` or `Closed` and refunds its deposit.

@@ -74,7 +74,7 @@ fn order(dseq: u64, oseq: u32) -> mv1::OrderID {
 
 fn bid(dseq: u64, oseq: u32, provider: &str, amount: &str) -> TxMessage {
     mv::MsgCreateBid {
-        id: order(dseq, oseq).bid(provider, 1),
+        id: order(dseq, oseq).bid(provider, 0),
         price: price(amount),
         deposit: Deposit::from_balance(coin(UAKT, 500_000)),
         resources_offer: vec![],
@@ -159,7 +159,7 @@ fn tenant_flow() -> Chain {
 
     // Bids: above the ceiling (10 uact) refused; two valid bids.
     let err = c.deliver(2, 0, P2, &[bid(100, 1, P2, "12")]).unwrap_err();
-    assert_eq!((err.codespace.as_str(), err.code), ("market", 4));
+    assert_eq!((err.codespace.as_str(), err.code), ("market", 22));
     c.deliver(2, 0, P1, &[bid(100, 1, P1, "8")]).unwrap();
     c.deliver(2, 0, P2, &[bid(100, 1, P2, "9.5")]).unwrap();
     assert_eq!(c.balance(P2, UAKT), 4_500_000);
@@ -167,13 +167,13 @@ fn tenant_flow() -> Chain {
 
     // Lease with P1: P2's bid is lost and its deposit refunded; the order is active.
     let lease_msg = mv::MsgCreateLease {
-        bid_id: order(100, 1).bid(P1, 1),
+        bid_id: order(100, 1).bid(P1, 0),
     };
     let events = c.deliver(3, 0, TENANT, &[lease_msg.into()]).unwrap();
     assert!(typed(&events)
         .iter()
         .any(|e| matches!(e, AkashEvent::LeaseCreated(l) if l.price == price("8"))));
-    let lost = &c.bids[&(TENANT.to_owned(), 100, 1, 1, P2.to_owned(), 1)];
+    let lost = &c.bids[&(TENANT.to_owned(), 100, 1, 1, P2.to_owned(), 0)];
     assert_eq!(lost.state, mv::BidState::Lost as i32);
     assert_eq!(c.balance(P2, UAKT), 5_000_000);
     assert_eq!(orders(&c, 100, "active").len(), 1);
@@ -197,7 +197,7 @@ fn tenant_flow() -> Chain {
 
     // Close the lease: the provider is paid, the group (still open) gets order 2.
     let close = mv::MsgCloseLease {
-        id: order(100, 1).bid(P1, 1).lease_id(),
+        id: order(100, 1).bid(P1, 0).lease_id(),
         reason: 0,
     };
     let events = c.deliver(15, 0, TENANT, &[close.into()]).unwrap();
@@ -370,7 +370,7 @@ fn devnet_escrow_runs_out() {
     c.deliver(2, 0, TENANT, &[m.into()]).unwrap();
     c.deliver(2, 0, P1, &[bid(1, 1, P1, "100000")]).unwrap();
     let lease = mv::MsgCreateLease {
-        bid_id: order(1, 1).bid(P1, 1),
+        bid_id: order(1, 1).bid(P1, 0),
     };
     c.deliver(2, 0, TENANT, &[lease.into()]).unwrap();
     c.end_block(2, 0);
@@ -385,7 +385,7 @@ fn devnet_escrow_runs_out() {
             if l.reason == mv1::LeaseClosedReason::InsufficientFunds as i32)),
         "{events:?}"
     );
-    let key = (TENANT.to_owned(), 1, 1, 1, P1.to_owned(), 1);
+    let key = (TENANT.to_owned(), 1, 1, 1, P1.to_owned(), 0);
     let l = &c.leases[&key];
     assert_eq!(l.state, mv1::LeaseState::InsufficientFunds as i32);
     assert_eq!(l.reason, 20000);
@@ -403,7 +403,7 @@ fn devnet_escrow_runs_out() {
         c.escrow_accounts[&akey].state,
         et::EscrowState::Overdrawn as i32
     );
-    let pkey = order(1, 1).bid(P1, 1).lease_id().escrow_payment().key();
+    let pkey = order(1, 1).bid(P1, 0).lease_id().escrow_payment().key();
     assert_eq!(c.escrow_payments[&pkey].unsettled, 100_000 * DEC_SCALE);
     assert_eq!(c.balance(P1, UACT), 500_000);
     // No new order for a group without funds; nothing more happens on later blocks.
