@@ -422,6 +422,7 @@ impl Chain {
                 state: EscrowState::Open as i32,
                 denom: dep_denom.clone(),
                 funds: amount * DEC_SCALE,
+                other_funds: BTreeMap::new(),
                 transferred: 0,
                 settled_at: h,
                 deposits: vec![DepositRec {
@@ -429,6 +430,7 @@ impl Chain {
                     height: h,
                     source: Source::Balance as i32,
                     balance: amount * DEC_SCALE,
+                    denom: dep_denom.clone(),
                 }],
             },
         );
@@ -761,6 +763,7 @@ impl Chain {
                     state: EscrowState::Open as i32,
                     denom: d.clone(),
                     funds: amount * DEC_SCALE,
+                    other_funds: BTreeMap::new(),
                     transferred: 0,
                     settled_at: h,
                     deposits: vec![DepositRec {
@@ -768,6 +771,7 @@ impl Chain {
                         height: h,
                         source: Source::Balance as i32,
                         balance: amount * DEC_SCALE,
+                        denom: d.clone(),
                     }],
                 },
             );
@@ -1101,13 +1105,18 @@ impl Chain {
             return Err(esc_err(2, format!("account closed: {akey}")));
         }
         if account.denom != *denom {
-            return Err(esc_err(
-                5,
-                format!(
-                    "invalid denomination {denom}: account {akey} holds {}",
-                    account.denom
-                ),
-            ));
+            // uakt into a uact account: kept aside (the node's AKT fallback).
+            self.debit(&m.signer, denom, amount)?;
+            let account = self.escrow_accounts.get_mut(&akey).expect("checked");
+            *account.other_funds.entry(denom.clone()).or_default() += amount * DEC_SCALE;
+            account.deposits.push(DepositRec {
+                owner: m.signer.clone(),
+                height: h,
+                source: Source::Balance as i32,
+                balance: amount * DEC_SCALE,
+                denom: denom.clone(),
+            });
+            return Ok(());
         }
         self.settle(&akey, h, em);
         self.debit(&m.signer, denom, amount)?;
@@ -1118,6 +1127,7 @@ impl Chain {
             height: h,
             source: Source::Balance as i32,
             balance: amount * DEC_SCALE,
+            denom: denom.clone(),
         });
         if account.state == EscrowState::Overdrawn as i32 {
             self.settle_debts(&akey);
@@ -1139,7 +1149,8 @@ impl Chain {
     fn draw(account: &mut EscrowAccountRec, mut amount: u128) {
         account.funds -= amount;
         account.transferred += amount;
-        for d in &mut account.deposits {
+        let denom = account.denom.clone();
+        for d in account.deposits.iter_mut().filter(|d| d.denom == denom) {
             let take = amount.min(d.balance);
             d.balance -= take;
             amount -= take;
@@ -1270,10 +1281,14 @@ impl Chain {
         for d in &mut account.deposits {
             let units = d.balance / DEC_SCALE;
             d.balance -= units * DEC_SCALE;
-            account.funds -= units * DEC_SCALE;
-            refunds.push((d.owner.clone(), units));
+            if d.denom == denom {
+                account.funds -= units * DEC_SCALE;
+            } else if let Some(f) = account.other_funds.get_mut(&d.denom) {
+                *f -= units * DEC_SCALE;
+            }
+            refunds.push((d.owner.clone(), d.denom.clone(), units));
         }
-        for (owner, units) in refunds {
+        for (owner, denom, units) in refunds {
             self.credit(&owner, &denom, units);
         }
     }

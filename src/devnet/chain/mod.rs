@@ -193,6 +193,8 @@ pub struct DepositRec {
     pub source: i32,
     /// What is left of it, scaled by 10^18.
     pub balance: u128,
+    /// Its denomination (the account's, or uakt held as the node's AKT fallback).
+    pub denom: String,
 }
 
 /// An escrow account (`akash.escrow.types.v1.Account`), holding one denomination.
@@ -208,8 +210,13 @@ pub struct EscrowAccountRec {
     pub state: i32,
     /// The denomination.
     pub denom: String,
-    /// Funds left, scaled by 10^18.
+    /// Funds left in `denom`, scaled by 10^18.
     pub funds: u128,
+    /// Funds in other denominations (uakt deposited into a uact account via
+    /// AccountDeposit), scaled by 10^18. The node spends them only when BME halts; the
+    /// devnet's BME never halts, so they are only refunded on close.
+    #[serde(default)]
+    pub other_funds: BTreeMap<String, u128>,
     /// Paid out to payments so far, scaled by 10^18.
     pub transferred: u128,
     /// Height of the last settlement.

@@ -673,10 +673,13 @@ fn account_proto(a: &EscrowAccountRec) -> et::Account {
             state: a.state,
             transferred: vec![dec(&a.denom, a.transferred)],
             settled_at: a.settled_at,
-            funds: vec![et::Balance {
-                denom: a.denom.clone(),
-                amount: a.funds.to_string(),
-            }],
+            funds: std::iter::once((&a.denom, &a.funds))
+                .chain(a.other_funds.iter())
+                .map(|(denom, amount)| et::Balance {
+                    denom: denom.clone(),
+                    amount: amount.to_string(),
+                })
+                .collect(),
             deposits: a
                 .deposits
                 .iter()
@@ -684,7 +687,7 @@ fn account_proto(a: &EscrowAccountRec) -> et::Account {
                     owner: d.owner.clone(),
                     height: d.height,
                     source: d.source,
-                    balance: dec(&a.denom, d.balance),
+                    balance: dec(&d.denom, d.balance),
                 })
                 .collect(),
         },

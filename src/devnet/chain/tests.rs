@@ -686,6 +686,24 @@ fn devnet_deposit_rules() {
     assert!(c.deliver(3, 0, TENANT, &[dep(vec![b], 0).into()]).is_err());
     c.deliver(3, 0, TENANT, &[dep(vec![b], 5).into()]).unwrap();
     assert_eq!(account_funds(&c, 1), 500_005 * DEC_SCALE);
+
+    // uakt is accepted via AccountDeposit, kept aside, and refunded on close.
+    let mut akt = dep(vec![b], 700);
+    akt.deposit.amount.denom = UAKT.to_owned();
+    c.deliver(4, 0, TENANT, &[akt.into()]).unwrap();
+    assert_eq!(c.balance(TENANT, UAKT), 10_000_000 - 700);
+    let mut other = dep(vec![b], 1);
+    other.deposit.amount.denom = "ibc/XYZ".to_owned();
+    assert_eq!(
+        c.deliver(4, 0, TENANT, &[other.into()]).unwrap_err().code,
+        5
+    );
+    let close = dv::MsgCloseDeployment {
+        id: dv1::DeploymentID::new(TENANT, 1),
+    };
+    c.deliver(5, 0, TENANT, &[close.into()]).unwrap();
+    assert_eq!(c.balance(TENANT, UAKT), 10_000_000);
+    assert_eq!(c.balance(TENANT, UACT), 10_000_000);
 }
 
 #[test]
