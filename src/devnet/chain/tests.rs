@@ -761,3 +761,83 @@ fn devnet_group_pause_start_and_audit() {
     assert_eq!(audited.providers.len(), 1);
     assert_eq!(audited.providers[0].auditor, AUDITOR);
 }
+
+#[test]
+fn devnet_bid_rules_and_provider_close() {
+    let mut c = setup();
+    let TxMessage::CreateDeployment(mut m) = create(1, UACT, 500_000) else {
+        unreachable!()
+    };
+    m.groups[0].requirements.attributes = vec![Attribute::new("region", "us-west")];
+    m.groups[0].requirements.signed_by.all_of = vec![AUDITOR.to_owned()];
+    c.deliver(2, 0, TENANT, &[m.into()]).unwrap();
+
+    // Not yet audited: attribute mismatch.
+    let err = c.deliver(2, 0, P1, &[bid(1, 1, P1, "5")]).unwrap_err();
+    assert_eq!((err.codespace.as_str(), err.code), ("market", 5));
+    let sign = crate::akash::proto::audit::v1::MsgSignProviderAttributes {
+        owner: P1.to_owned(),
+        auditor: AUDITOR.to_owned(),
+        attributes: vec![Attribute::new("tier", "community")],
+    };
+    c.deliver(2, 0, AUDITOR, &[sign.into()]).unwrap();
+
+    // bseq is reserved: must be 0.
+    let TxMessage::CreateBid(mut b) = bid(1, 1, P1, "5") else {
+        unreachable!()
+    };
+    b.id.bseq = 3;
+    assert_eq!(c.deliver(2, 0, P1, &[b.into()]).unwrap_err().code, 31);
+    // A deposit under the minimum, and in an unsupported denom.
+    let TxMessage::CreateBid(mut b) = bid(1, 1, P1, "5") else {
+        unreachable!()
+    };
+    b.deposit.amount.amount = "1".to_owned();
+    assert_eq!(
+        c.deliver(2, 0, P1, &[b.clone().into()]).unwrap_err().code,
+        28
+    );
+    b.deposit.amount = coin("ibc/XYZ", 500_000);
+    assert_eq!(c.deliver(2, 0, P1, &[b.into()]).unwrap_err().code, 28);
+
+    c.deliver(2, 0, P1, &[bid(1, 1, P1, "5")]).unwrap();
+    assert_eq!(
+        c.deliver(2, 0, P1, &[bid(1, 1, P1, "5")]).unwrap_err().code,
+        21
+    );
+    let lease = mv::MsgCreateLease {
+        bid_id: order(1, 1).bid(P1, 0),
+    };
+    c.deliver(2, 0, TENANT, &[lease.into()]).unwrap();
+    // Bidding on an active order.
+    assert_eq!(
+        c.deliver(3, 0, P2, &[bid(1, 1, P2, "5")]).unwrap_err().code,
+        23
+    );
+    for h in 3..=6 {
+        c.end_block(h, 0);
+    }
+    // The provider withdraws what it earned so far (4 blocks at 5).
+    let withdraw = mv::MsgWithdrawLease {
+        id: order(1, 1).bid(P1, 0).lease_id(),
+    };
+    c.deliver(7, 0, P1, &[withdraw.into()]).unwrap();
+    assert_eq!(c.balance(P1, UACT), 25);
+
+    // The provider closes the active bid: lease closed with its reason, group paused.
+    let close = mv::MsgCloseBid {
+        id: order(1, 1).bid(P1, 0),
+        reason: mv1::LeaseClosedReason::Unstable as i32,
+    };
+    c.deliver(8, 0, P1, &[close.into()]).unwrap();
+    let l = &c.leases[&(TENANT.to_owned(), 1, 1, 1, P1.to_owned(), 0)];
+    assert_eq!(l.state, mv1::LeaseState::Closed as i32);
+    assert_eq!(l.reason, mv1::LeaseClosedReason::Unstable as i32);
+    assert_eq!(
+        c.groups[&(TENANT.to_owned(), 1, 1)].state,
+        dv::GroupState::Paused as i32
+    );
+    assert!(orders(&c, 1, "open").is_empty());
+    assert_eq!(c.balance(P1, UACT), 30);
+    assert_eq!(c.balance(P1, UAKT), 5_000_000, "bid deposit refunded");
+}
