@@ -273,7 +273,7 @@ impl Chain {
             TxMessage::RevokeCertificate(m) => self.revoke_certificate(m).map(|_| "cert"),
             TxMessage::CreateProvider(m) => self.create_provider(m, em).map(|_| "provider"),
             TxMessage::UpdateProvider(m) => self.update_provider(m, em).map(|_| "provider"),
-            TxMessage::DeleteProvider(m) => self.delete_provider(m, em).map(|_| "provider"),
+            TxMessage::DeleteProvider(m) => self.delete_provider(m).map(|_| "provider"),
             TxMessage::SignProviderAttributes(m) => self.sign_attributes(m, em).map(|_| "audit"),
             TxMessage::DeleteProviderAttributes(m) => {
                 self.delete_attributes(m, em).map(|_| "audit")
@@ -1410,26 +1410,14 @@ impl Chain {
         Ok(())
     }
 
-    fn delete_provider(
-        &mut self,
-        m: &pv::MsgDeleteProvider,
-        em: &mut Emitter,
-    ) -> Result<(), TxError> {
+    /// DeleteProvider is not implemented on mainnet (`x/provider/handler/server.go`
+    /// returns `ErrInternal: NOTIMPLEMENTED` for an existing provider); the devnet refuses it
+    /// the same way.
+    fn delete_provider(&mut self, m: &pv::MsgDeleteProvider) -> Result<(), TxError> {
         if !self.providers.contains_key(&m.owner) {
             return Err(prov_err(3, "invalid provider: address not found"));
         }
-        if self
-            .leases
-            .iter()
-            .any(|(k, l)| k.4 == m.owner && l.state == LeaseState::Active as i32)
-        {
-            return Err(prov_err(9, "internal error: provider has active leases"));
-        }
-        self.providers.remove(&m.owner);
-        em.emit(pv::EventProviderDeleted {
-            owner: m.owner.clone(),
-        });
-        Ok(())
+        Err(prov_err(9, "internal error: NOTIMPLEMENTED"))
     }
 
     fn sign_attributes(

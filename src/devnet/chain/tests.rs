@@ -841,3 +841,27 @@ fn devnet_bid_rules_and_provider_close() {
     assert_eq!(c.balance(P1, UACT), 30);
     assert_eq!(c.balance(P1, UAKT), 5_000_000, "bid deposit refunded");
 }
+
+#[test]
+fn devnet_provider_update_and_delete() {
+    let mut c = setup();
+    let update = pv::MsgUpdateProvider {
+        owner: P1.to_owned(),
+        host_uri: "https://new.example.com:8443".to_owned(),
+        attributes: vec![],
+        info: pv::Info::default(),
+    };
+    c.deliver(2, 0, P1, &[update.into()]).unwrap();
+    assert_eq!(c.providers[P1].host_uri, "https://new.example.com:8443");
+    assert_eq!(c.deliver(2, 0, P1, &[provider(P1)]).unwrap_err().code, 4);
+    let mut bad = provider(AUDITOR);
+    if let TxMessage::CreateProvider(p) = &mut bad {
+        p.host_uri = "not a uri".to_owned();
+    }
+    assert_eq!(c.deliver(2, 0, AUDITOR, &[bad]).unwrap_err().code, 1);
+    let delete = pv::MsgDeleteProvider {
+        owner: P1.to_owned(),
+    };
+    let err = c.deliver(2, 0, P1, &[delete.into()]).unwrap_err();
+    assert_eq!((err.codespace.as_str(), err.code), ("provider", 9));
+}
