@@ -865,3 +865,89 @@ fn devnet_provider_update_and_delete() {
     let err = c.deliver(2, 0, P1, &[delete.into()]).unwrap_err();
     assert_eq!((err.codespace.as_str(), err.code), ("provider", 9));
 }
+
+#[test]
+fn devnet_events_and_market_queries() {
+    let mut c = setup();
+    let events = c
+        .deliver(2, 0, TENANT, &[create(77, UACT, 500_000)])
+        .unwrap();
+    let created = events
+        .iter()
+        .find(|e| e.kind == "akash.deployment.v1.EventDeploymentCreated")
+        .unwrap();
+    assert_eq!(
+        created.attribute("id"),
+        Some(format!(r#"{{"owner":"{TENANT}","dseq":"77"}}"#).as_str())
+    );
+    assert_eq!(created.msg_index(), Some(0));
+    let message = &events[0];
+    assert_eq!(message.attribute("sender"), Some(TENANT));
+    assert_eq!(message.attribute("module"), Some("deployment"));
+
+    c.deliver(2, 0, P1, &[bid(77, 1, P1, "4")]).unwrap();
+    c.deliver(2, 0, P2, &[bid(77, 1, P2, "6")]).unwrap();
+    let lease = mv::MsgCreateLease {
+        bid_id: order(77, 1).bid(P2, 0),
+    };
+    c.deliver(3, 0, TENANT, &[lease.into()]).unwrap();
+    for h in 4..=8 {
+        c.end_block(h, 0);
+    }
+    let bids = query(
+        &c,
+        mv::QueryBidsRequest {
+            filters: mv::BidFilters {
+                owner: TENANT.to_owned(),
+                state: "lost".to_owned(),
+                ..Default::default()
+            },
+            pagination: None,
+        },
+    );
+    assert_eq!(bids.bids.len(), 1);
+    assert_eq!(bids.bids[0].bid.id.provider, P1);
+    assert_eq!(
+        bids.bids[0].escrow_account.state.state,
+        et::EscrowState::Closed as i32
+    );
+    let leases = query(
+        &c,
+        mv::QueryLeasesRequest {
+            filters: mv1::LeaseFilters {
+                provider: P2.to_owned(),
+                state: "active".to_owned(),
+                ..Default::default()
+            },
+            pagination: None,
+        },
+    );
+    assert_eq!(leases.leases.len(), 1);
+    let l = &leases.leases[0];
+    assert_eq!(l.lease.price, price("6"));
+    // 5 blocks at 6 uact.
+    assert_eq!(l.escrow_payment.state.balance, price("30"));
+    assert_eq!(l.escrow_payment.id.xid, format!("1/1/{P2}"));
+    let payments = query(
+        &c,
+        ev::QueryPaymentsRequest {
+            state: "open".to_owned(),
+            xid: String::new(),
+            pagination: None,
+        },
+    );
+    assert_eq!(payments.payments.len(), 1);
+    assert!(c
+        .query(
+            mq::QUERY_LEASES,
+            &mv::QueryLeasesRequest {
+                filters: mv1::LeaseFilters {
+                    state: "bogus".to_owned(),
+                    ..Default::default()
+                },
+                pagination: None,
+            }
+            .encode_to_vec()
+        )
+        .is_err());
+}
