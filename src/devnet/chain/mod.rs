@@ -7,6 +7,11 @@
 //! Entities are kept in ordered maps whose key order is the node's store order, so queries
 //! paginate as the SDK does.
 //!
+//! Escrow settles in every [`Chain::end_block`]. The node settles lazily (on withdraw,
+//! deposit, lease or deployment close; its escrow EndBlocker is empty), with the same
+//! arithmetic, so balances agree at every settlement; only the block at which an overdraft
+//! shows can be earlier here.
+//!
 //! Amounts: bank balances are integers (`math.Int`); escrow funds, rates and payment balances
 //! are `LegacyDec` values held as integers scaled by 10^18 (`u128`), so 18 decimal places are
 //! exact, as in Go.
