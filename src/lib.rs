@@ -19,6 +19,9 @@
 //!   `sdl-templates/` (overridable without rebuilding), secrets resolved by the caller.
 //! - [`api`]: the GraphQL API over HTTP (`af-operator serve`): mutations that enqueue
 //!   desired state, queries, live subscriptions, tokens scoped to projects.
+//! - [`devnet`]: the local Akash network: a pure, deterministic chain state machine with
+//!   mainnet's deployment, market, escrow, cert, provider, audit and bme rules, bank and
+//!   auth accounts, typed events and gRPC queries by path.
 //! - [`cli`]: the kubectl-style commands (`apply`, `get`, `describe`, `delete`, `diff`,
 //!   `schema`); `main.rs` only parses arguments and calls [`cli::run`].
 #![forbid(unsafe_code)]
@@ -26,6 +29,7 @@
 pub mod akash;
 pub mod api;
 pub mod cli;
+pub mod devnet;
 pub mod render;
 pub mod sdl;
 pub mod spec;
