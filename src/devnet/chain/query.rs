@@ -531,12 +531,7 @@ impl Chain {
             .bids
             .iter()
             .filter(|(k, b)| {
-                (f.owner.is_empty() || k.0 == f.owner)
-                    && (f.dseq == 0 || k.1 == f.dseq)
-                    && (f.gseq == 0 || k.2 == f.gseq)
-                    && (f.oseq == 0 || k.3 == f.oseq)
-                    && (f.provider.is_empty() || k.4 == f.provider)
-                    && (f.bseq == 0 || k.5 == f.bseq)
+                bid_key_matches(k, &f.owner, f.dseq, f.gseq, f.oseq, &f.provider, f.bseq)
                     && state.is_none_or(|s| b.state == s)
             })
             .map(|(k, _)| (store_key(k), self.bid_response(k)))
@@ -574,12 +569,7 @@ impl Chain {
             .leases
             .iter()
             .filter(|(k, l)| {
-                (f.owner.is_empty() || k.0 == f.owner)
-                    && (f.dseq == 0 || k.1 == f.dseq)
-                    && (f.gseq == 0 || k.2 == f.gseq)
-                    && (f.oseq == 0 || k.3 == f.oseq)
-                    && (f.provider.is_empty() || k.4 == f.provider)
-                    && (f.bseq == 0 || k.5 == f.bseq)
+                bid_key_matches(k, &f.owner, f.dseq, f.gseq, f.oseq, &f.provider, f.bseq)
                     && state.is_none_or(|s| l.state == s)
             })
             .map(|(k, _)| (store_key(k), self.lease_response(k)))
@@ -747,4 +737,22 @@ fn mint_entry(m: &MintRec) -> bv::QueryLedgerRecordEntry {
         },
         record: Some(record),
     }
+}
+
+/// Whether a bid or lease key passes the filters' id fields (empty or zero: any).
+fn bid_key_matches(
+    k: &BidKey,
+    owner: &str,
+    dseq: u64,
+    gseq: u32,
+    oseq: u32,
+    provider: &str,
+    bseq: u32,
+) -> bool {
+    (owner.is_empty() || k.0 == owner)
+        && (dseq == 0 || k.1 == dseq)
+        && (gseq == 0 || k.2 == gseq)
+        && (oseq == 0 || k.3 == oseq)
+        && (provider.is_empty() || k.4 == provider)
+        && (bseq == 0 || k.5 == bseq)
 }
