@@ -20,9 +20,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::sdl;
-use crate::spec::common::{
-    ComputeResources, EnvVar, Expose, Placement, Protocol, SecretRef, Sidecar,
-};
+use crate::spec::common::{ComputeResources, EnvVar, Expose, Placement, Protocol, Sidecar};
 use crate::spec::kinds::site::GatewayMode;
 use crate::spec::quantity::DEFAULT_DENOM;
 use crate::spec::{Kind, Resource, Spec};
@@ -709,9 +707,4 @@ fn context(
         "price": price(placement),
         "regions": regions,
     }))
-}
-
-/// The secret reference as `store/key`, for messages.
-pub fn describe_ref(r: &SecretRef) -> String {
-    format!("{}/{}", r.store, r.key)
 }
