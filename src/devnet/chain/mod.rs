@@ -115,6 +115,10 @@ pub struct AuthAccount {
     pub sequence: u64,
     /// Balances per denomination; zero balances are removed.
     pub balances: BTreeMap<String, u128>,
+    /// The compressed secp256k1 public key (33 bytes), recorded from the account's first
+    /// signed tx; `None` until then (as on mainnet).
+    #[serde(default)]
+    pub pub_key: Option<Vec<u8>>,
 }
 
 /// `(owner, dseq)`.
@@ -527,6 +531,15 @@ impl Chain {
             ));
         }
         Ok(())
+    }
+
+    /// Records the public key of `addr` (from its first signed tx); later calls keep the
+    /// first key.
+    pub fn set_pub_key(&mut self, addr: &str, pub_key: &[u8]) {
+        let account = self.account_mut(addr);
+        if account.pub_key.is_none() {
+            account.pub_key = Some(pub_key.to_vec());
+        }
     }
 
     /// Bumps the sequence of `addr` after an accepted tx.

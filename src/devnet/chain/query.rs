@@ -407,7 +407,11 @@ impl Chain {
                 auth::QueryAccountResponse {
                     account: Some(to_any(&auth::BaseAccount {
                         address: r.address.clone(),
-                        pub_key: None,
+                        pub_key: a.pub_key.as_ref().map(|k| {
+                            to_any(&cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey {
+                                key: k.clone(),
+                            })
+                        }),
                         account_number: a.number,
                         sequence: a.sequence,
                     })),
