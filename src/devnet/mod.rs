@@ -2,3 +2,4 @@
 //! ([`chain`]); the RPC server and provider gateways build on it.
 
 pub mod chain;
+pub mod node;
