@@ -1,4 +1,5 @@
 //! The local Akash network behind `af-operator devnet`: today the chain state machine
-//! ([`chain`]); the RPC server and provider gateways build on it.
+//! ([`chain`]) and the simulated providers ([`provider`]); the RPC server builds on them.
 
 pub mod chain;
+pub mod provider;
