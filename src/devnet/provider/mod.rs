@@ -713,3 +713,26 @@ impl ProviderSet {
             .with_state(self.clone())
     }
 }
+
+impl ChainAccess for crate::devnet::node::Node {
+    fn chain_id(&self) -> String {
+        crate::devnet::node::Node::chain_id(self).to_string()
+    }
+    fn with_chain(&self, f: &mut dyn FnMut(&Chain)) {
+        self.read(|c| f(c))
+    }
+    fn height(&self) -> i64 {
+        crate::devnet::node::Node::height(self)
+    }
+    fn submit(&self, tx: Vec<u8>) -> std::result::Result<[u8; 32], (u32, String)> {
+        let r = crate::devnet::node::Node::submit(self, tx);
+        if r.code == 0 {
+            Ok(r.hash)
+        } else {
+            Err((r.code, r.log))
+        }
+    }
+    fn min_gas_price_uakt(&self) -> f64 {
+        crate::devnet::node::Node::min_gas_price_uakt(self)
+    }
+}
