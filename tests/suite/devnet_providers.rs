@@ -873,3 +873,117 @@ async fn devnet_providers_faults() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_providers_placement_requirements_and_leased_ips() {
+    let dn = start(3, Duration::from_secs(300)).await;
+    let w = tenant(&dn);
+    let auditor = af_operator::devnet::provider::auditor_wallet(11);
+    // provider-1 (premium, audited), provider-2 (community), provider-3 (premium, audited).
+    let yaml = format!(
+        r#"
+version: "2.0"
+endpoints:
+  myip:
+    kind: ip
+services:
+  web:
+    image: web:2
+    expose:
+      - port: 80
+        to:
+          - global: true
+            ip: myip
+      - port: 9000
+        as: 9000
+        to:
+          - global: true
+            ip: myip
+profiles:
+  compute:
+    web:
+      resources:
+        cpu: {{units: 1}}
+        memory: {{size: 1Gi}}
+        storage: {{size: 2Gi}}
+  placement:
+    premium:
+      attributes:
+        tier: premium
+      signedBy:
+        allOf:
+          - {auditor}
+      pricing:
+        web: {{denom: uact, amount: 5000}}
+deployment:
+  web:
+    premium: {{profile: web, count: 1}}
+"#,
+        auditor = auditor.address()
+    );
+    let conv = sdl::convert(&yaml).unwrap();
+    create_deployment(&dn, &w, 5, &conv, conv.version.0).await;
+    let b = bids(&dn, w.address(), 5, 2).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let b = {
+        let again = bids(&dn, w.address(), 5, 2).await;
+        assert_eq!(again.len(), b.len());
+        again
+    };
+    let infos = dn.provider_set().unwrap().providers();
+    let names: Vec<&str> = b
+        .iter()
+        .map(|k| {
+            infos
+                .iter()
+                .find(|p| p.address == k.4)
+                .map(|p| p.name.as_str())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        b.len(),
+        2,
+        "only the premium, audited providers bid: {names:?}"
+    );
+    assert!(!names.contains(&"provider-2"));
+
+    lease(&dn, &w, &b[0]).await;
+    let provider = b[0].4.clone();
+    let uri = dn
+        .node()
+        .read(|c| c.providers.get(&provider).map(|p| p.host_uri.clone()))
+        .unwrap();
+    let token = jwt::mint(&w, &jwt::full_access(w.address(), now(), 900));
+    let http = client(&dn, &provider, None);
+    let r = http
+        .put(format!("{uri}/deployment/5/manifest"))
+        .bearer_auth(&token)
+        .body(serde_json::to_vec(&conv.manifest).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let status: Value = http
+        .get(format!("{uri}/lease/5/1/1/status"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ips = status["ips"]["web"].as_array().unwrap();
+    assert_eq!(ips.len(), 2);
+    assert_eq!(
+        ips[0]["IP"], ips[1]["IP"],
+        "one leased IP per endpoint name"
+    );
+    assert!(ips[0]["IP"].as_str().unwrap().starts_with("198.51."));
+    let mut ports: Vec<u64> = ips.iter().map(|i| i["Port"].as_u64().unwrap()).collect();
+    ports.sort();
+    assert_eq!(ports, vec![80, 9000]);
+    assert_eq!(ips[0]["Protocol"], "TCP");
+    assert!(ips[0].get("ExternalPort").is_some());
+    assert_eq!(status["forwarded_ports"]["web"][0]["port"], 9000);
+}

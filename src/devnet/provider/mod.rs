@@ -19,6 +19,9 @@ mod gateway;
 mod model;
 mod workload;
 
+#[cfg(test)]
+mod tests;
+
 pub use model::{Capacity, PriceModel, Usage};
 
 use crate::akash::certs;
@@ -307,6 +310,7 @@ pub(crate) mod prov {
 
     pub struct Provider {
         pub index: usize,
+        pub seed: u64,
         pub name: String,
         pub wallet: Wallet,
         pub address: String,
@@ -495,12 +499,14 @@ impl ProviderSet {
         let cfg = genesis.config.clone();
         let mut providers = Vec::new();
         let mut listeners = Vec::new();
+        let mut certs_pem = Vec::new();
         for seed in genesis.providers {
             let tls = gateway::tls_config(&seed.cert)?;
             let gateway_addr = seed.gateway.local_addr()?;
             let ingress_addr = seed.ingress.local_addr()?;
             let p = Arc::new(prov::Provider {
                 index: seed.index,
+                seed: cfg.seed,
                 name: seed.name,
                 address: seed.wallet.address().to_string(),
                 wallet: seed.wallet,
@@ -521,12 +527,21 @@ impl ProviderSet {
                 tx_lock: Mutex::new(None),
                 listeners: Mutex::new(Vec::new()),
             });
+            certs_pem.push((seed.cert.cert_pem.clone(), seed.cert.pubkey_pem.clone()));
             listeners.push((
                 p.clone(),
                 tokio::net::TcpListener::from_std(seed.gateway)?,
                 tokio::net::TcpListener::from_std(seed.ingress)?,
             ));
             providers.push(p);
+        }
+        // A chain resumed from a state dir knows the providers from an earlier run: publish
+        // this run's gateway URI and certificate.
+        for (p, (cert, pubkey)) in providers.iter().zip(certs_pem) {
+            let access = access.clone();
+            let p = p.clone();
+            tokio::task::spawn_blocking(move || reconcile_registration(&*access, &p, cert, pubkey))
+                .await??;
         }
         let inner = Arc::new(SetInner {
             providers,
@@ -712,6 +727,61 @@ impl ProviderSet {
             .route("/ingress", get(ingress))
             .with_state(self.clone())
     }
+}
+
+/// Sends `MsgUpdateProvider` / `MsgCreateCertificate` when the chain's record of `p` (from a
+/// resumed state) differs from this run's gateway URI or lacks its certificate.
+fn reconcile_registration(
+    access: &dyn ChainAccess,
+    p: &prov::Provider,
+    cert: Vec<u8>,
+    pubkey: Vec<u8>,
+) -> Result<()> {
+    use crate::akash::proto::cert::v1::MsgCreateCertificate;
+    use crate::akash::proto::provider::v1beta4::{Info, MsgUpdateProvider};
+    use crate::sdl::Attribute;
+    let (record, has_cert, funded) = read(access, |c| {
+        (
+            c.providers.get(&p.address).cloned(),
+            c.certificates
+                .contains_key(&(p.address.clone(), p.cert_serial.clone())),
+            c.account(&p.address).is_some(),
+        )
+    });
+    let mut msgs = Vec::new();
+    match &record {
+        Some(r) if r.host_uri == p.host_uri => {}
+        Some(r) => msgs.push(crate::akash::proto::to_any(&MsgUpdateProvider {
+            owner: p.address.clone(),
+            host_uri: p.host_uri.clone(),
+            attributes: r
+                .attributes
+                .iter()
+                .map(|(k, v)| Attribute::new(k.clone(), v.clone()))
+                .collect(),
+            info: Info {
+                email: r.email.clone(),
+                website: r.website.clone(),
+            },
+        })),
+        None => {
+            tracing::warn!(provider = %p.name, "provider not registered on the resumed chain");
+            return Ok(());
+        }
+    }
+    if !has_cert {
+        msgs.push(crate::akash::proto::to_any(&MsgCreateCertificate {
+            owner: p.address.clone(),
+            cert,
+            pubkey,
+        }));
+    }
+    if msgs.is_empty() || !funded {
+        return Ok(());
+    }
+    bid::send_tx(access, p, msgs, "provider restart")
+        .map(|_| ())
+        .map_err(|e| anyhow!("{}: updating its registration: {e}", p.name))
 }
 
 impl ChainAccess for crate::devnet::node::Node {

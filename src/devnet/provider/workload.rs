@@ -8,7 +8,6 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -125,11 +124,18 @@ impl LeaseWorkload {
     }
 }
 
-fn random_label() -> String {
+/// The ingress label of a service: 16 base-36 characters, deterministic given the devnet's
+/// seed, the provider and the lease (so a restarted devnet hands out the same hostnames).
+fn ingress_label(p: &Provider, key: &BidKey, service: &str) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::thread_rng();
-    (0..16)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+    let label = format!(
+        "ingress/{}/{}/{}/{}/{}/{service}",
+        key.0, key.1, key.2, key.3, key.5
+    );
+    let digest = super::derive(p.seed, &label, p.index);
+    digest[..16]
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
         .collect()
 }
 
@@ -173,10 +179,13 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
             let tcp = e.proto.eq_ignore_ascii_case("TCP");
             if tcp && external == 80 {
                 if uris.is_empty() {
-                    let host = old_hosts
-                        .get(&s.name)
-                        .cloned()
-                        .unwrap_or_else(|| format!("{}.ingress.{}.devnet", random_label(), p.name));
+                    let host = old_hosts.get(&s.name).cloned().unwrap_or_else(|| {
+                        format!(
+                            "{}.ingress.{}.devnet",
+                            ingress_label(p, key, &s.name),
+                            p.name
+                        )
+                    });
                     uris.push(host);
                 }
                 for h in e.hosts.iter().flatten() {
