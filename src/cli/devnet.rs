@@ -147,6 +147,7 @@ async fn serve(args: &DevnetArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
         fund: args.fund.clone(),
         state_dir: args.state_dir.clone(),
         min_gas_price_uakt: args.min_gas_price,
+        ..DevnetConfig::default()
     };
     let devnet = Devnet::start(cfg).await?;
     // The test mnemonic is a devnet key: printing it on the devnet's own stdout is the point;
@@ -157,6 +158,20 @@ async fn serve(args: &DevnetArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
     writeln!(io.stdout, "chain id:      {}", devnet.chain_id())?;
     writeln!(io.stdout, "height:        {}", devnet.node().height())?;
     writeln!(io.stdout, "providers:     {}", devnet.providers())?;
+    if let Some(set) = devnet.provider_set() {
+        for p in set.providers() {
+            writeln!(
+                io.stdout,
+                "  {}  {}  gateway {}  ingress {}",
+                p.name, p.address, p.host_uri, p.ingress
+            )?;
+        }
+        writeln!(
+            io.stdout,
+            "ingress map:   {}/ingress (hostname -> ingress listener)",
+            devnet.control_url()
+        )?;
+    }
     writeln!(io.stdout, "test address:  {}", devnet.test_address())?;
     writeln!(io.stdout, "test mnemonic: {}", devnet.mnemonic().as_str())?;
     if let Some(dir) = &args.state_dir {
