@@ -17,7 +17,7 @@
 //! exact, as in Go.
 
 mod handlers;
-mod pem;
+pub(crate) mod pem;
 mod query;
 mod serde_map;
 #[cfg(test)]
