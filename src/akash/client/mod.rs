@@ -11,8 +11,10 @@
 //!   in the log, else by bisection) and the others are retried.
 //! * [`wallet`] — the mnemonic from a file or an environment variable, or an encrypted keyring.
 //! * [`network`] — `mainnet`, `testnet`, `devnet` or a URL.
+//! * [`gateway`] — the provider gateway client (manifest, lease status; mTLS or JWT).
 
 pub mod batch;
+pub mod gateway;
 pub mod network;
 pub mod rpc;
 pub mod wallet;
