@@ -4,6 +4,7 @@
 //! writes to the writers it is given, so tests can run commands in-process.
 
 mod apply;
+mod devnet;
 mod files;
 mod get;
 mod render;
@@ -61,6 +62,9 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Write the GraphQL schema of the API (schema.graphql).
     GraphqlSchema(serve::GraphqlSchemaArgs),
+    /// Run a local Akash devnet (chain, RPC, providers, fault controls), or control one
+    /// (`devnet ctl`).
+    Devnet(devnet::DevnetArgs),
 }
 
 /// Where documents come from.
@@ -167,6 +171,7 @@ pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::GraphqlSchema(args) => serve::graphql_schema(args, io),
         Command::Serve(args) => serve::serve(args, &cli.database_url, io).await,
         Command::Token(args) => token::run(args, &cli.database_url, io).await,
+        Command::Devnet(args) => devnet::run(args, io).await,
         _ => match open_store(&cli.database_url).await {
             Ok(store) => {
                 let code = dispatch(&cli.command, &store, io).await;
@@ -202,7 +207,8 @@ async fn dispatch(command: &Command, store: &SqlStore, io: &mut Io<'_>) -> i32 {
         | Command::Render(_)
         | Command::GraphqlSchema(_)
         | Command::Serve(_)
-        | Command::Token(_) => Ok(()),
+        | Command::Token(_)
+        | Command::Devnet(_) => Ok(()),
     };
     match result {
         Ok(()) => 0,

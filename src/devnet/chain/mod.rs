@@ -527,7 +527,9 @@ impl Chain {
             return Err(TxError::new(
                 "sdk",
                 32,
-                format!("account sequence mismatch, expected {expected}, got {sequence}"),
+                format!(
+                    "account sequence mismatch, expected {expected}, got {sequence}: incorrect account sequence"
+                ),
             ));
         }
         Ok(())

@@ -340,7 +340,10 @@ fn devnet_sequence_and_fees() {
     c.increment_sequence(TENANT);
     let err = c.check_sequence(TENANT, 0).unwrap_err();
     assert_eq!((err.codespace.as_str(), err.code), ("sdk", 32));
-    assert_eq!(err.log, "account sequence mismatch, expected 1, got 0");
+    assert_eq!(
+        err.log,
+        "account sequence mismatch, expected 1, got 0: incorrect account sequence"
+    );
 
     c.deduct_fee(TENANT, &[coin(UAKT, 5_000)]).unwrap();
     assert_eq!(c.balance(TENANT, UAKT), 9_995_000);
