@@ -284,6 +284,8 @@ pub struct Signer {
     poll_interval: Duration,
     memo: String,
     account: Mutex<Option<Seq>>,
+    sequence_recoveries: std::sync::atomic::AtomicU64,
+    txs_sent: std::sync::atomic::AtomicU64,
 }
 
 impl Signer {
@@ -380,6 +382,7 @@ impl Signer {
             .await;
             match attempt {
                 Ok(hash) => {
+                    self.txs_sent.fetch_add(1, Ordering::Relaxed);
                     *guard = Some(Seq {
                         number: seq.number,
                         sequence: seq.sequence + 1,
@@ -388,6 +391,7 @@ impl Signer {
                 }
                 Err(e) if e.is_sequence_mismatch() && !retried => {
                     retried = true;
+                    self.sequence_recoveries.fetch_add(1, Ordering::Relaxed);
                     let expected = match &e {
                         ClientError::Chain { log, .. } => expected_sequence(log),
                         _ => None,
@@ -584,6 +588,8 @@ impl RpcChain {
             poll_interval: cfg.poll_interval,
             memo: cfg.memo.clone(),
             account: Mutex::new(None),
+            sequence_recoveries: Default::default(),
+            txs_sent: Default::default(),
         });
         let batcher = cfg
             .batching
@@ -601,6 +607,16 @@ impl RpcChain {
     /// The transport (for raw queries).
     pub fn rpc(&self) -> &Rpc {
         &self.rpc
+    }
+
+    /// How many times a code-32 sequence mismatch was recovered from (account re-read).
+    pub fn sequence_recoveries(&self) -> u64 {
+        self.signer.sequence_recoveries.load(Ordering::Relaxed)
+    }
+
+    /// How many txs CheckTx accepted from this client.
+    pub fn txs_sent(&self) -> u64 {
+        self.signer.txs_sent.load(Ordering::Relaxed)
     }
 
     /// The batcher, when batching is on.
