@@ -452,3 +452,144 @@ async fn akash_client_stalled_rpc_hits_its_deadline() {
     chain.account(chain.owner()).await.expect("after the stall");
     dev.shutdown().expect("shutdown");
 }
+
+/// Runs the binary (bounded: killed after 60 s) and returns its exit code and output.
+async fn run_cli(args: &[String], env: &[(&str, &str)]) -> (i32, String, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_af-operator"));
+    cmd.args(args)
+        .env_remove("AF_AKASH_NETWORK")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn af-operator");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the CLI did not finish within 60 s: {args:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_string(&mut out);
+    }
+    if let Some(mut s) = child.stderr.take() {
+        let _ = s.read_to_string(&mut err);
+    }
+    (status.code().unwrap_or(-1), out, err)
+}
+
+/// Runs `af-operator akash --network <devnet> ARGS` with the devnet's mnemonic in the
+/// environment.
+async fn af_akash(dev: &Devnet, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["akash".to_string(), "--network".into(), dev.rpc_url()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    run_cli(&all, &[("AF_AKASH_MNEMONIC", dev.mnemonic().as_str())]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn akash_client_cli() {
+    let dev = devnet().await;
+    let chain = tenant(&dev, None).await;
+    let dseq = chain.latest_height().await.expect("height") as u64 + 20_000;
+    chain
+        .create_deployment(dseq, vec![group("web")], hash(5), coin("uact", 500_000))
+        .await
+        .expect("create");
+
+    let (code, out, err) = af_akash(&dev, &["account", "-o", "json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["address"], dev.test_address());
+    assert_eq!(v["chain_id"], dev.chain_id());
+    assert!(!out.contains(dev.mnemonic().as_str()) && !err.contains(dev.mnemonic().as_str()));
+
+    let (code, out, err) = af_akash(&dev, &["deployments"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&dseq.to_string()), "{out}");
+
+    // Dry run: the tx is shown, nothing is sent.
+    let seq_before = chain
+        .account(chain.owner())
+        .await
+        .expect("account")
+        .sequence;
+    let (code, out, err) = af_akash(
+        &dev,
+        &["deposit", &dseq.to_string(), "1000000uact", "--dry-run"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        v["messages"][0]["@type"],
+        "/akash.escrow.v1.MsgAccountDeposit"
+    );
+    assert_eq!(
+        v["messages"][0]["value"]["deposit"]["amount"]["amount"],
+        "1000000"
+    );
+    assert_eq!(v["signer"], dev.test_address());
+    assert_eq!(v["fee"]["amount"][0]["denom"], "uakt");
+    assert!(v["memo"].as_str().unwrap_or("").starts_with("af-operator/"));
+    tokio::time::sleep(BLOCK * 3).await;
+    assert_eq!(
+        chain
+            .account(chain.owner())
+            .await
+            .expect("account")
+            .sequence,
+        seq_before,
+        "dry run broadcast nothing"
+    );
+
+    let (code, out, err) = af_akash(&dev, &["close", &dseq.to_string()]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("EventDeploymentClosed"), "{out}");
+    let (code, _, err) = af_akash(&dev, &["close", &dseq.to_string()]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("chain error"), "{err}");
+
+    // Certificate: generated once, published, kept with its key encrypted.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir_arg = dir.path().display().to_string();
+    let args: Vec<String> = [
+        "akash",
+        "--network",
+        &dev.rpc_url(),
+        "cert",
+        "publish",
+        "--cert-dir",
+        &dir_arg,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, _, err) = run_cli(
+        &args,
+        &[
+            ("AF_AKASH_MNEMONIC", dev.mnemonic().as_str()),
+            ("AF_AKASH_CERT_PASSPHRASE", "test passphrase"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let certs = chain
+        .certificates(chain.owner(), "", "valid")
+        .await
+        .expect("certificates");
+    assert_eq!(certs.len(), 1);
+    let stored = std::fs::read_to_string(dir.path().join(format!("{}.cert.json", chain.owner())))
+        .expect("stored certificate");
+    assert!(stored.contains(&certs[0].serial) && !stored.contains("PRIVATE KEY"));
+    dev.shutdown().expect("shutdown");
+}
