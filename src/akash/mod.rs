@@ -3,6 +3,7 @@
 //! chain client and the local devnet.
 
 pub mod certs;
+pub mod client;
 pub mod jwt;
 pub mod keys;
 pub mod proto;

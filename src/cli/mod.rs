@@ -3,6 +3,7 @@
 //! `main.rs` parses [`Cli`] and calls [`run`]; every subcommand lives in its own file and
 //! writes to the writers it is given, so tests can run commands in-process.
 
+mod akash;
 mod apply;
 mod devnet;
 mod files;
@@ -65,6 +66,8 @@ pub enum Command {
     /// Run a local Akash devnet (chain, RPC, providers, fault controls), or control one
     /// (`devnet ctl`).
     Devnet(devnet::DevnetArgs),
+    /// Talk to Akash: account, deployments, bids, leases, close, deposit, cert publish.
+    Akash(akash::AkashArgs),
 }
 
 /// Where documents come from.
@@ -171,6 +174,7 @@ pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::GraphqlSchema(args) => serve::graphql_schema(args, io),
         Command::Serve(args) => serve::serve(args, &cli.database_url, io).await,
         Command::Token(args) => token::run(args, &cli.database_url, io).await,
+        Command::Akash(args) => akash::run(args, io).await,
         Command::Devnet(args) => devnet::run(args, io).await,
         _ => match open_store(&cli.database_url).await {
             Ok(store) => {
@@ -208,7 +212,8 @@ async fn dispatch(command: &Command, store: &SqlStore, io: &mut Io<'_>) -> i32 {
         | Command::GraphqlSchema(_)
         | Command::Serve(_)
         | Command::Token(_)
-        | Command::Devnet(_) => Ok(()),
+        | Command::Devnet(_)
+        | Command::Akash(_) => Ok(()),
     };
     match result {
         Ok(()) => 0,

@@ -1,5 +1,6 @@
 //! The black-box test suite: one binary for every integration test.
 
+mod akash_client;
 mod api;
 mod cli;
 mod common;

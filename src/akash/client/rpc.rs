@@ -1,0 +1,1023 @@
+//! [`RpcChain`]: [`AkashChain`] over CometBFT JSON-RPC (tendermint-rpc, `CompatMode::V0_38`).
+//!
+//! * Queries: `abci_query` with the gRPC method path and the protobuf request.
+//! * Writes: account number/sequence cached (refreshed on start, after an unconfirmed tx and
+//!   on code 32); gas = `Simulate` × [`RpcConfig::gas_adjustment`]; fee = gas ×
+//!   [`RpcConfig::gas_price_uakt`] in `uakt`; memo `af-operator/<version>`; signed through
+//!   [`crate::akash::tx::sign_tx`]; `broadcast_tx_sync`, then `tx` polled until the deadline.
+//!   On "account sequence mismatch" (code 32) the account is re-read and the tx re-signed
+//!   once. Each write is confirmed by its typed event (e.g. `EventDeploymentCreated` with
+//!   the same id).
+//! * Every RPC request has its own timeout; transient failures (connection refused, timeout,
+//!   HTTP 5xx) are retried with exponential backoff and jitter, moving to the next endpoint.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backoff::backoff::Backoff;
+use cosmos_sdk_proto::cosmos::auth::v1beta1::{
+    BaseAccount, QueryAccountRequest, QueryAccountResponse,
+};
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryAllBalancesRequest, QueryAllBalancesResponse};
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse};
+use prost::Message;
+use tendermint_rpc::client::CompatMode;
+use tendermint_rpc::{Client, HttpClient, HttpClientUrl};
+use tokio::sync::Mutex;
+
+use super::batch::{receipt_for, BatchConfig, Batcher, TxResult, TxSubmitter};
+use super::{msgs, AccountInfo, AkashChain, ClientError, Page, Result, TxReceipt};
+use crate::akash::keys::Wallet;
+use crate::akash::proto::cert::v1 as cert;
+use crate::akash::proto::deployment::{v1 as dv1, v1beta4 as dv1beta4};
+use crate::akash::proto::market::{v1 as mv1, v1beta5 as mv1beta5};
+use crate::akash::proto::provider::v1beta4 as provider;
+use crate::akash::proto::{AkashEvent, Any, Coin, Event, EventAttribute, PageRequest, Query};
+use crate::akash::tx::{sign_tx, tx_hash, UnsignedTx};
+
+/// Path of the Cosmos tx simulation query.
+pub const SIMULATE_PATH: &str = "/cosmos.tx.v1beta1.Service/Simulate";
+const ACCOUNT_PATH: &str = "/cosmos.auth.v1beta1.Query/Account";
+const ALL_BALANCES_PATH: &str = "/cosmos.bank.v1beta1.Query/AllBalances";
+
+/// How to reach the chain and how to pay.
+#[derive(Debug, Clone)]
+pub struct RpcConfig {
+    /// RPC endpoints (`http(s)://host:port`), tried in order, failing over.
+    pub endpoints: Vec<String>,
+    /// The chain id; `None` reads it from `status`.
+    pub chain_id: Option<String>,
+    /// Fee price per gas unit, in `uakt`.
+    pub gas_price_uakt: f64,
+    /// Simulated gas is multiplied by this.
+    pub gas_adjustment: f64,
+    /// Timeout of one RPC request.
+    pub request_timeout: Duration,
+    /// How long a call retries transient RPC failures before giving up.
+    pub retry_for: Duration,
+    /// How long a broadcast tx may take to appear in a block.
+    pub confirm_timeout: Duration,
+    /// How often `tx` is polled.
+    pub poll_interval: Duration,
+    /// The memo of every tx.
+    pub memo: String,
+    /// Batch writes (one tx per block for this signer); `None` sends one tx per write.
+    pub batching: Option<BatchConfig>,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        RpcConfig {
+            endpoints: Vec::new(),
+            chain_id: None,
+            gas_price_uakt: 0.025,
+            gas_adjustment: 1.3,
+            request_timeout: Duration::from_secs(10),
+            retry_for: Duration::from_secs(30),
+            confirm_timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(500),
+            memo: super::memo(),
+            batching: Some(BatchConfig::default()),
+        }
+    }
+}
+
+struct Endpoint {
+    url: String,
+    client: HttpClient,
+}
+
+/// The JSON-RPC transport: endpoints with failover, retries with backoff and jitter.
+pub struct Rpc {
+    endpoints: Vec<Endpoint>,
+    current: AtomicUsize,
+    retry_for: Duration,
+    request_timeout: Duration,
+}
+
+/// How one attempt failed.
+enum Failure {
+    /// Retry (on the next endpoint).
+    Transient(String, bool),
+    /// Give up now.
+    Permanent(ClientError),
+}
+
+impl Rpc {
+    /// Clients for `urls`, each request bounded by `request_timeout`.
+    pub fn new(urls: &[String], request_timeout: Duration, retry_for: Duration) -> Result<Rpc> {
+        if urls.is_empty() {
+            return Err(ClientError::Invalid("no RPC endpoint configured".into()));
+        }
+        let mut endpoints = Vec::new();
+        for url in urls {
+            let parsed: HttpClientUrl = url
+                .parse()
+                .map_err(|e| ClientError::Invalid(format!("RPC endpoint {url:?}: {e}")))?;
+            let client = HttpClient::builder(parsed)
+                .compat_mode(CompatMode::V0_38)
+                .timeout(request_timeout)
+                .user_agent(super::memo())
+                .build()
+                .map_err(|e| ClientError::Invalid(format!("RPC endpoint {url:?}: {e}")))?;
+            endpoints.push(Endpoint {
+                url: url.clone(),
+                client,
+            });
+        }
+        Ok(Rpc {
+            endpoints,
+            current: AtomicUsize::new(0),
+            retry_for,
+            request_timeout,
+        })
+    }
+
+    /// The endpoint in use.
+    pub fn current_url(&self) -> &str {
+        let i = self.current.load(Ordering::Relaxed) % self.endpoints.len();
+        &self.endpoints[i].url
+    }
+
+    fn classify(e: tendermint_rpc::Error) -> Failure {
+        use tendermint_rpc::error::ErrorDetail;
+        let text = e.to_string();
+        match e.detail() {
+            ErrorDetail::Response(r) => {
+                let msg = r.source.to_string();
+                if msg.contains("not found") {
+                    Failure::Permanent(ClientError::NotFound(msg))
+                } else {
+                    Failure::Permanent(ClientError::Transport(format!("node answered: {msg}")))
+                }
+            }
+            ErrorDetail::Timeout(_) => Failure::Transient(text, true),
+            _ => {
+                let timed_out = text.contains("timed out") || text.contains("timeout");
+                Failure::Transient(text, timed_out)
+            }
+        }
+    }
+
+    /// Runs `f` against the current endpoint; transient failures move to the next endpoint
+    /// and retry with exponential backoff and jitter until [`Rpc::retry_for`] has passed.
+    pub async fn call<T, F, Fut>(&self, what: &str, f: F) -> Result<T>
+    where
+        F: Fn(HttpClient) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, tendermint_rpc::Error>>,
+    {
+        let mut policy = backoff::ExponentialBackoff {
+            initial_interval: Duration::from_millis(100),
+            max_interval: Duration::from_secs(2),
+            randomization_factor: 0.5,
+            multiplier: 2.0,
+            max_elapsed_time: Some(self.retry_for),
+            ..backoff::ExponentialBackoff::default()
+        };
+        policy.reset();
+        let started = tokio::time::Instant::now();
+        let mut attempts = 0u32;
+        loop {
+            let n = self.endpoints.len();
+            let idx = self.current.load(Ordering::Relaxed) % n;
+            let endpoint = &self.endpoints[idx];
+            attempts += 1;
+            // The reqwest timeout bounds each request; this one guards against a client
+            // that ignores it.
+            let outcome = tokio::time::timeout(
+                self.request_timeout + Duration::from_secs(1),
+                f(endpoint.client.clone()),
+            )
+            .await;
+            let (msg, timed_out) = match outcome {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e)) => match Self::classify(e) {
+                    Failure::Permanent(e) => return Err(e),
+                    Failure::Transient(m, t) => (m, t),
+                },
+                Err(_) => ("request timed out".to_string(), true),
+            };
+            tracing::warn!(endpoint = %endpoint.url, what, error = %msg, "RPC request failed");
+            if n > 1 {
+                let _ = self.current.compare_exchange(
+                    idx,
+                    (idx + 1) % n,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+            match policy.next_backoff() {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => {
+                    let elapsed = started.elapsed().as_secs_f64();
+                    let summary = format!(
+                        "{what}: {attempts} attempts over {elapsed:.1}s on {n} endpoint(s) failed; last ({}): {msg}",
+                        endpoint.url
+                    );
+                    return Err(if timed_out {
+                        ClientError::Timeout(summary)
+                    } else {
+                        ClientError::Transport(summary)
+                    });
+                }
+            }
+        }
+    }
+
+    /// `abci_query` at the latest height; a non-zero code is a chain error (or not found).
+    pub async fn query_raw(&self, path: &str, data: Vec<u8>) -> Result<Vec<u8>> {
+        let q = self
+            .call(path, |c| {
+                let data = data.clone();
+                async move {
+                    c.abci_query(Some(path.to_string()), data, None, false)
+                        .await
+                }
+            })
+            .await?;
+        if q.code.is_err() {
+            let log = q.log.to_string();
+            if log.contains("not found") {
+                return Err(ClientError::NotFound(format!("{path}: {log}")));
+            }
+            return Err(ClientError::chain(q.codespace, q.code.value(), log));
+        }
+        Ok(q.value)
+    }
+
+    /// A typed gRPC query.
+    pub async fn query<Q: Query>(&self, req: &Q) -> Result<Q::Response> {
+        let bytes = self.query_raw(Q::PATH, req.encode_to_vec()).await?;
+        Q::Response::decode(bytes.as_slice())
+            .map_err(|e| ClientError::Transport(format!("{}: undecodable answer: {e}", Q::PATH)))
+    }
+
+    /// The chain id and latest height from `status`.
+    pub async fn status(&self) -> Result<(String, i64)> {
+        let s = self
+            .call("status", |c| async move { c.status().await })
+            .await?;
+        Ok((
+            s.node_info.network.to_string(),
+            s.sync_info.latest_block_height.value() as i64,
+        ))
+    }
+}
+
+/// The account state cached for signing.
+#[derive(Debug, Clone, Copy)]
+struct Seq {
+    number: u64,
+    sequence: u64,
+}
+
+/// Signs and sends txs for one wallet.
+pub struct Signer {
+    rpc: Arc<Rpc>,
+    wallet: Wallet,
+    chain_id: String,
+    gas_price_uakt: f64,
+    gas_adjustment: f64,
+    confirm_timeout: Duration,
+    poll_interval: Duration,
+    memo: String,
+    account: Mutex<Option<Seq>>,
+    sequence_recoveries: std::sync::atomic::AtomicU64,
+    txs_sent: std::sync::atomic::AtomicU64,
+}
+
+impl Signer {
+    async fn fetch_account(&self) -> Result<Seq> {
+        let info = account_info(&self.rpc, self.wallet.address()).await?;
+        Ok(Seq {
+            number: info.account_number,
+            sequence: info.sequence,
+        })
+    }
+
+    /// The fee for `gas`, in `uakt`, rounded up.
+    pub fn fee_for(gas: u64, price: f64) -> u128 {
+        (gas as f64 * price).ceil().max(0.0) as u128
+    }
+
+    /// Builds, simulates and signs `msgs` with the cached sequence; returns the raw tx and
+    /// its gas limit. Caller holds the account lock.
+    async fn prepare(
+        &self,
+        seq: Seq,
+        msgs: &[Any],
+        max_gas: Option<u64>,
+    ) -> Result<(Vec<u8>, u64)> {
+        let mut tx = UnsignedTx {
+            messages: msgs.to_vec(),
+            memo: self.memo.clone(),
+            fee: Vec::new(),
+            gas_limit: 0,
+            timeout_height: 0,
+        };
+        let sim = sign_tx(&self.wallet, &self.chain_id, seq.number, seq.sequence, &tx)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        #[allow(deprecated)]
+        let req = SimulateRequest {
+            tx: None,
+            tx_bytes: sim,
+        };
+        let answer = self
+            .rpc
+            .query_raw(SIMULATE_PATH, req.encode_to_vec())
+            .await?;
+        let resp = SimulateResponse::decode(answer.as_slice())
+            .map_err(|e| ClientError::Transport(format!("undecodable Simulate answer: {e}")))?;
+        let used = resp.gas_info.map(|g| g.gas_used).unwrap_or(0);
+        let gas = ((used as f64) * self.gas_adjustment).ceil() as u64;
+        let gas = gas.max(1);
+        if let Some(max) = max_gas {
+            if gas > max {
+                return Err(ClientError::TooMuchGas { gas, max });
+            }
+        }
+        tx.gas_limit = gas;
+        tx.fee = vec![crate::akash::proto::base::coin(
+            "uakt",
+            Self::fee_for(gas, self.gas_price_uakt).max(1),
+        )];
+        let raw = sign_tx(&self.wallet, &self.chain_id, seq.number, seq.sequence, &tx)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        Ok((raw, gas))
+    }
+
+    /// Simulates, signs and broadcasts; returns the hash once CheckTx accepted it.
+    async fn broadcast(&self, msgs: &[Any], max_gas: Option<u64>) -> Result<[u8; 32]> {
+        let mut retried = false;
+        loop {
+            let mut guard = self.account.lock().await;
+            let seq = match *guard {
+                Some(s) => s,
+                None => {
+                    let s = self.fetch_account().await?;
+                    *guard = Some(s);
+                    s
+                }
+            };
+            let attempt = async {
+                let (raw, _gas) = self.prepare(seq, msgs, max_gas).await?;
+                let hash = tx_hash(&raw);
+                let res = self
+                    .rpc
+                    .call("broadcast_tx_sync", |c| {
+                        let raw = raw.clone();
+                        async move { c.broadcast_tx_sync(raw).await }
+                    })
+                    .await?;
+                let code = res.code.value();
+                // 19: already in the mempool cache (a retried broadcast that did arrive).
+                if code == 0 || (code == 19 && res.codespace == "sdk") {
+                    Ok(hash)
+                } else {
+                    Err(ClientError::chain(res.codespace, code, res.log))
+                }
+            }
+            .await;
+            match attempt {
+                Ok(hash) => {
+                    self.txs_sent.fetch_add(1, Ordering::Relaxed);
+                    *guard = Some(Seq {
+                        number: seq.number,
+                        sequence: seq.sequence + 1,
+                    });
+                    return Ok(hash);
+                }
+                Err(e) if e.is_sequence_mismatch() && !retried => {
+                    retried = true;
+                    self.sequence_recoveries.fetch_add(1, Ordering::Relaxed);
+                    let expected = match &e {
+                        ClientError::Chain { log, .. } => expected_sequence(log),
+                        _ => None,
+                    };
+                    let fresh = self.fetch_account().await?;
+                    let sequence = expected.map_or(fresh.sequence, |x| x.max(fresh.sequence));
+                    tracing::info!(
+                        sequence,
+                        "account sequence mismatch; re-read the account, retrying once"
+                    );
+                    *guard = Some(Seq {
+                        number: fresh.number,
+                        sequence,
+                    });
+                }
+                Err(e) => {
+                    if e.is_sequence_mismatch() || !matches!(e, ClientError::Chain { .. }) {
+                        *guard = None;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Polls `tx` until it is in a block or the deadline passes.
+    async fn confirm(&self, hash: [u8; 32], msg_count: usize) -> Result<TxResult> {
+        let hex_hash = hex::encode_upper(hash);
+        let deadline = tokio::time::Instant::now() + self.confirm_timeout;
+        loop {
+            let found = self
+                .rpc
+                .call("tx", |c| async move {
+                    c.tx(cosmrs::tendermint::Hash::Sha256(hash), false).await
+                })
+                .await;
+            match found {
+                Ok(r) => {
+                    let res = r.tx_result;
+                    if res.code.is_err() {
+                        return Err(ClientError::chain(res.codespace, res.code.value(), res.log));
+                    }
+                    return Ok(TxResult {
+                        hash: hex_hash,
+                        height: r.height.value() as i64,
+                        gas_wanted: res.gas_wanted.max(0) as u64,
+                        gas_used: res.gas_used.max(0) as u64,
+                        events: res.events.iter().map(convert_event).collect(),
+                        msg_count,
+                    });
+                }
+                Err(ClientError::NotFound(_)) => {}
+                Err(e) => {
+                    *self.account.lock().await = None;
+                    return Err(e);
+                }
+            }
+            if tokio::time::Instant::now() + self.poll_interval > deadline {
+                *self.account.lock().await = None;
+                return Err(ClientError::Timeout(format!(
+                    "tx {hex_hash} was not included within {:.1}s",
+                    self.confirm_timeout.as_secs_f64()
+                )));
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+}
+
+#[async_trait]
+impl TxSubmitter for Signer {
+    async fn submit(&self, msgs: Vec<Any>, max_gas: Option<u64>) -> Result<TxResult> {
+        let hash = self.broadcast(&msgs, max_gas).await?;
+        self.confirm(hash, msgs.len()).await
+    }
+}
+
+/// `expected N` in `account sequence mismatch, expected N, got M`.
+fn expected_sequence(log: &str) -> Option<u64> {
+    let start = log.find("expected ")? + "expected ".len();
+    let digits: String = log[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+fn convert_event(e: &cosmrs::tendermint::abci::Event) -> Event {
+    Event {
+        kind: e.kind.clone(),
+        attributes: e
+            .attributes
+            .iter()
+            .map(|a| EventAttribute {
+                key: String::from_utf8_lossy(a.key_bytes()).into_owned(),
+                value: String::from_utf8_lossy(a.value_bytes()).into_owned(),
+                index: a.index(),
+            })
+            .collect(),
+    }
+}
+
+async fn account_info(rpc: &Rpc, address: &str) -> Result<AccountInfo> {
+    let req = QueryAccountRequest {
+        address: address.to_owned(),
+    };
+    let bytes = rpc.query_raw(ACCOUNT_PATH, req.encode_to_vec()).await?;
+    let resp = QueryAccountResponse::decode(bytes.as_slice())
+        .map_err(|e| ClientError::Transport(format!("undecodable account: {e}")))?;
+    let any = resp
+        .account
+        .ok_or_else(|| ClientError::NotFound(format!("account {address}")))?;
+    let base = base_account(&any.type_url, &any.value)
+        .ok_or_else(|| ClientError::Transport(format!("unknown account type {}", any.type_url)))?;
+    Ok(AccountInfo {
+        address: base.address,
+        account_number: base.account_number,
+        sequence: base.sequence,
+        has_pub_key: base.pub_key.is_some(),
+    })
+}
+
+/// The `BaseAccount` of an auth account, plain or vesting.
+fn base_account(type_url: &str, value: &[u8]) -> Option<BaseAccount> {
+    use cosmos_sdk_proto::cosmos::vesting::v1beta1 as v;
+    let from_vesting = |b: Option<v::BaseVestingAccount>| b.and_then(|b| b.base_account);
+    match type_url {
+        "/cosmos.auth.v1beta1.BaseAccount" => BaseAccount::decode(value).ok(),
+        "/cosmos.vesting.v1beta1.ContinuousVestingAccount" => from_vesting(
+            v::ContinuousVestingAccount::decode(value)
+                .ok()?
+                .base_vesting_account,
+        ),
+        "/cosmos.vesting.v1beta1.DelayedVestingAccount" => from_vesting(
+            v::DelayedVestingAccount::decode(value)
+                .ok()?
+                .base_vesting_account,
+        ),
+        "/cosmos.vesting.v1beta1.PeriodicVestingAccount" => from_vesting(
+            v::PeriodicVestingAccount::decode(value)
+                .ok()?
+                .base_vesting_account,
+        ),
+        "/cosmos.vesting.v1beta1.PermanentLockedAccount" => from_vesting(
+            v::PermanentLockedAccount::decode(value)
+                .ok()?
+                .base_vesting_account,
+        ),
+        _ => None,
+    }
+}
+
+/// [`AkashChain`] over CometBFT JSON-RPC. Cheap to clone.
+#[derive(Clone)]
+pub struct RpcChain {
+    rpc: Arc<Rpc>,
+    signer: Arc<Signer>,
+    batcher: Option<Batcher>,
+    owner: String,
+    chain_id: String,
+}
+
+impl std::fmt::Debug for RpcChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcChain")
+            .field("owner", &self.owner)
+            .field("chain_id", &self.chain_id)
+            .field("endpoint", &self.rpc.current_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RpcChain {
+    /// Connects (reads the chain id from `status` when not configured). Batching needs a
+    /// tokio runtime.
+    pub async fn connect(cfg: RpcConfig, wallet: Wallet) -> Result<RpcChain> {
+        let rpc = Arc::new(Rpc::new(
+            &cfg.endpoints,
+            cfg.request_timeout,
+            cfg.retry_for,
+        )?);
+        let chain_id = match &cfg.chain_id {
+            Some(id) => id.clone(),
+            None => rpc.status().await?.0,
+        };
+        let owner = wallet.address().to_owned();
+        let signer = Arc::new(Signer {
+            rpc: rpc.clone(),
+            wallet,
+            chain_id: chain_id.clone(),
+            gas_price_uakt: cfg.gas_price_uakt,
+            gas_adjustment: cfg.gas_adjustment,
+            confirm_timeout: cfg.confirm_timeout,
+            poll_interval: cfg.poll_interval,
+            memo: cfg.memo.clone(),
+            account: Mutex::new(None),
+            sequence_recoveries: Default::default(),
+            txs_sent: Default::default(),
+        });
+        let batcher = cfg
+            .batching
+            .clone()
+            .map(|b| Batcher::start(signer.clone(), b));
+        Ok(RpcChain {
+            rpc,
+            signer,
+            batcher,
+            owner,
+            chain_id,
+        })
+    }
+
+    /// The transport (for raw queries).
+    pub fn rpc(&self) -> &Rpc {
+        &self.rpc
+    }
+
+    /// How many times a code-32 sequence mismatch was recovered from (account re-read).
+    pub fn sequence_recoveries(&self) -> u64 {
+        self.signer.sequence_recoveries.load(Ordering::Relaxed)
+    }
+
+    /// How many txs CheckTx accepted from this client.
+    pub fn txs_sent(&self) -> u64 {
+        self.signer.txs_sent.load(Ordering::Relaxed)
+    }
+
+    /// The batcher, when batching is on.
+    pub fn batcher(&self) -> Option<&Batcher> {
+        self.batcher.as_ref()
+    }
+
+    /// The signed tx bytes `msgs` would be sent as, with the fee, without broadcasting
+    /// (`--dry-run`). Simulates for gas.
+    pub async fn dry_run(&self, msgs: &[Any]) -> Result<DryRun> {
+        let seq = self.signer.fetch_account().await?;
+        let (raw, gas) = self.signer.prepare(seq, msgs, None).await?;
+        Ok(DryRun {
+            signer: self.owner.clone(),
+            chain_id: self.chain_id.clone(),
+            account_number: seq.number,
+            sequence: seq.sequence,
+            gas_limit: gas,
+            fee_uakt: Signer::fee_for(gas, self.signer.gas_price_uakt).max(1),
+            memo: self.signer.memo.clone(),
+            tx_bytes: raw,
+        })
+    }
+
+    /// Sends `msg` (through the batcher when on) and returns its receipt.
+    pub async fn send(&self, msg: Any) -> Result<TxReceipt> {
+        match &self.batcher {
+            Some(b) => b.submit(msg).await,
+            None => {
+                let result = self.signer.submit(vec![msg], None).await?;
+                Ok(receipt_for(&result, 0))
+            }
+        }
+    }
+
+    async fn send_confirmed(
+        &self,
+        msg: Any,
+        what: String,
+        confirm: impl Fn(&AkashEvent) -> bool,
+    ) -> Result<TxReceipt> {
+        let receipt = self.send(msg).await?;
+        if receipt.typed_events.iter().any(confirm) {
+            Ok(receipt)
+        } else {
+            Err(ClientError::Unconfirmed(format!(
+                "tx {} at height {} has no {what}",
+                receipt.hash, receipt.height
+            )))
+        }
+    }
+}
+
+/// What `--dry-run` shows.
+#[derive(Debug, Clone)]
+pub struct DryRun {
+    /// Signer address.
+    pub signer: String,
+    /// Chain id.
+    pub chain_id: String,
+    /// Account number.
+    pub account_number: u64,
+    /// Sequence it would use.
+    pub sequence: u64,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Fee in uakt.
+    pub fee_uakt: u128,
+    /// Memo.
+    pub memo: String,
+    /// Signed `TxRaw`.
+    pub tx_bytes: Vec<u8>,
+}
+
+fn page_of<T>(items: Vec<T>, p: Option<crate::akash::proto::PageResponse>) -> Page<T> {
+    let (next_key, total) = match p {
+        Some(p) => (
+            (!p.next_key.is_empty()).then_some(p.next_key),
+            (p.total > 0).then_some(p.total),
+        ),
+        None => (None, None),
+    };
+    Page {
+        items,
+        next_key,
+        total,
+    }
+}
+
+#[async_trait]
+impl AkashChain for RpcChain {
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    async fn create_deployment(
+        &self,
+        dseq: u64,
+        groups: Vec<dv1beta4::GroupSpec>,
+        hash: Vec<u8>,
+        deposit: Coin,
+    ) -> Result<TxReceipt> {
+        let id = dv1::DeploymentID::new(&self.owner, dseq);
+        let msg = msgs::create_deployment(&self.owner, dseq, groups, hash, deposit);
+        self.send_confirmed(
+            msg,
+            format!("EventDeploymentCreated for {id}"),
+            |e| matches!(e, AkashEvent::DeploymentCreated(c) if c.id == id),
+        )
+        .await
+    }
+
+    async fn update_deployment(&self, dseq: u64, hash: Vec<u8>) -> Result<TxReceipt> {
+        let id = dv1::DeploymentID::new(&self.owner, dseq);
+        let msg = msgs::update_deployment(&self.owner, dseq, hash);
+        self.send_confirmed(
+            msg,
+            format!("EventDeploymentUpdated for {id}"),
+            |e| matches!(e, AkashEvent::DeploymentUpdated(c) if c.id == id),
+        )
+        .await
+    }
+
+    async fn close_deployment(&self, dseq: u64) -> Result<TxReceipt> {
+        let id = dv1::DeploymentID::new(&self.owner, dseq);
+        let msg = msgs::close_deployment(&self.owner, dseq);
+        self.send_confirmed(
+            msg,
+            format!("EventDeploymentClosed for {id}"),
+            |e| matches!(e, AkashEvent::DeploymentClosed(c) if c.id == id),
+        )
+        .await
+    }
+
+    async fn close_group(&self, dseq: u64, gseq: u32) -> Result<TxReceipt> {
+        let id = dv1::DeploymentID::new(&self.owner, dseq).group(gseq);
+        let msg = msgs::close_group(&self.owner, dseq, gseq);
+        self.send_confirmed(
+            msg,
+            format!("EventGroupClosed for {id}"),
+            |e| matches!(e, AkashEvent::GroupClosed(c) if c.id == id),
+        )
+        .await
+    }
+
+    async fn pause_group(&self, dseq: u64, gseq: u32) -> Result<TxReceipt> {
+        let id = dv1::DeploymentID::new(&self.owner, dseq).group(gseq);
+        let msg = msgs::pause_group(&self.owner, dseq, gseq);
+        self.send_confirmed(
+            msg,
+            format!("EventGroupPaused for {id}"),
+            |e| matches!(e, AkashEvent::GroupPaused(c) if c.id == id),
+        )
+        .await
+    }
+
+    async fn start_group(&self, dseq: u64, gseq: u32) -> Result<TxReceipt> {
+        let id = dv1::DeploymentID::new(&self.owner, dseq).group(gseq);
+        let msg = msgs::start_group(&self.owner, dseq, gseq);
+        self.send_confirmed(
+            msg,
+            format!("EventGroupStarted for {id}"),
+            |e| matches!(e, AkashEvent::GroupStarted(c) if c.id == id),
+        )
+        .await
+    }
+
+    async fn create_lease(&self, bid: mv1::BidID) -> Result<TxReceipt> {
+        let lease: mv1::LeaseID = bid.clone().into();
+        let msg = msgs::create_lease(bid);
+        self.send_confirmed(
+            msg,
+            format!("EventLeaseCreated for {lease}"),
+            |e| matches!(e, AkashEvent::LeaseCreated(c) if c.id == lease),
+        )
+        .await
+    }
+
+    async fn close_lease(&self, lease: mv1::LeaseID) -> Result<TxReceipt> {
+        let id = lease.clone();
+        let msg = msgs::close_lease(lease);
+        self.send_confirmed(
+            msg,
+            format!("EventLeaseClosed for {id}"),
+            |e| matches!(e, AkashEvent::LeaseClosed(c) if c.id == id),
+        )
+        .await
+    }
+
+    async fn deposit(&self, deployment: dv1::DeploymentID, amount: Coin) -> Result<TxReceipt> {
+        // Escrow deposits emit no Akash typed event; the tx result (code 0) is the proof.
+        let msg = msgs::deposit(&self.owner, &deployment, amount);
+        self.send(msg).await
+    }
+
+    async fn mint_act(&self, coins_to_burn: Coin) -> Result<TxReceipt> {
+        let msg = msgs::mint_act(&self.owner, coins_to_burn);
+        self.send(msg).await
+    }
+
+    async fn publish_certificate(
+        &self,
+        cert_pem: Vec<u8>,
+        pubkey_pem: Vec<u8>,
+    ) -> Result<TxReceipt> {
+        let msg = msgs::create_certificate(&self.owner, cert_pem, pubkey_pem);
+        self.send(msg).await
+    }
+
+    async fn revoke_certificate(&self, serial: String) -> Result<TxReceipt> {
+        let msg = msgs::revoke_certificate(&self.owner, serial);
+        self.send(msg).await
+    }
+
+    async fn deployments(
+        &self,
+        owner: &str,
+        state: &str,
+        page: Option<PageRequest>,
+    ) -> Result<Page<dv1beta4::QueryDeploymentResponse>> {
+        let resp = self
+            .rpc
+            .query(&dv1beta4::QueryDeploymentsRequest {
+                filters: dv1beta4::DeploymentFilters {
+                    owner: owner.to_owned(),
+                    dseq: 0,
+                    state: state.to_owned(),
+                },
+                pagination: page,
+            })
+            .await?;
+        Ok(page_of(resp.deployments, resp.pagination))
+    }
+
+    async fn deployment(
+        &self,
+        id: &dv1::DeploymentID,
+    ) -> Result<dv1beta4::QueryDeploymentResponse> {
+        self.rpc
+            .query(&dv1beta4::QueryDeploymentRequest { id: id.clone() })
+            .await
+    }
+
+    async fn orders(
+        &self,
+        filters: mv1beta5::OrderFilters,
+        page: Option<PageRequest>,
+    ) -> Result<Page<mv1beta5::Order>> {
+        let resp = self
+            .rpc
+            .query(&mv1beta5::QueryOrdersRequest {
+                filters,
+                pagination: page,
+            })
+            .await?;
+        Ok(page_of(resp.orders, resp.pagination))
+    }
+
+    async fn bids(
+        &self,
+        filters: mv1beta5::BidFilters,
+        page: Option<PageRequest>,
+    ) -> Result<Page<mv1beta5::QueryBidResponse>> {
+        let resp = self
+            .rpc
+            .query(&mv1beta5::QueryBidsRequest {
+                filters,
+                pagination: page,
+            })
+            .await?;
+        Ok(page_of(resp.bids, resp.pagination))
+    }
+
+    async fn leases(
+        &self,
+        filters: mv1::LeaseFilters,
+        page: Option<PageRequest>,
+    ) -> Result<Page<mv1beta5::QueryLeaseResponse>> {
+        let resp = self
+            .rpc
+            .query(&mv1beta5::QueryLeasesRequest {
+                filters,
+                pagination: page,
+            })
+            .await?;
+        Ok(page_of(resp.leases, resp.pagination))
+    }
+
+    async fn provider(&self, owner: &str) -> Result<provider::Provider> {
+        let resp = self
+            .rpc
+            .query(&provider::QueryProviderRequest {
+                owner: owner.to_owned(),
+            })
+            .await?;
+        Ok(resp.provider)
+    }
+
+    async fn certificates(
+        &self,
+        owner: &str,
+        serial: &str,
+        state: &str,
+    ) -> Result<Vec<cert::CertificateResponse>> {
+        let resp = self
+            .rpc
+            .query(&cert::QueryCertificatesRequest {
+                filter: cert::CertificateFilter {
+                    owner: owner.to_owned(),
+                    serial: serial.to_owned(),
+                    state: state.to_owned(),
+                },
+                pagination: None,
+            })
+            .await?;
+        Ok(resp.certificates)
+    }
+
+    async fn balances(&self, address: &str) -> Result<Vec<Coin>> {
+        let req = QueryAllBalancesRequest {
+            address: address.to_owned(),
+            pagination: None,
+            resolve_denom: false,
+        };
+        let bytes = self
+            .rpc
+            .query_raw(ALL_BALANCES_PATH, req.encode_to_vec())
+            .await?;
+        let resp = QueryAllBalancesResponse::decode(bytes.as_slice())
+            .map_err(|e| ClientError::Transport(format!("undecodable balances: {e}")))?;
+        Ok(resp.balances)
+    }
+
+    async fn account(&self, address: &str) -> Result<AccountInfo> {
+        account_info(&self.rpc, address).await
+    }
+
+    async fn latest_height(&self) -> Result<i64> {
+        Ok(self.rpc.status().await?.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_expected_sequence() {
+        assert_eq!(
+            expected_sequence(
+                "account sequence mismatch, expected 7, got 5: incorrect account sequence"
+            ),
+            Some(7)
+        );
+        assert_eq!(expected_sequence("nothing"), None);
+    }
+
+    #[test]
+    fn fee_rounds_up() {
+        assert_eq!(Signer::fee_for(200_000, 0.025), 5000);
+        assert_eq!(Signer::fee_for(200_001, 0.025), 5001);
+        assert_eq!(Signer::fee_for(0, 0.025), 0);
+    }
+
+    #[test]
+    fn no_endpoint_is_an_error() {
+        assert!(Rpc::new(&[], Duration::from_secs(1), Duration::from_secs(1)).is_err());
+        assert!(Rpc::new(
+            &["not a url".into()],
+            Duration::from_secs(1),
+            Duration::from_secs(1)
+        )
+        .is_err());
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoint_gives_up_with_a_clear_error() {
+        // A port nothing listens on: bind, take the port, close.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let rpc = Rpc::new(
+            &[format!("http://127.0.0.1:{port}")],
+            Duration::from_millis(300),
+            Duration::from_millis(600),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = rpc.status().await.unwrap_err();
+        // Refused (or, if another test grabbed the port meanwhile, silent): either way a
+        // bounded, explained failure.
+        assert!(
+            matches!(err, ClientError::Transport(_) | ClientError::Timeout(_)),
+            "{err}"
+        );
+        assert!(err.to_string().contains("attempts"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
