@@ -8,8 +8,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// The only algorithm accepted (`ES256KADR36`, browser wallets' variant, is not supported).
+/// The algorithm this crate mints: a Cosmos secp256k1 signature over the signing input.
 pub const ALG: &str = "ES256K";
+/// Browser wallets' variant, also accepted by providers: the signature covers the ADR-36
+/// (`signArbitrary`) amino sign document whose data is the signing input. chain-sdk's
+/// `JwtTokenManager` mints these when given an amino signer.
+pub const ALG_ADR36: &str = "ES256KADR36";
 /// Claims `version`.
 pub const VERSION: &str = "v1";
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
@@ -203,7 +207,7 @@ pub fn verify(token: &str, pubkey: &[u8], now_unix: i64) -> Result<Claims, JwtEr
         .map_err(|e| JwtError::Malformed(format!("header is not base64url: {e}")))?;
     let header: Header =
         serde_json::from_slice(&header).map_err(|e| JwtError::Malformed(format!("header: {e}")))?;
-    if header.alg != ALG {
+    if header.alg != ALG && header.alg != ALG_ADR36 {
         return Err(JwtError::Algorithm(header.alg));
     }
     if let Some(typ) = &header.typ {
@@ -218,12 +222,40 @@ pub fn verify(token: &str, pubkey: &[u8], now_unix: i64) -> Result<Claims, JwtEr
         return Err(JwtError::Malformed("signature is not 64 bytes".into()));
     }
     let signing_input = format!("{h}.{p}");
-    if !keys::verify_signature(pubkey, signing_input.as_bytes(), &sig) {
+    let claims = peek_claims(token)?;
+    let signed = if header.alg == ALG_ADR36 {
+        if keys::address_bytes(&claims.iss).is_none() {
+            return Err(JwtError::Claims(format!(
+                "iss {:?} is not an akash1… address",
+                claims.iss
+            )));
+        }
+        adr36_sign_bytes(&claims.iss, signing_input.as_bytes())
+    } else {
+        signing_input.into_bytes()
+    };
+    if !keys::verify_signature(pubkey, &signed, &sig) {
         return Err(JwtError::Signature);
     }
-    let claims = peek_claims(token)?;
     claims.validate(now_unix)?;
     Ok(claims)
+}
+
+/// The bytes an ADR-36 `signArbitrary` signature covers: the sorted, compact amino JSON of a
+/// `StdSignDoc` with empty chain id, zero account number and sequence, no fee and one
+/// `sign/MsgSignData{signer, data: base64(data)}` message.
+fn adr36_sign_bytes(signer: &str, data: &[u8]) -> Vec<u8> {
+    let data = base64::engine::general_purpose::STANDARD.encode(data);
+    // `signer` is a checked bech32 address and `data` base64: neither needs JSON escaping.
+    format!(
+        concat!(
+            r#"{{"account_number":"0","chain_id":"","fee":{{"amount":[],"gas":"0"}},"memo":"","#,
+            r#""msgs":[{{"type":"sign/MsgSignData","value":{{"data":"{}","signer":"{}"}}}}],"#,
+            r#""sequence":"0"}}"#
+        ),
+        data, signer
+    )
+    .into_bytes()
 }
 
 impl Claims {
@@ -378,7 +410,7 @@ mod tests {
         let w = wallet(1);
         let payload =
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&full_access(w.address(), NOW, 60)).unwrap());
-        for alg in ["none", "HS256", "ES256KADR36", "ES256"] {
+        for alg in ["none", "HS256", "ES256", "es256k"] {
             let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
             let input = format!("{header}.{payload}");
             let sig = URL_SAFE_NO_PAD.encode(w.sign(input.as_bytes()));
@@ -480,5 +512,35 @@ mod tests {
         let c: Claims = serde_json::from_value(v).unwrap();
         assert_eq!(c.exp, 1_700_000_060);
         assert!(c.allows(w.address(), Scope::Status, 12));
+    }
+
+    /// A token minted by chain-sdk's TypeScript `JwtTokenManager` (1.0.0-alpha.25) with an
+    /// amino wallet (`Secp256k1HdWallet`, the BIP39 test mnemonic "abandon … about"): it signs
+    /// with ES256KADR36. Providers accept it; so must the devnet's gateway.
+    #[test]
+    fn verifies_a_chain_sdk_adr36_token() {
+        const TOKEN: &str = "eyJhbGciOiJFUzI1NktBRFIzNiIsInR5cCI6IkpXVCJ9.eyJleHAiOjE4OTUwMDAwMDAsImlhdCI6MTc5NTAwMDAwMCwiaXNzIjoiYWthc2gxOXJsNGNtMmhtcjhhZnk0a2xkcHh6M2ZrYTRqZ3VxMGEzbXE2eDAiLCJsZWFzZXMiOnsiYWNjZXNzIjoiZnVsbCJ9LCJuYmYiOjE3OTUwMDAwMDAsInZlcnNpb24iOiJ2MSJ9.EsQie_FaOF2CdvShn-VII-9J-2g3peRJGoc5nDJaWC1UwrnBHYnIUE2DtpLn1Jl8pXbiEUq0uxuGj2wXjCTmfw";
+        let w = Wallet::from_mnemonic(
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+             abandon about",
+        )
+        .unwrap();
+        assert_eq!(w.address(), "akash19rl4cm2hmr8afy4kldpxz3fka4jguq0a3mq6x0");
+        let claims = verify(TOKEN, &w.public_key(), 1_795_000_100).unwrap();
+        assert_eq!(claims.iss, w.address());
+        assert_eq!(claims.leases, Leases::Full);
+        // another key, or an edited payload, fails
+        assert_eq!(
+            verify(TOKEN, &wallet(2).public_key(), 1_795_000_100),
+            Err(JwtError::Signature)
+        );
+        let mut parts: Vec<String> = TOKEN.split('.').map(str::to_owned).collect();
+        let mut c = peek_claims(TOKEN).unwrap();
+        c.exp += 1;
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap());
+        assert_eq!(
+            verify(&parts.join("."), &w.public_key(), 1_795_000_100),
+            Err(JwtError::Signature)
+        );
     }
 }
