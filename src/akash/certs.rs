@@ -386,4 +386,46 @@ mod tests {
         assert_eq!(civil_from_days(20_414), (2025, 11, 22));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
+
+    /// A certificate made by chain-sdk's TypeScript `certificateManager.generatePEM`
+    /// (1.0.0-alpha.25) for `akash19rl4…6x0`: no extra subject attribute, a 7-byte serial,
+    /// `CA:TRUE`. The chain and the gateway must accept what the TS SDK publishes.
+    #[test]
+    fn accepts_a_chain_sdk_certificate() {
+        const CERT: &str = "-----BEGIN CERTIFICATE-----
+\nMIIBmzCCAUGgAwIBAgIHBmDWloCo0DAKBggqhkjOPQQDAjA3MTUwMwYDVQQDDCxh
+\na2FzaDE5cmw0Y20yaG1yOGFmeTRrbGRweHozZmthNGpndXEwYTNtcTZ4MDAeFw0y
+\nNjExMjIwNTE3MDRaFw0yNzExMjIwNTE3MDRaMDcxNTAzBgNVBAMMLGFrYXNoMTly
+\nbDRjbTJobXI4YWZ5NGtsZHB4ejNma2E0amd1cTBhM21xNngwMFkwEwYHKoZIzj0C
+\nAQYIKoZIzj0DAQcDQgAEOPOqnKHmpyzfDIqWIDrgVEMbtPdguWAh+gdgleywN1Re
+\nTVcn9csr7F3se7yuBkcfuZJWvjHNZx/4INnc0KZDiKM4MDYwDgYDVR0PAQH/BAQD
+\nAgQwMBMGA1UdJQQMMAoGCCsGAQUFBwMCMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZI
+\nzj0EAwIDSAAwRQIgVJmEydTNjLAjQE59rAQN+Ho9XwEv+xzrPDHbN1XBXl8CIQCA
+\neof1tVYfrq9CFCV0t6eyh8YWnl7M8hy01GttnhdO/w==
+\n-----END CERTIFICATE-----
+\n";
+        const PUBKEY: &str = "-----BEGIN EC PUBLIC KEY-----
+\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEOPOqnKHmpyzfDIqWIDrgVEMbtPdg
+\nuWAh+gdgleywN1ReTVcn9csr7F3se7yuBkcfuZJWvjHNZx/4INnc0KZDiA==
+\n-----END EC PUBLIC KEY-----
+\n";
+        let owner = "akash19rl4cm2hmr8afy4kldpxz3fka4jguq0a3mq6x0";
+        let parsed = validate_for_owner(CERT.as_bytes(), PUBKEY.as_bytes(), owner).unwrap();
+        assert_eq!(parsed.subject_cn, owner);
+        assert_eq!(parsed.issuer_cn, owner);
+        assert!(parsed.client_auth);
+        assert_eq!(
+            parsed.serial,
+            u64::from_str_radix("0660d69680a8d0", 16).unwrap().to_string()
+        );
+        assert_eq!(
+            crate::devnet::chain::pem::certificate_serial(CERT.as_bytes()),
+            Some(parsed.serial.clone())
+        );
+        assert!(validate_for_owner(CERT.as_bytes(), PUBKEY.as_bytes(), &owner_other()).is_err());
+    }
+
+    fn owner_other() -> String {
+        Wallet::from_entropy([8; 32]).0.address().to_string()
+    }
 }
