@@ -1099,3 +1099,102 @@ async fn devnet_throughput() {
     );
     d.shutdown().unwrap();
 }
+
+/// `af-operator devnet` prints its URLs, chain id and test account within a second, and
+/// `af-operator devnet ctl` drives it.
+#[tokio::test]
+async fn devnet_cli_starts_fast_and_ctl_controls_it() {
+    use std::io::BufRead;
+    let exe = env!("CARGO_BIN_EXE_af-operator");
+    let started = Instant::now();
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "devnet",
+            "--rpc-listen",
+            "127.0.0.1:0",
+            "--control-listen",
+            "127.0.0.1:0",
+            "--block-time",
+            "100ms",
+            "--providers",
+            "0",
+            "--seed",
+            "3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn af-operator devnet");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let done = line.starts_with("test mnemonic:");
+            lines.push(line);
+            if done {
+                let _ = tx.send(lines.clone());
+            }
+        }
+    });
+    let lines = rx.recv_timeout(Duration::from_secs(10));
+    let ready = started.elapsed();
+    let lines = match lines {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = child.kill();
+            panic!("devnet printed no mnemonic: {e}");
+        }
+    };
+    let field = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+            .unwrap_or_default()
+    };
+    let control_url = field("control:");
+    let rpc_url = field("rpc:");
+    let mnemonic = field("test mnemonic:");
+    let address = field("test address:");
+    assert_eq!(field("chain id:"), "af-devnet-1");
+    assert_eq!(mnemonic.split_whitespace().count(), 24);
+    assert_eq!(address_of(&key_from_mnemonic(&mnemonic)), address);
+    // same seed, same test account
+    assert_eq!(
+        address,
+        af_operator::devnet::test_account(3).0.address().to_owned()
+    );
+    let ctl = |args: &[&str]| {
+        std::process::Command::new(exe)
+            .args(["devnet", "ctl", "--control", &control_url])
+            .args(args)
+            .output()
+            .expect("run ctl")
+    };
+    let out = ctl(&["pause"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&ctl(&["status"]).stdout).unwrap();
+    assert_eq!(status["paused"], true);
+    assert!(ctl(&["resume"]).status.success());
+    let fresh = address_of(&SigningKey::random());
+    let out = ctl(&["fund", &fresh, "123uakt"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!ctl(&["fund", "nobody", "123uakt"]).status.success());
+    let c = HttpClient::builder(rpc_url.parse().unwrap())
+        .compat_mode(CompatMode::V0_38)
+        .build()
+        .unwrap();
+    assert_eq!(balance(&c, &fresh, "uakt").await, 123);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready < Duration::from_secs(1), "ready after {ready:?}");
+}

@@ -210,6 +210,12 @@ fn sdk(code: u32, log: impl Into<String>) -> TxError {
 /// Decodes and checks what needs no state: one `SIGN_MODE_DIRECT` signer, known messages, all
 /// signed by the same address.
 fn parse_tx(raw: &[u8]) -> Result<ParsedTx, TxError> {
+    parse_tx_with(raw, true)
+}
+
+/// [`parse_tx`]; Simulate accepts any sign mode (cosmjs simulates with
+/// `SIGN_MODE_UNSPECIFIED` and an empty signature).
+fn parse_tx_with(raw: &[u8], require_direct: bool) -> Result<ParsedTx, TxError> {
     let decoded = decode_tx(raw).map_err(|e| sdk(2, format!("{e}")))?;
     if decoded.body.messages.is_empty() {
         return Err(sdk(
@@ -249,7 +255,7 @@ fn parse_tx(raw: &[u8]) -> Result<ParsedTx, TxError> {
         ));
     }
     let signer_info = &signers[0];
-    if !signer_info.direct {
+    if require_direct && !signer_info.direct {
         return Err(sdk(
             4,
             "only SIGN_MODE_DIRECT signatures are supported: unauthorized",
@@ -646,7 +652,7 @@ impl Node {
     /// `/cosmos.tx.v1beta1.Service/Simulate`: runs `tx` on a copy of the state without the
     /// signature and fee checks (as the SDK does); returns (gas wanted, gas used, events).
     pub fn simulate(&self, tx: &[u8]) -> Result<(u64, u64, Vec<Event>), TxError> {
-        let p = parse_tx(tx)?;
+        let p = parse_tx_with(tx, false)?;
         let mut chain = {
             let st = self.read_state();
             self.ante_check(&st, &p, tx.len(), Mode::Simulate)?;
