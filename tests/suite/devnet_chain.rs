@@ -1024,8 +1024,14 @@ async fn devnet_state_dir_restart_keeps_a_deployment() {
 async fn devnet_throughput() {
     let d = devnet(200).await;
     let c = rpc(&d, Duration::from_secs(30));
-    let accounts = 8;
-    let per_account = 100;
+    let accounts: usize = std::env::var("AF_BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let per_account: usize = std::env::var("AF_BENCH_TXS_PER_ACCOUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
     let mut accts = Vec::new();
     for _ in 0..accounts {
         accts.push(funded(&d, &c, "100000000000uakt").await);
