@@ -210,6 +210,12 @@ fn sdk(code: u32, log: impl Into<String>) -> TxError {
 /// Decodes and checks what needs no state: one `SIGN_MODE_DIRECT` signer, known messages, all
 /// signed by the same address.
 fn parse_tx(raw: &[u8]) -> Result<ParsedTx, TxError> {
+    parse_tx_with(raw, true)
+}
+
+/// [`parse_tx`]; Simulate accepts any sign mode (cosmjs simulates with
+/// `SIGN_MODE_UNSPECIFIED` and an empty signature).
+fn parse_tx_with(raw: &[u8], require_direct: bool) -> Result<ParsedTx, TxError> {
     let decoded = decode_tx(raw).map_err(|e| sdk(2, format!("{e}")))?;
     if decoded.body.messages.is_empty() {
         return Err(sdk(
@@ -249,7 +255,7 @@ fn parse_tx(raw: &[u8]) -> Result<ParsedTx, TxError> {
         ));
     }
     let signer_info = &signers[0];
-    if !signer_info.direct {
+    if require_direct && !signer_info.direct {
         return Err(sdk(
             4,
             "only SIGN_MODE_DIRECT signatures are supported: unauthorized",
@@ -326,6 +332,11 @@ struct Persisted {
     chain: Chain,
     blocks: Vec<StoredBlock>,
 }
+
+/// The largest tx accepted (CometBFT's default `max_tx_bytes`).
+pub const MAX_TX_BYTES: usize = 1_048_576;
+/// The most txs waiting for a block (CometBFT's default mempool `size`).
+pub const MAX_MEMPOOL_TXS: usize = 5_000;
 
 /// The name of the state file inside a state directory.
 pub const STATE_FILE: &str = "devnet-state.json";
@@ -524,6 +535,24 @@ impl Node {
         let parsed = parse_tx(&tx);
         let mut st = self.write_state();
         let result = parsed.and_then(|p| {
+            if tx.len() > MAX_TX_BYTES {
+                return Err(sdk(
+                    21,
+                    format!(
+                        "tx too large. Max size is {MAX_TX_BYTES}, but got {}",
+                        tx.len()
+                    ),
+                ));
+            }
+            if st.mempool.len() >= MAX_MEMPOOL_TXS {
+                return Err(sdk(
+                    20,
+                    format!(
+                        "mempool is full: number of txs {} (max: {MAX_MEMPOOL_TXS})",
+                        st.mempool.len()
+                    ),
+                ));
+            }
             if st.mempool_hashes.contains(&hash) || st.tx_index.contains_key(&hash) {
                 return Err(sdk(19, "tx already exists in cache"));
             }
@@ -646,7 +675,7 @@ impl Node {
     /// `/cosmos.tx.v1beta1.Service/Simulate`: runs `tx` on a copy of the state without the
     /// signature and fee checks (as the SDK does); returns (gas wanted, gas used, events).
     pub fn simulate(&self, tx: &[u8]) -> Result<(u64, u64, Vec<Event>), TxError> {
-        let p = parse_tx(tx)?;
+        let p = parse_tx_with(tx, false)?;
         let mut chain = {
             let st = self.read_state();
             self.ante_check(&st, &p, tx.len(), Mode::Simulate)?;
