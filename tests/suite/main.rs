@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod common;
+mod devnet_chain;
 mod devnet_providers;
 mod examples;
 mod render;
