@@ -103,6 +103,10 @@ pub enum CtlAction {
         /// Coins, e.g. `1000000uakt,500000uact`.
         coins: String,
     },
+    /// List the simulated providers (name, address, gateway, ingress, attributes).
+    Providers,
+    /// Show the ingress map: workload hostname → the provider ingress listener serving it.
+    Ingress,
     /// Set a fault on a provider (`clear` clears its faults): POSTs
     /// `{"fault": FAULT, KEY: VALUE…}` to `/providers/NAME/faults` (DELETE for `clear`).
     Provider {
@@ -236,6 +240,8 @@ async fn control(ctl: &CtlArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             .post(format!("{base}/rpc/stall"))
             .json(&serde_json::json!({ "seconds": seconds })),
         CtlAction::Unstall => client.delete(format!("{base}/rpc/stall")),
+        CtlAction::Providers => client.get(format!("{base}/providers")),
+        CtlAction::Ingress => client.get(format!("{base}/ingress")),
         CtlAction::Fund { address, coins } => client
             .post(format!("{base}/fund"))
             .json(&serde_json::json!({ "address": address, "coins": coins })),

@@ -104,20 +104,25 @@ pub(crate) fn read<R>(access: &dyn ChainAccess, f: impl FnOnce(&Chain) -> R) -> 
 #[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ProviderFault {
     /// Stop bidding on new orders.
+    #[serde(alias = "stop-bidding", alias = "no-bids", alias = "no_bids")]
     StopBidding,
-    /// Bid at a different price: `multiplier` × the price model, or an absolute `amount` per
-    /// block (in the order's denomination). Above the order's maximum the provider does not
-    /// bid (as a real provider).
+    /// Bid at a different price: `multiplier` × the price model, or an absolute `amount`
+    /// (alias `price`) per block in the order's denomination. Above the order's maximum the
+    /// provider does not bid (as a real provider).
+    #[serde(alias = "bid-price")]
     BidPrice {
         #[serde(default)]
         multiplier: Option<f64>,
-        #[serde(default)]
+        #[serde(default, alias = "price")]
         amount: Option<f64>,
     },
     /// Refuse every manifest with 422.
+    #[serde(alias = "reject-manifests")]
     RejectManifests,
     /// Close the provider's active lease(s) of `dseq` (optionally one group/order) with
-    /// `reason` (a `LeaseClosedReason` number), by `MsgCloseBid`. One-shot.
+    /// `reason` (a `LeaseClosedReason` number, default 10000 `unstable`), by `MsgCloseBid`.
+    /// One-shot.
+    #[serde(alias = "close-lease")]
     CloseLease {
         dseq: u64,
         #[serde(default)]
@@ -129,8 +134,13 @@ pub enum ProviderFault {
     },
     /// The gateway and ingress stop listening (connection refused) until cleared.
     Down,
-    /// Every gateway and ingress answer is delayed.
-    Slow { delay_ms: u64 },
+    /// Every gateway and ingress answer is delayed by `delay_ms` (or `seconds`).
+    Slow {
+        #[serde(default, alias = "ms")]
+        delay_ms: Option<u64>,
+        #[serde(default)]
+        seconds: Option<f64>,
+    },
     /// Services answer 500: all of the provider's, those of `dseq`, or one `service`.
     Unhealthy {
         #[serde(default)]
@@ -139,6 +149,7 @@ pub enum ProviderFault {
         service: Option<String>,
     },
     /// Undo [`ProviderFault::Unhealthy`] for the same selection (or all).
+    #[serde(alias = "recover")]
     Healthy {
         #[serde(default)]
         dseq: Option<u64>,
@@ -625,7 +636,14 @@ impl ProviderSet {
                 p.state().faults.down = true;
                 gateway::stop_listening(&p);
             }
-            ProviderFault::Slow { delay_ms } => p.state().faults.slow_ms = delay_ms,
+            ProviderFault::Slow { delay_ms, seconds } => {
+                let ms = match (delay_ms, seconds) {
+                    (Some(ms), None) => ms,
+                    (None, Some(s)) if (0.0..86_400.0).contains(&s) => (s * 1000.0).round() as u64,
+                    _ => return Err(anyhow!("slow needs delay_ms or seconds (0–86400)")),
+                };
+                p.state().faults.slow_ms = ms;
+            }
             ProviderFault::Unhealthy { dseq, service } => {
                 p.state().faults.unhealthy.push((dseq, service))
             }

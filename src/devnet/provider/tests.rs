@@ -191,7 +191,25 @@ fn faults_parse_from_json() {
     );
     let f: ProviderFault = serde_json::from_str(r#"{"fault":"close_lease","dseq":5}"#).unwrap();
     assert!(matches!(f, ProviderFault::CloseLease { reason: 10000, .. }));
-    assert!(serde_json::from_str::<ProviderFault>(r#"{"fault":"slow"}"#).is_err());
+    let f: ProviderFault = serde_json::from_str(r#"{"fault":"slow","seconds":1.5}"#).unwrap();
+    assert_eq!(
+        f,
+        ProviderFault::Slow {
+            delay_ms: None,
+            seconds: Some(1.5)
+        }
+    );
+    // The names `af-operator devnet ctl provider` passes through.
+    let f: ProviderFault = serde_json::from_str(r#"{"fault":"no-bids"}"#).unwrap();
+    assert_eq!(f, ProviderFault::StopBidding);
+    let f: ProviderFault = serde_json::from_str(r#"{"fault":"bid-price","price":100}"#).unwrap();
+    assert_eq!(
+        f,
+        ProviderFault::BidPrice {
+            multiplier: None,
+            amount: Some(100.0)
+        }
+    );
     assert!(serde_json::from_str::<ProviderFault>(r#"{"fault":"melt"}"#).is_err());
     let faults = Faults {
         unhealthy: vec![(Some(3), None), (None, Some("db".into()))],
