@@ -583,6 +583,45 @@ async fn akash_client_cli() {
     )
     .await;
     assert_eq!(code, 0, "{err}");
+    // A keyring made from the mnemonic signs as the same account.
+    let kr = dir.path().join("keyring.json").display().to_string();
+    let env = [
+        ("AF_AKASH_MNEMONIC", dev.mnemonic().to_string()),
+        ("AF_AKASH_KEYRING_PASSPHRASE", "kr pass".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, _, err) = run_cli(
+        &[
+            "akash".into(),
+            "keyring".into(),
+            "create".into(),
+            kr.clone(),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!std::fs::read_to_string(&kr)
+        .expect("keyring")
+        .contains(dev.mnemonic().as_str()));
+    let (code, out, err) = run_cli(
+        &[
+            "akash".into(),
+            "--network".into(),
+            dev.rpc_url(),
+            "--keyring".into(),
+            kr.clone(),
+            "account".into(),
+            "-o".into(),
+            "json".into(),
+        ],
+        &[("AF_AKASH_KEYRING_PASSPHRASE", "kr pass")],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["address"], dev.test_address());
+
     let certs = chain
         .certificates(chain.owner(), "", "valid")
         .await
