@@ -103,6 +103,10 @@ pub enum CtlAction {
         /// Coins, e.g. `1000000uakt,500000uact`.
         coins: String,
     },
+    /// List the simulated providers (name, address, gateway, ingress, attributes).
+    Providers,
+    /// Show the ingress map: workload hostname → the provider ingress listener serving it.
+    Ingress,
     /// Set a fault on a provider (`clear` clears its faults): POSTs
     /// `{"fault": FAULT, KEY: VALUE…}` to `/providers/NAME/faults` (DELETE for `clear`).
     Provider {
@@ -147,6 +151,7 @@ async fn serve(args: &DevnetArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
         fund: args.fund.clone(),
         state_dir: args.state_dir.clone(),
         min_gas_price_uakt: args.min_gas_price,
+        ..DevnetConfig::default()
     };
     let devnet = Devnet::start(cfg).await?;
     // The test mnemonic is a devnet key: printing it on the devnet's own stdout is the point;
@@ -157,6 +162,20 @@ async fn serve(args: &DevnetArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
     writeln!(io.stdout, "chain id:      {}", devnet.chain_id())?;
     writeln!(io.stdout, "height:        {}", devnet.node().height())?;
     writeln!(io.stdout, "providers:     {}", devnet.providers())?;
+    if let Some(set) = devnet.provider_set() {
+        for p in set.providers() {
+            writeln!(
+                io.stdout,
+                "  {}  {}  gateway {}  ingress {}",
+                p.name, p.address, p.host_uri, p.ingress
+            )?;
+        }
+        writeln!(
+            io.stdout,
+            "ingress map:   {}/ingress (hostname -> ingress listener)",
+            devnet.control_url()
+        )?;
+    }
     writeln!(io.stdout, "test address:  {}", devnet.test_address())?;
     writeln!(io.stdout, "test mnemonic: {}", devnet.mnemonic().as_str())?;
     if let Some(dir) = &args.state_dir {
@@ -221,6 +240,8 @@ async fn control(ctl: &CtlArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             .post(format!("{base}/rpc/stall"))
             .json(&serde_json::json!({ "seconds": seconds })),
         CtlAction::Unstall => client.delete(format!("{base}/rpc/stall")),
+        CtlAction::Providers => client.get(format!("{base}/providers")),
+        CtlAction::Ingress => client.get(format!("{base}/ingress")),
         CtlAction::Fund { address, coins } => client
             .post(format!("{base}/fund"))
             .json(&serde_json::json!({ "address": address, "coins": coins })),

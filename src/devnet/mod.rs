@@ -1,10 +1,12 @@
 //! The local Akash network behind `af-operator devnet`: the chain state machine ([`chain`]),
-//! the running node with its CometBFT JSON-RPC ([`node`]), the control API ([`control`]), and
-//! [`Devnet`], which assembles them in-process (the CLI, the demo and the tests use it).
+//! the running node with its CometBFT JSON-RPC ([`node`]), the control API ([`control`]), the
+//! simulated providers ([`provider`]), and [`Devnet`], which assembles them in-process (the CLI,
+//! the demo and the tests use it).
 
 pub mod chain;
 pub mod control;
 pub mod node;
+pub mod provider;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +48,10 @@ pub struct DevnetConfig {
     pub state_dir: Option<PathBuf>,
     /// Minimum gas price in uakt.
     pub min_gas_price_uakt: f64,
+    /// How long providers wait before bidding on an order.
+    pub bid_delay: Duration,
+    /// A lease without a manifest after this is closed by its provider (reason 10003).
+    pub manifest_timeout: Duration,
 }
 
 impl Default for DevnetConfig {
@@ -60,6 +66,8 @@ impl Default for DevnetConfig {
             fund: Vec::new(),
             state_dir: None,
             min_gas_price_uakt: 0.0025,
+            bid_delay: Duration::from_secs(1),
+            manifest_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -120,7 +128,7 @@ pub struct Devnet {
     mnemonic: Zeroizing<String>,
     test_address: String,
     stall: Stall,
-    providers: usize,
+    providers: Option<provider::ProviderSet>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -136,36 +144,32 @@ impl std::fmt::Debug for Devnet {
 }
 
 // ---- Providers hook -------------------------------------------------------------------
-// The simulated providers (`devnet::provider`, helper PROVIDER) plug in here:
-//   genesis:  `let pg = ProviderSet::genesis(&provider_cfg, &mut genesis_chain);` before
-//             `Node::start` (registers accounts, providers, audits, certificates);
-//   start:    `let set = ProviderSet::start(pg, node.clone()).await?;` after it, and
-//             `set.control_router()` becomes the control API's extra router.
-// Until then these two functions stand in for them and run no providers.
+// The simulated providers register on the genesis chain before `Node::start` and run against
+// the node after it; their fault routes join the control API.
 
-/// What the providers' genesis step hands to their start step.
-struct ProviderGenesisHook {
-    count: usize,
-}
-
-fn providers_genesis(cfg: &DevnetConfig, _chain: &mut Chain) -> ProviderGenesisHook {
-    ProviderGenesisHook {
+fn provider_config(cfg: &DevnetConfig) -> provider::ProviderSetConfig {
+    provider::ProviderSetConfig {
         count: cfg.providers,
+        seed: cfg.seed,
+        bid_delay: cfg.bid_delay,
+        manifest_timeout: cfg.manifest_timeout,
+        ..provider::ProviderSetConfig::default()
     }
 }
 
-/// Starts the providers; returns how many run and their control routes.
+fn providers_genesis(
+    cfg: &DevnetConfig,
+    chain: &mut Chain,
+) -> anyhow::Result<provider::ProviderGenesis> {
+    provider::ProviderSet::genesis(&provider_config(cfg), chain)
+}
+
+/// Starts the providers.
 async fn providers_start(
-    g: ProviderGenesisHook,
-    _node: Node,
-) -> anyhow::Result<(usize, Option<axum::Router>)> {
-    if g.count > 0 {
-        tracing::warn!(
-            requested = g.count,
-            "simulated providers are not part of this build; the devnet runs without them"
-        );
-    }
-    Ok((0, None))
+    g: provider::ProviderGenesis,
+    node: Node,
+) -> anyhow::Result<provider::ProviderSet> {
+    provider::ProviderSet::start(g, node).await
 }
 // ---- end of the providers hook --------------------------------------------------------
 
@@ -196,7 +200,7 @@ impl Devnet {
             let coins: Vec<(&str, u128)> = coins.iter().map(|(d, a)| (d.as_str(), *a)).collect();
             genesis.fund(addr, &coins);
         }
-        let provider_genesis = providers_genesis(&cfg, &mut genesis);
+        let provider_genesis = providers_genesis(&cfg, &mut genesis)?;
 
         let genesis_time_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -212,7 +216,7 @@ impl Devnet {
             Some(dir) => Node::start_persistent(node_cfg, dir)?,
             None => Node::start(node_cfg),
         };
-        let (providers, extra) = match providers_start(provider_genesis, node.clone()).await {
+        let providers = match providers_start(provider_genesis, node.clone()).await {
             Ok(p) => p,
             Err(e) => {
                 let _ = node.shutdown();
@@ -223,6 +227,7 @@ impl Devnet {
         let stall = Stall::default();
         let rpc_url = format!("http://{rpc_addr}");
         let rpc = node::rpc::router(node.clone(), stall.clone(), rpc_addr.to_string());
+        let extra = (cfg.providers > 0).then(|| providers.control_router());
         let control = control::router(node.clone(), stall.clone(), rpc_url, extra);
         let tasks = vec![
             tokio::spawn(async move {
@@ -243,7 +248,7 @@ impl Devnet {
             mnemonic,
             test_address: wallet.address().to_owned(),
             stall,
-            providers,
+            providers: Some(providers),
             tasks,
         })
     }
@@ -295,7 +300,12 @@ impl Devnet {
 
     /// How many simulated providers run.
     pub fn providers(&self) -> usize {
-        self.providers
+        self.providers.as_ref().map_or(0, |p| p.providers().len())
+    }
+
+    /// The simulated providers (addresses, gateways, ingress map, faults).
+    pub fn provider_set(&self) -> Option<&provider::ProviderSet> {
+        self.providers.as_ref()
     }
 
     /// Stops the servers and block production and writes the state (with a state dir).
@@ -307,6 +317,7 @@ impl Devnet {
         for t in self.tasks.drain(..) {
             t.abort();
         }
+        self.providers = None;
         self.stall.clear();
         self.node.shutdown()
     }
