@@ -632,3 +632,179 @@ async fn akash_client_cli() {
     assert!(stored.contains(&certs[0].serial) && !stored.contains("PRIVATE KEY"));
     dev.shutdown().expect("shutdown");
 }
+
+const SDL: &str = r#"
+version: "2.0"
+services:
+  web:
+    image: nginx:1.25
+    expose:
+      - port: 80
+        accept:
+          - www.example.test
+        to:
+          - global: true
+profiles:
+  compute:
+    web:
+      resources:
+        cpu:
+          units: 0.5
+        memory:
+          size: 512Mi
+        storage:
+          size: 1Gi
+  placement:
+    dc:
+      pricing:
+        web:
+          denom: uact
+          amount: 1000
+deployment:
+  web:
+    dc:
+      profile: web
+      count: 1
+"#;
+
+/// Create → bids → lease → manifest (mTLS, then JWT on a second deployment) → status →
+/// deposit → close, against the devnet's simulated providers, through `AkashChain` and the
+/// gateway client only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn akash_client_full_tenant_flow_with_providers() {
+    use af_operator::akash::client::gateway::{
+        ClientCertStore, GatewayAuth, GatewayClient, GatewayError, GatewayOptions,
+    };
+    let dev = Devnet::start(DevnetConfig {
+        providers: 2,
+        block_time: Duration::from_millis(100),
+        seed: 12,
+        bid_delay: Duration::from_millis(150),
+        ..DevnetConfig::default()
+    })
+    .await
+    .expect("devnet with providers");
+    let chain = tenant(&dev, Some(BatchConfig::default())).await;
+    let owner = chain.owner().to_string();
+    let conv = af_operator::sdl::convert(SDL).expect("sdl");
+    let manifest = serde_json::to_vec(&conv.manifest).expect("manifest json");
+    let opts = GatewayOptions {
+        request_timeout: Duration::from_secs(10),
+        not_found_retry_for: Duration::from_secs(10),
+        retry_interval: Duration::from_millis(200),
+        ..GatewayOptions::default()
+    };
+
+    // Publish the client certificate once (kept encrypted in a temp dir).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = ClientCertStore {
+        dir: dir.path().to_path_buf(),
+    };
+    let cert = store
+        .ensure_published(&chain, b"pass")
+        .await
+        .expect("certificate published");
+    let again = store
+        .ensure_published(&chain, b"pass")
+        .await
+        .expect("stored certificate reused");
+    assert_eq!(cert.serial, again.serial, "generated once");
+
+    let base = chain.latest_height().await.expect("height") as u64 + 100;
+    for (dseq, auth) in [
+        (base, GatewayAuth::Mtls(cert.clone())),
+        (
+            base + 1,
+            GatewayAuth::Jwt(Wallet::from_mnemonic(&dev.mnemonic()).expect("wallet")),
+        ),
+    ] {
+        chain
+            .create_deployment(
+                dseq,
+                conv.groups.clone(),
+                conv.version.0.to_vec(),
+                coin("uact", 5_000_000),
+            )
+            .await
+            .expect("create");
+        // Bids arrive from the providers.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let bid = loop {
+            let bids = chain
+                .bids(
+                    mv1beta5::BidFilters {
+                        owner: owner.clone(),
+                        dseq,
+                        state: "open".into(),
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .await
+                .expect("bids");
+            if let Some(b) = bids.items.first() {
+                break b.bid.id.clone();
+            }
+            assert!(Instant::now() < deadline, "no bid for {dseq}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        chain.create_lease(bid.clone()).await.expect("lease");
+        let gw = GatewayClient::connect(&chain, &bid.provider, auth.clone(), opts.clone())
+            .await
+            .expect("gateway client");
+        gw.send_manifest(dseq, &manifest)
+            .await
+            .expect("manifest accepted");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            match gw.lease_status(dseq, bid.gseq, bid.oseq).await {
+                Ok(s)
+                    if s.services
+                        .get("web")
+                        .is_some_and(|w| w.available_replicas >= 1) =>
+                {
+                    break s
+                }
+                Ok(_) | Err(GatewayError::Http { status: 404, .. }) => {}
+                Err(e) => panic!("status: {e}"),
+            }
+            assert!(Instant::now() < deadline, "workload never became available");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(status.services["web"].total, 1);
+        assert!(!status.services["web"].uris.is_empty(), "{status:?}");
+
+        // A manifest that does not match the deployment is refused for good (422).
+        let mut wrong = conv.manifest.clone();
+        wrong.0[0].services[0].image = "nginx:1.26".into();
+        let err = gw
+            .send_manifest(dseq, &serde_json::to_vec(&wrong).expect("json"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, GatewayError::Rejected(_)), "{err}");
+    }
+
+    let id = DeploymentID::new(&owner, base);
+    chain
+        .deposit(id.clone(), coin("uact", 1_000_000))
+        .await
+        .expect("deposit");
+    chain.close_deployment(base).await.expect("close");
+    chain.close_deployment(base + 1).await.expect("close");
+    let active = chain
+        .leases(
+            mv1::LeaseFilters {
+                owner: owner.clone(),
+                state: "active".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("leases");
+    assert!(active
+        .items
+        .iter()
+        .all(|l| l.lease.id.dseq != base && l.lease.id.dseq != base + 1));
+    dev.shutdown().expect("shutdown");
+}
