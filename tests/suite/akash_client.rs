@@ -323,6 +323,7 @@ async fn fifty(
     chain: &RpcChain,
     base: u64,
     bad: Option<(usize, u64)>,
+    sequential: bool,
 ) -> (Run, Vec<Result<u64, ClientError>>) {
     let start_height = chain.latest_height().await.expect("height");
     let started = Instant::now();
@@ -339,7 +340,15 @@ async fn fifty(
                 .map(|r| (dseq, r))
         }
     });
-    let results = futures::future::join_all(futs).await;
+    let results = if sequential {
+        let mut v = Vec::new();
+        for f in futs {
+            v.push(f.await);
+        }
+        v
+    } else {
+        futures::future::join_all(futs).await
+    };
     let elapsed = started.elapsed();
     let mut hashes = std::collections::HashSet::new();
     let mut last = start_height;
@@ -378,7 +387,7 @@ async fn akash_client_batch_of_50_with_a_bad_message() {
         .create_deployment(base - 1, vec![group("g")], hash(1), coin("uact", 500_000))
         .await
         .expect("existing deployment");
-    let (run, out) = fifty(&batched, base, Some((17, base - 1))).await;
+    let (run, out) = fifty(&batched, base, Some((17, base - 1)), false).await;
     for (i, r) in out.iter().enumerate() {
         if i == 17 {
             match r {
@@ -404,15 +413,33 @@ async fn akash_client_batch_of_50_with_a_bad_message() {
     // The same without batching: one tx per deployment.
     let single = tenant(&dev, None).await;
     let base2 = base + 1000;
-    let (run2, out2) = fifty(&single, base2, None).await;
+    let (run2, out2) = fifty(&single, base2, None, false).await;
     assert!(out2.iter().all(|r| r.is_ok()), "{out2:?}");
     assert_eq!(run2.txs, 50);
     eprintln!(
-        "FIGURES unbatched: 50 deployments in {} txs, {} block(s), {:.2}s (block time {}ms)",
+        "FIGURES unbatched, concurrent (pipelined sequences): 50 deployments in {} txs, {} block(s), {:.2}s (block time {}ms)",
         run2.txs,
         run2.blocks,
         run2.elapsed.as_secs_f64(),
         BLOCK.as_millis()
+    );
+
+    // And one after the other, each waiting for its confirmation (a naive reconciler).
+    let (run3, out3) = fifty(&single, base + 2000, None, true).await;
+    assert!(out3.iter().all(|r| r.is_ok()), "{out3:?}");
+    assert_eq!(run3.txs, 50);
+    assert!(run3.blocks >= 25, "one tx per block or so: {}", run3.blocks);
+    eprintln!(
+        "FIGURES unbatched, sequential: 50 deployments in {} txs, {} block(s), {:.2}s (block time {}ms)",
+        run3.txs,
+        run3.blocks,
+        run3.elapsed.as_secs_f64(),
+        BLOCK.as_millis()
+    );
+    let stats = batched.batcher().expect("batching on").stats();
+    eprintln!(
+        "FIGURES batcher: {} tx attempts, {} confirmed, {} failed",
+        stats.txs, stats.confirmed, stats.failed
     );
     dev.shutdown().expect("shutdown");
 }
@@ -783,6 +810,41 @@ async fn akash_client_full_tenant_flow_with_providers() {
             .unwrap_err();
         assert!(matches!(err, GatewayError::Rejected(_)), "{err}");
     }
+
+    // 404 (no lease for that dseq at this provider) is retried, but only for so long.
+    let provider_addr = chain
+        .leases(
+            mv1::LeaseFilters {
+                owner: owner.clone(),
+                dseq: base,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("leases")
+        .items[0]
+        .lease
+        .id
+        .provider
+        .clone();
+    let short = GatewayOptions {
+        not_found_retry_for: Duration::from_millis(700),
+        retry_interval: Duration::from_millis(200),
+        ..opts.clone()
+    };
+    let gw = GatewayClient::connect(
+        &chain,
+        &provider_addr,
+        GatewayAuth::Mtls(cert.clone()),
+        short,
+    )
+    .await
+    .expect("gateway client");
+    let started = Instant::now();
+    let err = gw.send_manifest(base + 77, &manifest).await.unwrap_err();
+    assert!(matches!(err, GatewayError::NotFound(_)), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
 
     let id = DeploymentID::new(&owner, base);
     chain
