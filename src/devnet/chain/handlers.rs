@@ -1197,7 +1197,7 @@ impl Chain {
         let xid = account.xid.clone();
         for k in &pkeys {
             let p = self.escrow_payments.get_mut(k).expect("listed");
-            let paid = p.rate * full + rest * p.rate / rate_sum;
+            let paid = p.rate * full + mul_div(rest, p.rate, rate_sum);
             p.balance += paid;
             p.unsettled += p.rate * blocks - paid;
             p.state = EscrowState::Overdrawn as i32;
@@ -1575,6 +1575,45 @@ fn provider_rec(
 }
 
 /// A scaled amount as Go prints a `LegacyDec`.
+/// `a * b / c` rounded down, exact for all `u128` inputs with a result that fits (the
+/// product may exceed 128 bits: a rate of 10^23 times a remainder of 10^23). `c` must not be 0.
+pub(crate) fn mul_div(a: u128, b: u128, c: u128) -> u128 {
+    if let Some(p) = a.checked_mul(b) {
+        return p / c;
+    }
+    // 256-bit product as (hi, lo), then binary long division by c.
+    let (a1, a0) = (a >> 64, a & u128::from(u64::MAX));
+    let (b1, b0) = (b >> 64, b & u128::from(u64::MAX));
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    let mid = (p00 >> 64) + (p01 & u128::from(u64::MAX)) + (p10 & u128::from(u64::MAX));
+    let lo = (p00 & u128::from(u64::MAX)) | (mid << 64);
+    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    let mut rem: u128 = 0;
+    let mut quo: u128 = 0;
+    for i in (0..256).rev() {
+        let bit = if i >= 128 {
+            (hi >> (i - 128)) & 1
+        } else {
+            (lo >> i) & 1
+        };
+        let carry = rem >> 127;
+        rem = (rem << 1) | bit;
+        let q = if carry == 1 || rem >= c {
+            rem = rem.wrapping_sub(c);
+            1
+        } else {
+            0
+        };
+        if i < 128 {
+            quo |= q << i;
+        }
+    }
+    quo
+}
+
 pub(crate) fn legacy_dec_text(scaled: u128) -> String {
     crate::akash::proto::legacy_dec::to_decimal(&scaled.to_string())
 }

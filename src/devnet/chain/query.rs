@@ -400,10 +400,17 @@ impl Chain {
             }
             "/cosmos.auth.v1beta1.Query/Account" => {
                 let r: auth::QueryAccountRequest = decode(request)?;
-                let a = self
-                    .accounts
-                    .get(&r.address)
-                    .ok_or_else(|| qerr("sdk", 22, format!("account {} not found", r.address)))?;
+                let a = self.accounts.get(&r.address).ok_or_else(|| {
+                    // The SDK's gRPC→ABCI error mapping (cosmjs matches "NotFound").
+                    qerr(
+                        "sdk",
+                        22,
+                        format!(
+                            "rpc error: code = NotFound desc = account {} not found: key not found",
+                            r.address
+                        ),
+                    )
+                })?;
                 auth::QueryAccountResponse {
                     account: Some(to_any(&auth::BaseAccount {
                         address: r.address.clone(),

@@ -954,3 +954,14 @@ fn devnet_events_and_market_queries() {
         )
         .is_err());
 }
+
+#[test]
+fn mul_div_is_exact_beyond_128_bits() {
+    use super::handlers::mul_div;
+    assert_eq!(mul_div(6, 7, 4), 10);
+    let rate = 200_000 * DEC_SCALE;
+    assert_eq!(mul_div(rate - 1, rate, rate), rate - 1);
+    assert_eq!(mul_div(u128::MAX, u128::MAX, u128::MAX), u128::MAX);
+    assert_eq!(mul_div(u128::MAX, 2, 4), u128::MAX / 2);
+    assert_eq!(mul_div(1 << 100, 1 << 100, 1 << 120), 1 << 80);
+}

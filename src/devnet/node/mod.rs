@@ -168,6 +168,8 @@ struct Inner {
     blocks_tx: broadcast::Sender<Arc<BlockInfo>>,
     stop: watch::Sender<bool>,
     state_file: Option<PathBuf>,
+    /// Serializes writers of the state file.
+    persist_lock: std::sync::Mutex<()>,
 }
 
 /// The running chain. Cheap to clone.
@@ -208,6 +210,12 @@ fn sdk(code: u32, log: impl Into<String>) -> TxError {
 /// Decodes and checks what needs no state: one `SIGN_MODE_DIRECT` signer, known messages, all
 /// signed by the same address.
 fn parse_tx(raw: &[u8]) -> Result<ParsedTx, TxError> {
+    parse_tx_with(raw, true)
+}
+
+/// [`parse_tx`]; Simulate accepts any sign mode (cosmjs simulates with
+/// `SIGN_MODE_UNSPECIFIED` and an empty signature).
+fn parse_tx_with(raw: &[u8], require_direct: bool) -> Result<ParsedTx, TxError> {
     let decoded = decode_tx(raw).map_err(|e| sdk(2, format!("{e}")))?;
     if decoded.body.messages.is_empty() {
         return Err(sdk(
@@ -247,7 +255,7 @@ fn parse_tx(raw: &[u8]) -> Result<ParsedTx, TxError> {
         ));
     }
     let signer_info = &signers[0];
-    if !signer_info.direct {
+    if require_direct && !signer_info.direct {
         return Err(sdk(
             4,
             "only SIGN_MODE_DIRECT signatures are supported: unauthorized",
@@ -406,6 +414,7 @@ impl Node {
             blocks_tx,
             stop,
             state_file,
+            persist_lock: std::sync::Mutex::new(()),
         });
         tokio::spawn(run_blocks(inner.clone(), stop_rx));
         Node { inner }
@@ -643,7 +652,7 @@ impl Node {
     /// `/cosmos.tx.v1beta1.Service/Simulate`: runs `tx` on a copy of the state without the
     /// signature and fee checks (as the SDK does); returns (gas wanted, gas used, events).
     pub fn simulate(&self, tx: &[u8]) -> Result<(u64, u64, Vec<Event>), TxError> {
-        let p = parse_tx(tx)?;
+        let p = parse_tx_with(tx, false)?;
         let mut chain = {
             let st = self.read_state();
             self.ante_check(&st, &p, tx.len(), Mode::Simulate)?;
@@ -680,7 +689,18 @@ impl Node {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             txs.push(deliver_tx(&mut st.chain, pending, height, time_secs, index));
         }
-        let end_block_events = st.chain.end_block(height, time_secs);
+        let before_end = st.chain.clone();
+        let end_block_events = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            st.chain.end_block(height, time_secs)
+        })) {
+            Ok(events) => events,
+            Err(_) => {
+                tracing::error!(height, "end_block panicked; its changes are dropped");
+                st.chain = before_end;
+                st.chain.height = height;
+                Vec::new()
+            }
+        };
         let header_app_hash = st.app_hash;
         let mut h = Sha256::new();
         h.update(header_app_hash);
@@ -724,6 +744,11 @@ impl Node {
         let Some(file) = &self.inner.state_file else {
             return Ok(());
         };
+        let _writer = self
+            .inner
+            .persist_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let bytes = {
             let st = self.read_state();
             #[derive(Serialize)]
@@ -755,7 +780,9 @@ impl Node {
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`.
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("json.{}.{n}.tmp", std::process::id()));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -839,9 +866,20 @@ fn deliver_tx(
             ));
         }
         let snapshot = chain.clone();
-        let events = chain
-            .deliver(height, time, &p.signer, &p.msgs)
-            .map_err(|e| (e, base))?;
+        // A handler bug must not take the node down: recover like the SDK's runTx.
+        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            chain.deliver(height, time, &p.signer, &p.msgs)
+        }));
+        let events = match delivered {
+            Ok(r) => r.map_err(|e| (e, base))?,
+            Err(_) => {
+                *chain = snapshot;
+                return Err((
+                    TxError::new("undefined", 111_222, "panic in a message handler: panic"),
+                    base,
+                ));
+            }
+        };
         let used = ante.saturating_add(gas::message_gas(&p.msg_lens, &events));
         if used > gas_limit {
             *chain = snapshot;
@@ -900,7 +938,7 @@ async fn run_blocks(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
         let busy = !block.txs.is_empty() || !block.end_block_events.is_empty();
         let _ = inner.blocks_tx.send(block);
         since_persist += 1;
-        if inner.state_file.is_some() && (busy || since_persist >= 10) {
+        if inner.state_file.is_some() && (busy || since_persist >= 10) && !*stop.borrow() {
             since_persist = 0;
             let n = node.clone();
             match tokio::task::spawn_blocking(move || n.persist()).await {

@@ -822,9 +822,8 @@ fn abci_query(node: &Node, p: &Params) -> Result<Value, RpcError> {
     if height > latest {
         return Ok(response(
             26,
-            format!(
-                "cannot query with height in the future; please provide a valid height: invalid height"
-            ),
+            "cannot query with height in the future; please provide a valid height: invalid height"
+                .to_owned(),
             "sdk".into(),
             None,
         ));

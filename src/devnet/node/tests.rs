@@ -166,3 +166,50 @@ async fn persistence_round_trip() {
     assert_eq!(again.produce_block().height, 3);
     again.shutdown().unwrap();
 }
+
+/// cosmjs simulates with `SIGN_MODE_UNSPECIFIED`, an empty signature and no fee.
+#[tokio::test]
+async fn simulate_accepts_a_cosmjs_style_unsigned_tx() {
+    use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::{
+        mode_info, AuthInfo, Fee, ModeInfo, SignerInfo, TxBody, TxRaw,
+    };
+    let w = wallet(1);
+    let n = node(genesis(&[&w]));
+    let msg = bme::MsgMintACT {
+        owner: w.address().to_owned(),
+        to: w.address().to_owned(),
+        coins_to_burn: coin("uakt", 1000),
+    };
+    let body = TxBody {
+        messages: vec![crate::akash::proto::to_any(&msg)],
+        ..Default::default()
+    };
+    let auth = AuthInfo {
+        signer_infos: vec![SignerInfo {
+            public_key: Some(crate::akash::proto::to_any(
+                &cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey {
+                    key: w.public_key().to_vec(),
+                },
+            )),
+            mode_info: Some(ModeInfo {
+                sum: Some(mode_info::Sum::Single(mode_info::Single {
+                    mode: SignMode::Unspecified as i32,
+                })),
+            }),
+            sequence: 0,
+        }],
+        fee: Some(Fee::default()),
+        ..Default::default()
+    };
+    let raw = TxRaw {
+        body_bytes: body.encode_to_vec(),
+        auth_info_bytes: auth.encode_to_vec(),
+        signatures: vec![Vec::new()],
+    }
+    .encode_to_vec();
+    let (_, used, _) = n.simulate(&raw).unwrap();
+    assert!(used > gas::ANTE_FLAT);
+    // the same tx is refused by CheckTx (not SIGN_MODE_DIRECT)
+    assert_eq!(n.submit(raw).code, 4);
+}

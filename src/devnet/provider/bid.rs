@@ -155,7 +155,7 @@ fn bid_price(p: &Provider, spec: &GroupSpec, ceiling: u128) -> Option<u128> {
     } else if let Some(m) = st.faults.bid_multiplier {
         ((model as f64) * m) as u128
     } else {
-        model.min(ceiling)
+        model
     };
     (price > 0 && price <= ceiling).then_some(price)
 }
@@ -173,7 +173,6 @@ fn ceiling(spec: &GroupSpec) -> Option<(String, u128)> {
 }
 
 struct Snapshot {
-    height: i64,
     /// Open orders (group open) without a bid from us, with their spec and whether we match.
     orders: Vec<(OrderKey, GroupSpec, bool)>,
     /// Our bids and their states.
@@ -222,7 +221,6 @@ fn snapshot(c: &Chain, p: &Provider) -> Snapshot {
         .or_else(|| c.params.bid_min_deposits.first())
         .cloned();
     Snapshot {
-        height: c.height,
         orders,
         bids,
         leases,
@@ -255,8 +253,18 @@ pub(crate) fn spawn_engine(set: Weak<SetInner>, p: Arc<Provider>) -> tokio::task
 fn tick(access: &dyn ChainAccess, p: &Provider, last_height: i64) -> i64 {
     let height = access.height();
     let now = Instant::now();
+    {
+        // Nothing changes between blocks except timers: orders waiting out the bid delay and
+        // leases waiting for a manifest.
+        let st = p.state();
+        if height == last_height
+            && st.seen_orders.is_empty()
+            && st.leases.values().all(|t| t.manifest)
+        {
+            return height;
+        }
+    }
     let snap = read(access, |c| snapshot(c, p));
-    let _ = last_height;
 
     // Leases: track new ones, forget closed ones (free capacity, stop workloads), time out
     // those without a manifest.
@@ -304,9 +312,15 @@ fn tick(access: &dyn ChainAccess, p: &Provider, last_height: i64) -> i64 {
     }
 
     // Orders.
+    {
+        let mut st = p.state();
+        let open: std::collections::HashSet<&OrderKey> =
+            snap.orders.iter().map(|(k, _, _)| k).collect();
+        st.seen_orders.retain(|k, _| open.contains(k));
+    }
     let stop = p.state().faults.stop_bidding;
     if stop {
-        return height.max(snap.height);
+        return height;
     }
     for (okey, spec, ok) in snap.orders {
         if !ok {
@@ -375,5 +389,5 @@ fn tick(access: &dyn ChainAccess, p: &Provider, last_height: i64) -> i64 {
             }
         }
     }
-    height.max(snap.height)
+    height
 }

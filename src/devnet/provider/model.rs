@@ -140,16 +140,17 @@ pub struct PriceModel {
 
 impl PriceModel {
     pub(crate) fn for_provider(rng: &mut Rng) -> PriceModel {
-        // A factor of 0.80–1.50 on a base of 0.002 uact/millicore, 0.001 uact/MiB memory,
-        // 0.0001 uact/MiB storage, 50 uact/GPU and 0.1 uact/endpoint per block.
+        // A factor of 0.80–1.50 on a base of 0.0001 uact/millicore, 0.00005 uact/MiB memory,
+        // 0.00001 uact/MiB storage, 10 uact/GPU and 0.01 uact/endpoint per block: about
+        // 0.1 uact per block for half a CPU, 512 MiB and 1 GiB, so modest SDL prices get bids.
         let f = u128::from(rng.range(80, 150));
         let scale = |base_micro: u128| base_micro * f * DEC_SCALE / 100 / 1_000_000;
         PriceModel {
-            cpu_milli: scale(2_000),
-            memory_mi: scale(1_000),
-            storage_mi: scale(100),
-            gpu: scale(50_000_000),
-            endpoint: scale(100_000),
+            cpu_milli: scale(100),
+            memory_mi: scale(50),
+            storage_mi: scale(10),
+            gpu: scale(10_000_000),
+            endpoint: scale(10_000),
         }
     }
 
