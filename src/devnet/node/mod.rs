@@ -333,6 +333,11 @@ struct Persisted {
     blocks: Vec<StoredBlock>,
 }
 
+/// The largest tx accepted (CometBFT's default `max_tx_bytes`).
+pub const MAX_TX_BYTES: usize = 1_048_576;
+/// The most txs waiting for a block (CometBFT's default mempool `size`).
+pub const MAX_MEMPOOL_TXS: usize = 5_000;
+
 /// The name of the state file inside a state directory.
 pub const STATE_FILE: &str = "devnet-state.json";
 
@@ -530,6 +535,24 @@ impl Node {
         let parsed = parse_tx(&tx);
         let mut st = self.write_state();
         let result = parsed.and_then(|p| {
+            if tx.len() > MAX_TX_BYTES {
+                return Err(sdk(
+                    21,
+                    format!(
+                        "tx too large. Max size is {MAX_TX_BYTES}, but got {}",
+                        tx.len()
+                    ),
+                ));
+            }
+            if st.mempool.len() >= MAX_MEMPOOL_TXS {
+                return Err(sdk(
+                    20,
+                    format!(
+                        "mempool is full: number of txs {} (max: {MAX_MEMPOOL_TXS})",
+                        st.mempool.len()
+                    ),
+                ));
+            }
             if st.mempool_hashes.contains(&hash) || st.tx_index.contains_key(&hash) {
                 return Err(sdk(19, "tx already exists in cache"));
             }

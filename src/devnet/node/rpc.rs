@@ -264,7 +264,7 @@ impl Params {
 fn arg_names(method: &str) -> &'static [&'static str] {
     match method {
         "abci_query" => &["path", "data", "height", "prove"],
-        "broadcast_tx_sync" | "broadcast_tx_async" | "broadcast_tx_commit" | "check_tx" => &["tx"],
+        "broadcast_tx_sync" | "broadcast_tx_async" | "broadcast_tx_commit" => &["tx"],
         "tx" => &["hash", "prove"],
         "tx_search" => &["query", "prove", "page", "per_page", "order_by"],
         "block" | "block_results" | "commit" | "header" | "consensus_params" => &["height"],
@@ -419,9 +419,12 @@ async fn uri_call(
         }
     }
     let result = dispatch(&st, &method, &Params::Uri(params)).await;
+    // CometBFT answers URI-form errors with HTTP 500 (`WriteRPCResponseHTTPError`); an
+    // unknown route is a 404.
     let status = match &result {
         Err(e) if e.code == -32601 => StatusCode::NOT_FOUND,
-        _ => StatusCode::OK,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Ok(_) => StatusCode::OK,
     };
     json_response(status, &reply(json!(-1), result))
 }

@@ -213,3 +213,23 @@ async fn simulate_accepts_a_cosmjs_style_unsigned_tx() {
     // the same tx is refused by CheckTx (not SIGN_MODE_DIRECT)
     assert_eq!(n.submit(raw).code, 4);
 }
+
+#[tokio::test]
+async fn oversized_txs_are_refused() {
+    let w = wallet(1);
+    let n = node(genesis(&[&w]));
+    let msg = bme::MsgMintACT {
+        owner: w.address().to_owned(),
+        to: w.address().to_owned(),
+        coins_to_burn: coin("uakt", 1000),
+    };
+    let tx = UnsignedTx {
+        messages: vec![crate::akash::proto::to_any(&msg)],
+        memo: "x".repeat(MAX_TX_BYTES),
+        fee: vec![coin("uakt", 1_000_000)],
+        gas_limit: 200_000,
+        timeout_height: 0,
+    };
+    let raw = sign_tx(&w, "test-1", 0, 0, &tx).unwrap();
+    assert_eq!(n.submit(raw).code, 21);
+}
