@@ -119,6 +119,20 @@ pub enum AkashCommand {
     /// The tenant's mTLS client certificate.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Encrypted keyring files.
+    #[command(subcommand)]
+    Keyring(KeyringCommand),
+}
+
+/// `akash keyring` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeyringCommand {
+    /// Seal the mnemonic (from --mnemonic-file or --mnemonic-env) into a keyring file,
+    /// encrypted with the passphrase in --keyring-passphrase-env.
+    Create {
+        /// The keyring file to write (mode 0600).
+        out: PathBuf,
+    },
 }
 
 /// `akash cert` subcommands.
@@ -278,7 +292,12 @@ async fn write(
 }
 
 async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
-    let chain = connect(args).await?;
+    let chain = match &args.command {
+        AkashCommand::Keyring(KeyringCommand::Create { out }) => {
+            return keyring_create(args, out, io);
+        }
+        _ => connect(args).await?,
+    };
     let owner = chain.owner().to_string();
     match &args.command {
         AkashCommand::Account => {
@@ -470,7 +489,50 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
             );
             emit(io, args, &v, &table)
         }
+        AkashCommand::Keyring(KeyringCommand::Create { out }) => keyring_create(args, out, io),
     }
+}
+
+fn keyring_create(args: &AkashArgs, out: &std::path::Path, io: &mut Io<'_>) -> anyhow::Result<()> {
+    let phrase = match &args.mnemonic_file {
+        Some(path) => zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {}", path.display(), e.kind()))?,
+        ),
+        None => zeroize::Zeroizing::new(
+            std::env::var(&args.mnemonic_env)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("environment variable {} is not set", args.mnemonic_env)
+                })?,
+        ),
+    };
+    let pass = zeroize::Zeroizing::new(
+        std::env::var(&args.keyring_passphrase_env)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "environment variable {} is not set (the keyring's passphrase)",
+                    args.keyring_passphrase_env
+                )
+            })?,
+    );
+    crate::akash::client::wallet::write_keyring(
+        out,
+        &phrase,
+        pass.as_bytes(),
+        crate::akash::client::wallet::DEFAULT_LOG_N,
+    )?;
+    let address = WalletSource::Keyring {
+        path: out.to_path_buf(),
+        passphrase_env: args.keyring_passphrase_env.clone(),
+    }
+    .load()?;
+    let v = json!({"keyring": out.display().to_string(), "address": address.address()});
+    let table = format!("keyring {} holds {}\n", out.display(), address.address());
+    emit(io, args, &v, &table)
 }
 
 #[cfg(test)]

@@ -323,6 +323,7 @@ async fn fifty(
     chain: &RpcChain,
     base: u64,
     bad: Option<(usize, u64)>,
+    sequential: bool,
 ) -> (Run, Vec<Result<u64, ClientError>>) {
     let start_height = chain.latest_height().await.expect("height");
     let started = Instant::now();
@@ -339,7 +340,15 @@ async fn fifty(
                 .map(|r| (dseq, r))
         }
     });
-    let results = futures::future::join_all(futs).await;
+    let results = if sequential {
+        let mut v = Vec::new();
+        for f in futs {
+            v.push(f.await);
+        }
+        v
+    } else {
+        futures::future::join_all(futs).await
+    };
     let elapsed = started.elapsed();
     let mut hashes = std::collections::HashSet::new();
     let mut last = start_height;
@@ -378,7 +387,7 @@ async fn akash_client_batch_of_50_with_a_bad_message() {
         .create_deployment(base - 1, vec![group("g")], hash(1), coin("uact", 500_000))
         .await
         .expect("existing deployment");
-    let (run, out) = fifty(&batched, base, Some((17, base - 1))).await;
+    let (run, out) = fifty(&batched, base, Some((17, base - 1)), false).await;
     for (i, r) in out.iter().enumerate() {
         if i == 17 {
             match r {
@@ -404,15 +413,33 @@ async fn akash_client_batch_of_50_with_a_bad_message() {
     // The same without batching: one tx per deployment.
     let single = tenant(&dev, None).await;
     let base2 = base + 1000;
-    let (run2, out2) = fifty(&single, base2, None).await;
+    let (run2, out2) = fifty(&single, base2, None, false).await;
     assert!(out2.iter().all(|r| r.is_ok()), "{out2:?}");
     assert_eq!(run2.txs, 50);
     eprintln!(
-        "FIGURES unbatched: 50 deployments in {} txs, {} block(s), {:.2}s (block time {}ms)",
+        "FIGURES unbatched, concurrent (pipelined sequences): 50 deployments in {} txs, {} block(s), {:.2}s (block time {}ms)",
         run2.txs,
         run2.blocks,
         run2.elapsed.as_secs_f64(),
         BLOCK.as_millis()
+    );
+
+    // And one after the other, each waiting for its confirmation (a naive reconciler).
+    let (run3, out3) = fifty(&single, base + 2000, None, true).await;
+    assert!(out3.iter().all(|r| r.is_ok()), "{out3:?}");
+    assert_eq!(run3.txs, 50);
+    assert!(run3.blocks >= 25, "one tx per block or so: {}", run3.blocks);
+    eprintln!(
+        "FIGURES unbatched, sequential: 50 deployments in {} txs, {} block(s), {:.2}s (block time {}ms)",
+        run3.txs,
+        run3.blocks,
+        run3.elapsed.as_secs_f64(),
+        BLOCK.as_millis()
+    );
+    let stats = batched.batcher().expect("batching on").stats();
+    eprintln!(
+        "FIGURES batcher: {} tx attempts, {} confirmed, {} failed",
+        stats.txs, stats.confirmed, stats.failed
     );
     dev.shutdown().expect("shutdown");
 }
@@ -583,6 +610,45 @@ async fn akash_client_cli() {
     )
     .await;
     assert_eq!(code, 0, "{err}");
+    // A keyring made from the mnemonic signs as the same account.
+    let kr = dir.path().join("keyring.json").display().to_string();
+    let env = [
+        ("AF_AKASH_MNEMONIC", dev.mnemonic().to_string()),
+        ("AF_AKASH_KEYRING_PASSPHRASE", "kr pass".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, _, err) = run_cli(
+        &[
+            "akash".into(),
+            "keyring".into(),
+            "create".into(),
+            kr.clone(),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!std::fs::read_to_string(&kr)
+        .expect("keyring")
+        .contains(dev.mnemonic().as_str()));
+    let (code, out, err) = run_cli(
+        &[
+            "akash".into(),
+            "--network".into(),
+            dev.rpc_url(),
+            "--keyring".into(),
+            kr.clone(),
+            "account".into(),
+            "-o".into(),
+            "json".into(),
+        ],
+        &[("AF_AKASH_KEYRING_PASSPHRASE", "kr pass")],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["address"], dev.test_address());
+
     let certs = chain
         .certificates(chain.owner(), "", "valid")
         .await
@@ -591,5 +657,216 @@ async fn akash_client_cli() {
     let stored = std::fs::read_to_string(dir.path().join(format!("{}.cert.json", chain.owner())))
         .expect("stored certificate");
     assert!(stored.contains(&certs[0].serial) && !stored.contains("PRIVATE KEY"));
+    dev.shutdown().expect("shutdown");
+}
+
+const SDL: &str = r#"
+version: "2.0"
+services:
+  web:
+    image: nginx:1.25
+    expose:
+      - port: 80
+        accept:
+          - www.example.test
+        to:
+          - global: true
+profiles:
+  compute:
+    web:
+      resources:
+        cpu:
+          units: 0.5
+        memory:
+          size: 512Mi
+        storage:
+          size: 1Gi
+  placement:
+    dc:
+      pricing:
+        web:
+          denom: uact
+          amount: 1000
+deployment:
+  web:
+    dc:
+      profile: web
+      count: 1
+"#;
+
+/// Create → bids → lease → manifest (mTLS, then JWT on a second deployment) → status →
+/// deposit → close, against the devnet's simulated providers, through `AkashChain` and the
+/// gateway client only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn akash_client_full_tenant_flow_with_providers() {
+    use af_operator::akash::client::gateway::{
+        ClientCertStore, GatewayAuth, GatewayClient, GatewayError, GatewayOptions,
+    };
+    let dev = Devnet::start(DevnetConfig {
+        providers: 2,
+        block_time: Duration::from_millis(100),
+        seed: 12,
+        bid_delay: Duration::from_millis(150),
+        ..DevnetConfig::default()
+    })
+    .await
+    .expect("devnet with providers");
+    let chain = tenant(&dev, Some(BatchConfig::default())).await;
+    let owner = chain.owner().to_string();
+    let conv = af_operator::sdl::convert(SDL).expect("sdl");
+    let manifest = serde_json::to_vec(&conv.manifest).expect("manifest json");
+    let opts = GatewayOptions {
+        request_timeout: Duration::from_secs(10),
+        not_found_retry_for: Duration::from_secs(10),
+        retry_interval: Duration::from_millis(200),
+        ..GatewayOptions::default()
+    };
+
+    // Publish the client certificate once (kept encrypted in a temp dir).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = ClientCertStore {
+        dir: dir.path().to_path_buf(),
+    };
+    let cert = store
+        .ensure_published(&chain, b"pass")
+        .await
+        .expect("certificate published");
+    let again = store
+        .ensure_published(&chain, b"pass")
+        .await
+        .expect("stored certificate reused");
+    assert_eq!(cert.serial, again.serial, "generated once");
+
+    let base = chain.latest_height().await.expect("height") as u64 + 100;
+    for (dseq, auth) in [
+        (base, GatewayAuth::Mtls(cert.clone())),
+        (
+            base + 1,
+            GatewayAuth::Jwt(Wallet::from_mnemonic(&dev.mnemonic()).expect("wallet")),
+        ),
+    ] {
+        chain
+            .create_deployment(
+                dseq,
+                conv.groups.clone(),
+                conv.version.0.to_vec(),
+                coin("uact", 5_000_000),
+            )
+            .await
+            .expect("create");
+        // Bids arrive from the providers.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let bid = loop {
+            let bids = chain
+                .bids(
+                    mv1beta5::BidFilters {
+                        owner: owner.clone(),
+                        dseq,
+                        state: "open".into(),
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .await
+                .expect("bids");
+            if let Some(b) = bids.items.first() {
+                break b.bid.id.clone();
+            }
+            assert!(Instant::now() < deadline, "no bid for {dseq}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        chain.create_lease(bid.clone()).await.expect("lease");
+        let gw = GatewayClient::connect(&chain, &bid.provider, auth.clone(), opts.clone())
+            .await
+            .expect("gateway client");
+        gw.send_manifest(dseq, &manifest)
+            .await
+            .expect("manifest accepted");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            match gw.lease_status(dseq, bid.gseq, bid.oseq).await {
+                Ok(s)
+                    if s.services
+                        .get("web")
+                        .is_some_and(|w| w.available_replicas >= 1) =>
+                {
+                    break s
+                }
+                Ok(_) | Err(GatewayError::Http { status: 404, .. }) => {}
+                Err(e) => panic!("status: {e}"),
+            }
+            assert!(Instant::now() < deadline, "workload never became available");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(status.services["web"].total, 1);
+        assert!(!status.services["web"].uris.is_empty(), "{status:?}");
+
+        // A manifest that does not match the deployment is refused for good (422).
+        let mut wrong = conv.manifest.clone();
+        wrong.0[0].services[0].image = "nginx:1.26".into();
+        let err = gw
+            .send_manifest(dseq, &serde_json::to_vec(&wrong).expect("json"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, GatewayError::Rejected(_)), "{err}");
+    }
+
+    // 404 (no lease for that dseq at this provider) is retried, but only for so long.
+    let provider_addr = chain
+        .leases(
+            mv1::LeaseFilters {
+                owner: owner.clone(),
+                dseq: base,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("leases")
+        .items[0]
+        .lease
+        .id
+        .provider
+        .clone();
+    let short = GatewayOptions {
+        not_found_retry_for: Duration::from_millis(700),
+        retry_interval: Duration::from_millis(200),
+        ..opts.clone()
+    };
+    let gw = GatewayClient::connect(
+        &chain,
+        &provider_addr,
+        GatewayAuth::Mtls(cert.clone()),
+        short,
+    )
+    .await
+    .expect("gateway client");
+    let started = Instant::now();
+    let err = gw.send_manifest(base + 77, &manifest).await.unwrap_err();
+    assert!(matches!(err, GatewayError::NotFound(_)), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let id = DeploymentID::new(&owner, base);
+    chain
+        .deposit(id.clone(), coin("uact", 1_000_000))
+        .await
+        .expect("deposit");
+    chain.close_deployment(base).await.expect("close");
+    chain.close_deployment(base + 1).await.expect("close");
+    let active = chain
+        .leases(
+            mv1::LeaseFilters {
+                owner: owner.clone(),
+                state: "active".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("leases");
+    assert!(active
+        .items
+        .iter()
+        .all(|l| l.lease.id.dseq != base && l.lease.id.dseq != base + 1));
     dev.shutdown().expect("shutdown");
 }
