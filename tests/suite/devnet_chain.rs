@@ -714,16 +714,24 @@ async fn devnet_refusals_and_back_to_back_sequences() {
 
     // three txs back to back with increasing sequences, before a block
     let mut hashes = Vec::new();
+    let mut first = None;
     for dseq in [10, 11, 12] {
         let raw = sign(
             &mut t,
             d.chain_id(),
             &[create_deployment(&owner, dseq, 100, ("uact", 500_000))],
         );
-        let r = c.broadcast_tx_sync(raw).await.unwrap();
+        let r = c.broadcast_tx_sync(raw.clone()).await.unwrap();
         assert_eq!(r.code.value(), 0, "{}", r.log);
         hashes.push(r.hash);
+        first.get_or_insert(raw);
     }
+    // the same bytes again: CometBFT's mempool cache refuses them with an RPC error
+    let dup = c.broadcast_tx_sync(first.unwrap()).await;
+    assert!(
+        format!("{:?}", dup.unwrap_err()).contains("tx already exists in cache"),
+        "duplicate tx"
+    );
     for h in hashes {
         assert_eq!(wait_tx(&c, h).await.code, 0);
     }

@@ -296,15 +296,22 @@ fn parse_tx_with(raw: &[u8], require_direct: bool) -> Result<ParsedTx, TxError> 
 fn fee_uakt(fee: &[Coin]) -> Result<u128, TxError> {
     let mut total = 0u128;
     for c in fee {
-        let amount: u128 = c.amount.parse().map_err(|_| {
+        let amount = crate::devnet::chain::parse_int(&c.amount).ok_or_else(|| {
             sdk(
                 13,
                 format!("invalid fee amount {:?}: insufficient fee", c.amount),
             )
         })?;
-        if c.denom == UAKT {
-            total = total.saturating_add(amount);
+        if c.denom != UAKT && amount > 0 {
+            return Err(sdk(
+                13,
+                format!(
+                    "insufficient fee; fees must be paid in {UAKT}, got {}",
+                    c.denom
+                ),
+            ));
         }
+        total = total.saturating_add(amount);
     }
     Ok(total)
 }
