@@ -305,6 +305,18 @@ async fn akash_client_rpc_failover() {
         .await
         .expect("connects through the second endpoint");
     assert_eq!(chain.rpc().current_url(), dev.rpc_url());
+    // A configured chain id that the node does not serve is refused before anything is signed.
+    let wrong = RpcConfig {
+        chain_id: Some("akashnet-2".into()),
+        ..config(vec![dev.rpc_url()], None)
+    };
+    let err = RpcChain::connect(
+        wrong,
+        Wallet::from_mnemonic(&dev.mnemonic()).expect("mnemonic"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("akashnet-2"), "{err}");
     let dseq = chain.latest_height().await.expect("height") as u64 + 7000;
     chain
         .create_deployment(dseq, vec![group("g")], hash(9), coin("uact", 500_000))

@@ -565,17 +565,26 @@ impl std::fmt::Debug for RpcChain {
 }
 
 impl RpcChain {
-    /// Connects (reads the chain id from `status` when not configured). Batching needs a
-    /// tokio runtime.
+    /// Connects: reads the chain id from `status` and, when one is configured, checks that the
+    /// node serves it. Batching needs a tokio runtime.
     pub async fn connect(cfg: RpcConfig, wallet: Wallet) -> Result<RpcChain> {
         let rpc = Arc::new(Rpc::new(
             &cfg.endpoints,
             cfg.request_timeout,
             cfg.retry_for,
         )?);
+        // The node must serve the chain we mean to sign for (a mainnet key never signs for
+        // another chain by mistake, and the reverse).
+        let served = rpc.status().await?.0;
         let chain_id = match &cfg.chain_id {
+            Some(id) if *id != served => {
+                return Err(ClientError::Invalid(format!(
+                    "RPC endpoint {} serves chain {served:?}, expected {id:?}",
+                    rpc.current_url()
+                )))
+            }
             Some(id) => id.clone(),
-            None => rpc.status().await?.0,
+            None => served,
         };
         let owner = wallet.address().to_owned();
         let signer = Arc::new(Signer {
