@@ -987,3 +987,55 @@ deployment:
     assert!(ips[0].get("ExternalPort").is_some());
     assert_eq!(status["forwarded_ports"]["web"][0]["port"], 9000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_providers_survive_a_state_dir_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = DevnetConfig {
+        providers: 1,
+        block_time: Duration::from_millis(100),
+        seed: 11,
+        bid_delay: Duration::from_millis(100),
+        state_dir: Some(dir.path().to_path_buf()),
+        ..DevnetConfig::default()
+    };
+    let dn = Devnet::start(cfg.clone()).await.unwrap();
+    let w = tenant(&dn);
+    let conv = sdl::convert(SDL).unwrap();
+    create_deployment(&dn, &w, 3, &conv, conv.version.0).await;
+    let b = bids(&dn, w.address(), 3, 1).await;
+    lease(&dn, &w, &b[0]).await;
+    let provider = b[0].4.clone();
+    let old_uri = dn
+        .node()
+        .read(|c| c.providers.get(&provider).map(|p| p.host_uri.clone()))
+        .unwrap();
+    dn.shutdown().unwrap();
+
+    let dn = Devnet::start(cfg).await.unwrap();
+    let info = dn.provider_set().unwrap().providers()[0].clone();
+    assert_eq!(info.address, provider, "same seed, same provider account");
+    // The provider republished its new gateway URI and certificate.
+    let uri = until(10, "provider record updated", || {
+        dn.node().read(|c| {
+            let rec = c.providers.get(&provider)?;
+            let cert = c
+                .certificates
+                .contains_key(&(provider.clone(), info.cert_serial.clone()));
+            (rec.host_uri == info.host_uri && cert).then(|| rec.host_uri.clone())
+        })
+    })
+    .await;
+    if uri == old_uri {
+        eprintln!("the gateway happened to get the same port again");
+    }
+    let token = jwt::mint(&w, &jwt::full_access(w.address(), now(), 900));
+    let r = client(&dn, &provider, None)
+        .put(format!("{uri}/deployment/3/manifest"))
+        .bearer_auth(&token)
+        .body(serde_json::to_vec(&conv.manifest).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
