@@ -986,6 +986,59 @@ deployment:
     assert_eq!(ips[0]["Protocol"], "TCP");
     assert!(ips[0].get("ExternalPort").is_some());
     assert_eq!(status["forwarded_ports"]["web"][0]["port"], 9000);
+
+    // Resources: only provider-3 has an A100; nobody has 200 CPUs.
+    let gpu = r#"
+version: "2.0"
+services:
+  train:
+    image: train:1
+    expose:
+      - port: 80
+        to:
+          - global: true
+profiles:
+  compute:
+    big:
+      resources:
+        cpu: {units: 4}
+        memory: {size: 8Gi}
+        storage: {size: 10Gi}
+        gpu:
+          units: 1
+          attributes:
+            vendor:
+              nvidia:
+                - model: a100
+  placement:
+    any:
+      pricing:
+        big: {denom: uact, amount: 100000}
+deployment:
+  train:
+    any: {profile: big, count: 1}
+"#;
+    let conv = sdl::convert(gpu).unwrap();
+    create_deployment(&dn, &w, 6, &conv, conv.version.0).await;
+    let b = bids(&dn, w.address(), 6, 1).await;
+    let huge = SDL.replace("units: 0.5", "units: 200");
+    let conv = sdl::convert(&huge).unwrap();
+    create_deployment(&dn, &w, 8, &conv, conv.version.0).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let gpu_bidders: Vec<String> = dn.node().read(|c| {
+        c.bids
+            .keys()
+            .filter(|k| k.1 == 6)
+            .map(|k| k.4.clone())
+            .collect()
+    });
+    assert_eq!(gpu_bidders, vec![b[0].4.clone()]);
+    let p3 = infos.iter().find(|p| p.name == "provider-3").unwrap();
+    assert_eq!(gpu_bidders[0], p3.address);
+    let n = dn
+        .node()
+        .read(|c| c.bids.keys().filter(|k| k.1 == 8).count());
+    assert_eq!(n, 0, "no provider has 400 CPUs (200 × 2)");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

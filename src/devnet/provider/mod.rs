@@ -354,6 +354,8 @@ pub(crate) mod prov {
         pub decided: HashSet<OrderKey>,
         /// Capacity reserved per order bid on.
         pub reserved: HashMap<OrderKey, Usage>,
+        /// When bids not yet seen on chain were sent.
+        pub reserved_at: HashMap<OrderKey, Instant>,
         /// Active leases, with when first seen and whether a manifest arrived.
         pub leases: HashMap<BidKey, LeaseTrack>,
         /// Leases a close was sent for.
