@@ -714,16 +714,24 @@ async fn devnet_refusals_and_back_to_back_sequences() {
 
     // three txs back to back with increasing sequences, before a block
     let mut hashes = Vec::new();
+    let mut first = None;
     for dseq in [10, 11, 12] {
         let raw = sign(
             &mut t,
             d.chain_id(),
             &[create_deployment(&owner, dseq, 100, ("uact", 500_000))],
         );
-        let r = c.broadcast_tx_sync(raw).await.unwrap();
+        let r = c.broadcast_tx_sync(raw.clone()).await.unwrap();
         assert_eq!(r.code.value(), 0, "{}", r.log);
         hashes.push(r.hash);
+        first.get_or_insert(raw);
     }
+    // the same bytes again: CometBFT's mempool cache refuses them with an RPC error
+    let dup = c.broadcast_tx_sync(first.unwrap()).await;
+    assert!(
+        format!("{:?}", dup.unwrap_err()).contains("tx already exists in cache"),
+        "duplicate tx"
+    );
     for h in hashes {
         assert_eq!(wait_tx(&c, h).await.code, 0);
     }
@@ -1024,8 +1032,14 @@ async fn devnet_state_dir_restart_keeps_a_deployment() {
 async fn devnet_throughput() {
     let d = devnet(200).await;
     let c = rpc(&d, Duration::from_secs(30));
-    let accounts = 8;
-    let per_account = 100;
+    let accounts: usize = std::env::var("AF_BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let per_account: usize = std::env::var("AF_BENCH_TXS_PER_ACCOUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
     let mut accts = Vec::new();
     for _ in 0..accounts {
         accts.push(funded(&d, &c, "100000000000uakt").await);
@@ -1197,4 +1211,112 @@ async fn devnet_cli_starts_fast_and_ctl_controls_it() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(ready < Duration::from_secs(1), "ready after {ready:?}");
+}
+
+/// The raw JSON-RPC forms: batches, positional params, the URI form, CometBFT's error shapes.
+#[tokio::test]
+async fn devnet_json_rpc_raw_forms_and_errors() {
+    let d = devnet(100).await;
+    let c = rpc(&d, Duration::from_secs(10));
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value| {
+        let http = http.clone();
+        let url = d.rpc_url();
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    // batch with named and positional params
+    let v = post(serde_json::json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "health", "params": {}},
+        {"jsonrpc": "2.0", "id": "two", "method": "abci_query",
+         "params": ["/cosmos.bank.v1beta1.Query/Balance",
+                    hex::encode(bank::QueryBalanceRequest { address: d.test_address().into(), denom: "uakt".into() }.encode_to_vec()),
+                    "0", false]},
+        {"jsonrpc": "2.0", "id": 3, "method": "no_such_method"},
+    ]))
+    .await;
+    assert_eq!(v[0]["id"], 1);
+    assert_eq!(v[0]["result"], serde_json::json!({}));
+    assert_eq!(v[1]["id"], "two");
+    assert_eq!(v[1]["result"]["response"]["code"], 0);
+    let value = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        v[1]["result"]["response"]["value"].as_str().unwrap(),
+    )
+    .unwrap();
+    let bal = bank::QueryBalanceResponse::decode(value.as_slice()).unwrap();
+    assert_eq!(bal.balance.unwrap().amount, "1000000000000");
+    assert_eq!(v[2]["error"]["code"], -32601);
+    // parse error
+    let v: serde_json::Value = http
+        .post(d.rpc_url())
+        .body("{not json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["error"]["code"], -32700);
+    // tx not found: CometBFT's internal error with the hash
+    let v = post(
+        serde_json::json!({"jsonrpc": "2.0", "id": 9, "method": "tx",
+        "params": {"hash": "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=", "prove": false}}),
+    )
+    .await;
+    assert_eq!(v["error"]["code"], -32603);
+    assert_eq!(
+        v["error"]["data"],
+        format!("tx ({}) not found", "09".repeat(32))
+    );
+    // broadcast in the URI form with 0x hex
+    let mut t = tenant(&d, &c).await;
+    let owner = t.address.clone();
+    let raw = sign(
+        &mut t,
+        d.chain_id(),
+        &[create_deployment(&owner, 9, 100, ("uact", 500_000))],
+    );
+    let v: serde_json::Value = http
+        .get(format!(
+            "{}/broadcast_tx_sync?tx=0x{}",
+            d.rpc_url(),
+            hex::encode(&raw)
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["result"]["code"], 0, "{v}");
+    let hash = v["result"]["hash"].as_str().unwrap().to_owned();
+    assert_eq!(hash.len(), 64);
+    assert_eq!(wait_tx(&c, hash.parse().unwrap()).await.code, 0);
+    // an unquoted string in the URI form is refused, as CometBFT does
+    let v: serde_json::Value = http
+        .get(format!("{}/abci_query?path=/x&data=0x", d.rpc_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["error"]["code"], -32602);
+    // tx_search by an event attribute
+    let v = post(
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tx_search",
+        "params": {"query": format!("message.sender='{owner}'"), "page": "1", "per_page": "30"}}),
+    )
+    .await;
+    assert_eq!(v["result"]["total_count"], "1", "{v}");
+    d.shutdown().unwrap();
 }

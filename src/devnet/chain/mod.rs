@@ -417,7 +417,8 @@ impl Chain {
     pub fn fund(&mut self, addr: &str, coins: &[(&str, u128)]) {
         let account = self.account_mut(addr);
         for (denom, amount) in coins {
-            *account.balances.entry((*denom).to_owned()).or_default() += amount;
+            let balance = account.balances.entry((*denom).to_owned()).or_default();
+            *balance = balance.saturating_add(*amount);
         }
         account.balances.retain(|_, v| *v > 0);
     }

@@ -296,15 +296,22 @@ fn parse_tx_with(raw: &[u8], require_direct: bool) -> Result<ParsedTx, TxError> 
 fn fee_uakt(fee: &[Coin]) -> Result<u128, TxError> {
     let mut total = 0u128;
     for c in fee {
-        let amount: u128 = c.amount.parse().map_err(|_| {
+        let amount = crate::devnet::chain::parse_int(&c.amount).ok_or_else(|| {
             sdk(
                 13,
                 format!("invalid fee amount {:?}: insufficient fee", c.amount),
             )
         })?;
-        if c.denom == UAKT {
-            total = total.saturating_add(amount);
+        if c.denom != UAKT && amount > 0 {
+            return Err(sdk(
+                13,
+                format!(
+                    "insufficient fee; fees must be paid in {UAKT}, got {}",
+                    c.denom
+                ),
+            ));
         }
+        total = total.saturating_add(amount);
     }
     Ok(total)
 }
@@ -332,6 +339,11 @@ struct Persisted {
     chain: Chain,
     blocks: Vec<StoredBlock>,
 }
+
+/// The largest tx accepted (CometBFT's default `max_tx_bytes`).
+pub const MAX_TX_BYTES: usize = 1_048_576;
+/// The most txs waiting for a block (CometBFT's default mempool `size`).
+pub const MAX_MEMPOOL_TXS: usize = 5_000;
 
 /// The name of the state file inside a state directory.
 pub const STATE_FILE: &str = "devnet-state.json";
@@ -530,6 +542,24 @@ impl Node {
         let parsed = parse_tx(&tx);
         let mut st = self.write_state();
         let result = parsed.and_then(|p| {
+            if tx.len() > MAX_TX_BYTES {
+                return Err(sdk(
+                    21,
+                    format!(
+                        "tx too large. Max size is {MAX_TX_BYTES}, but got {}",
+                        tx.len()
+                    ),
+                ));
+            }
+            if st.mempool.len() >= MAX_MEMPOOL_TXS {
+                return Err(sdk(
+                    20,
+                    format!(
+                        "mempool is full: number of txs {} (max: {MAX_MEMPOOL_TXS})",
+                        st.mempool.len()
+                    ),
+                ));
+            }
             if st.mempool_hashes.contains(&hash) || st.tx_index.contains_key(&hash) {
                 return Err(sdk(19, "tx already exists in cache"));
             }

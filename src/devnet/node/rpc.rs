@@ -264,7 +264,7 @@ impl Params {
 fn arg_names(method: &str) -> &'static [&'static str] {
     match method {
         "abci_query" => &["path", "data", "height", "prove"],
-        "broadcast_tx_sync" | "broadcast_tx_async" | "broadcast_tx_commit" | "check_tx" => &["tx"],
+        "broadcast_tx_sync" | "broadcast_tx_async" | "broadcast_tx_commit" => &["tx"],
         "tx" => &["hash", "prove"],
         "tx_search" => &["query", "prove", "page", "per_page", "order_by"],
         "block" | "block_results" | "commit" | "header" | "consensus_params" => &["height"],
@@ -419,9 +419,12 @@ async fn uri_call(
         }
     }
     let result = dispatch(&st, &method, &Params::Uri(params)).await;
+    // CometBFT answers URI-form errors with HTTP 500 (`WriteRPCResponseHTTPError`); an
+    // unknown route is a 404.
     let status = match &result {
         Err(e) if e.code == -32601 => StatusCode::NOT_FOUND,
-        _ => StatusCode::OK,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Ok(_) => StatusCode::OK,
     };
     json_response(status, &reply(json!(-1), result))
 }
@@ -436,6 +439,7 @@ async fn dispatch(st: &RpcState, method: &str, p: &Params) -> Result<Value, RpcE
         "broadcast_tx_sync" | "broadcast_tx_async" => {
             let tx = required_tx(p)?;
             let r = node.submit(tx);
+            mempool_refusal(&r, method)?;
             if method == "broadcast_tx_async" {
                 return Ok(json!({
                     "code": 0, "data": "", "log": "", "codespace": "",
@@ -583,6 +587,20 @@ async fn dispatch(st: &RpcState, method: &str, p: &Params) -> Result<Value, RpcE
             data: String::new(),
         }),
     }
+}
+
+/// CometBFT's mempool refuses a cached duplicate, a full mempool and an oversized tx before
+/// the app's CheckTx: the broadcast call fails with an RPC error, not a CheckTx code.
+fn mempool_refusal(r: &super::CheckTxResult, method: &str) -> Result<(), RpcError> {
+    if r.codespace != "sdk" || !(19..=21).contains(&r.code) {
+        return Ok(());
+    }
+    let what = match method {
+        "broadcast_tx_sync" => "error on broadcastTxSync: ",
+        "broadcast_tx_commit" => "error on broadcastTxCommit: ",
+        _ => "",
+    };
+    Err(RpcError::internal(format!("{what}{}", r.log)))
 }
 
 fn required_tx(p: &Params) -> Result<Vec<u8>, RpcError> {
@@ -886,6 +904,7 @@ async fn broadcast_commit(node: &Node, p: &Params) -> Result<Value, RpcError> {
     let tx = required_tx(p)?;
     let gas_wanted = crate::akash::tx::decode_tx(&tx).map_or(0, |d| d.gas_limit());
     let r = node.submit(tx);
+    mempool_refusal(&r, "broadcast_tx_commit")?;
     let check = json!({
         "code": r.code, "data": null, "log": r.log, "info": "",
         "gas_wanted": gas_wanted.to_string(), "gas_used": "0", "events": [],

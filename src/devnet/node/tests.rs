@@ -103,6 +103,24 @@ async fn refusals() {
     assert_eq!(r.code, 5, "{}", r.log);
     // garbage
     assert_eq!(n.submit(vec![1, 2, 3]).code, 2);
+    // a fee in another denomination
+    let msg = crate::akash::proto::to_any(&bme::MsgMintACT {
+        owner: w.address().to_owned(),
+        to: w.address().to_owned(),
+        coins_to_burn: coin("uakt", 1000),
+    });
+    let uact_fee = UnsignedTx {
+        messages: vec![msg],
+        memo: String::new(),
+        fee: vec![coin("uakt", 500), coin("uact", 5)],
+        gas_limit: 200_000,
+        timeout_height: 0,
+    };
+    let r = n.submit(sign_tx(&w, "test-1", 0, 0, &uact_fee).unwrap());
+    assert_eq!(
+        (r.code, r.log.as_str()),
+        (13, "insufficient fee; fees must be paid in uakt, got uact")
+    );
     // duplicate
     let tx = mint_tx(&w, 0, 0, 200_000, 500);
     assert_eq!(n.submit(tx.clone()).code, 0);
@@ -212,4 +230,24 @@ async fn simulate_accepts_a_cosmjs_style_unsigned_tx() {
     assert!(used > gas::ANTE_FLAT);
     // the same tx is refused by CheckTx (not SIGN_MODE_DIRECT)
     assert_eq!(n.submit(raw).code, 4);
+}
+
+#[tokio::test]
+async fn oversized_txs_are_refused() {
+    let w = wallet(1);
+    let n = node(genesis(&[&w]));
+    let msg = bme::MsgMintACT {
+        owner: w.address().to_owned(),
+        to: w.address().to_owned(),
+        coins_to_burn: coin("uakt", 1000),
+    };
+    let tx = UnsignedTx {
+        messages: vec![crate::akash::proto::to_any(&msg)],
+        memo: "x".repeat(MAX_TX_BYTES),
+        fee: vec![coin("uakt", 1_000_000)],
+        gas_limit: 200_000,
+        timeout_height: 0,
+    };
+    let raw = sign_tx(&w, "test-1", 0, 0, &tx).unwrap();
+    assert_eq!(n.submit(raw).code, 21);
 }
