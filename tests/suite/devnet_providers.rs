@@ -313,7 +313,12 @@ async fn devnet_providers_bid_lease_manifest_over_mtls_status_and_ingress() {
     let dseq = 42;
     create_deployment(&dn, &w, dseq, &conv, conv.version.0).await;
     // Every provider matches (no requirements) and bids with a real tx.
+    let t = Instant::now();
     let b = bids(&dn, w.address(), dseq, 3).await;
+    eprintln!(
+        "3 bids on chain {:?} after the deployment committed (bid delay 150 ms, blocks 100 ms)",
+        t.elapsed()
+    );
     let prices: Vec<u128> = dn
         .node()
         .read(|c| b.iter().map(|k| c.bids[k].price).collect());
@@ -381,6 +386,7 @@ async fn devnet_providers_bid_lease_manifest_over_mtls_status_and_ingress() {
     assert_eq!(r.status(), 404);
 
     lease(&dn, &w, &b[0]).await;
+    let t = Instant::now();
     let r = http
         .put(format!("{uri}/deployment/{dseq}/manifest"))
         .header("content-type", "application/json")
@@ -389,6 +395,23 @@ async fn devnet_providers_bid_lease_manifest_over_mtls_status_and_ingress() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    eprintln!(
+        "manifest upload over mTLS: {:?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    for _ in 0..50 {
+        let r = http
+            .get(format!("{uri}/lease/{dseq}/1/1/status"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    eprintln!(
+        "lease status over mTLS: {:?} per request (50, keep-alive)",
+        t.elapsed() / 50
+    );
 
     let status: Value = http
         .get(format!("{uri}/lease/{dseq}/1/1/status"))
