@@ -395,10 +395,7 @@ async fn devnet_providers_bid_lease_manifest_over_mtls_status_and_ingress() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-    eprintln!(
-        "manifest upload over mTLS: {:?}",
-        t.elapsed()
-    );
+    eprintln!("manifest upload over mTLS: {:?}", t.elapsed());
     let t = Instant::now();
     for _ in 0..50 {
         let r = http
