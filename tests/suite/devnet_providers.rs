@@ -1112,3 +1112,18 @@ async fn devnet_providers_survive_a_state_dir_restart() {
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_providers_stop_with_the_devnet() {
+    let dn = start(1, Duration::from_secs(300)).await;
+    let info = dn.provider_set().unwrap().providers()[0].clone();
+    assert!(std::net::TcpStream::connect(info.gateway).is_ok());
+    dn.shutdown().unwrap();
+    until(5, "gateway closed", || {
+        std::net::TcpStream::connect(info.gateway)
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    assert!(std::net::TcpStream::connect(info.ingress).is_err());
+}

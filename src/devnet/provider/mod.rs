@@ -300,6 +300,11 @@ impl Drop for SetInner {
         for t in lock(&self.tasks).drain(..) {
             t.abort();
         }
+        // Gateways, ingresses and forwarded ports stop with the set.
+        for p in &self.providers {
+            gateway::stop_listening(p);
+            p.state().workloads.clear();
+        }
     }
 }
 
