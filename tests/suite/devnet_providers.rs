@@ -807,7 +807,12 @@ async fn devnet_providers_faults() {
             .then_some(())
     })
     .await;
-    assert!(std::net::TcpStream::connect(info.ingress).is_err());
+    until(5, "ingress refusing", || {
+        std::net::TcpStream::connect(info.ingress)
+            .is_err()
+            .then_some(())
+    })
+    .await;
     clear_faults(&dn, &provider).await;
     assert_eq!(
         http.get(format!("{uri}/version"))
@@ -1125,5 +1130,10 @@ async fn devnet_providers_stop_with_the_devnet() {
             .then_some(())
     })
     .await;
-    assert!(std::net::TcpStream::connect(info.ingress).is_err());
+    until(5, "ingress closed", || {
+        std::net::TcpStream::connect(info.ingress)
+            .is_err()
+            .then_some(())
+    })
+    .await;
 }
