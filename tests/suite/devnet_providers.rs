@@ -313,7 +313,12 @@ async fn devnet_providers_bid_lease_manifest_over_mtls_status_and_ingress() {
     let dseq = 42;
     create_deployment(&dn, &w, dseq, &conv, conv.version.0).await;
     // Every provider matches (no requirements) and bids with a real tx.
+    let t = Instant::now();
     let b = bids(&dn, w.address(), dseq, 3).await;
+    eprintln!(
+        "3 bids on chain {:?} after the deployment committed (bid delay 150 ms, blocks 100 ms)",
+        t.elapsed()
+    );
     let prices: Vec<u128> = dn
         .node()
         .read(|c| b.iter().map(|k| c.bids[k].price).collect());
@@ -381,6 +386,7 @@ async fn devnet_providers_bid_lease_manifest_over_mtls_status_and_ingress() {
     assert_eq!(r.status(), 404);
 
     lease(&dn, &w, &b[0]).await;
+    let t = Instant::now();
     let r = http
         .put(format!("{uri}/deployment/{dseq}/manifest"))
         .header("content-type", "application/json")
@@ -389,6 +395,20 @@ async fn devnet_providers_bid_lease_manifest_over_mtls_status_and_ingress() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    eprintln!("manifest upload over mTLS: {:?}", t.elapsed());
+    let t = Instant::now();
+    for _ in 0..50 {
+        let r = http
+            .get(format!("{uri}/lease/{dseq}/1/1/status"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    eprintln!(
+        "lease status over mTLS: {:?} per request (50, keep-alive)",
+        t.elapsed() / 50
+    );
 
     let status: Value = http
         .get(format!("{uri}/lease/{dseq}/1/1/status"))
@@ -787,7 +807,12 @@ async fn devnet_providers_faults() {
             .then_some(())
     })
     .await;
-    assert!(std::net::TcpStream::connect(info.ingress).is_err());
+    until(5, "ingress refusing", || {
+        std::net::TcpStream::connect(info.ingress)
+            .is_err()
+            .then_some(())
+    })
+    .await;
     clear_faults(&dn, &provider).await;
     assert_eq!(
         http.get(format!("{uri}/version"))
@@ -986,4 +1011,129 @@ deployment:
     assert_eq!(ips[0]["Protocol"], "TCP");
     assert!(ips[0].get("ExternalPort").is_some());
     assert_eq!(status["forwarded_ports"]["web"][0]["port"], 9000);
+
+    // Resources: only provider-3 has an A100; nobody has 200 CPUs.
+    let gpu = r#"
+version: "2.0"
+services:
+  train:
+    image: train:1
+    expose:
+      - port: 80
+        to:
+          - global: true
+profiles:
+  compute:
+    big:
+      resources:
+        cpu: {units: 4}
+        memory: {size: 8Gi}
+        storage: {size: 10Gi}
+        gpu:
+          units: 1
+          attributes:
+            vendor:
+              nvidia:
+                - model: a100
+  placement:
+    any:
+      pricing:
+        big: {denom: uact, amount: 100000}
+deployment:
+  train:
+    any: {profile: big, count: 1}
+"#;
+    let conv = sdl::convert(gpu).unwrap();
+    create_deployment(&dn, &w, 6, &conv, conv.version.0).await;
+    let b = bids(&dn, w.address(), 6, 1).await;
+    let huge = SDL.replace("units: 0.5", "units: 200");
+    let conv = sdl::convert(&huge).unwrap();
+    create_deployment(&dn, &w, 8, &conv, conv.version.0).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let gpu_bidders: Vec<String> = dn.node().read(|c| {
+        c.bids
+            .keys()
+            .filter(|k| k.1 == 6)
+            .map(|k| k.4.clone())
+            .collect()
+    });
+    assert_eq!(gpu_bidders, vec![b[0].4.clone()]);
+    let p3 = infos.iter().find(|p| p.name == "provider-3").unwrap();
+    assert_eq!(gpu_bidders[0], p3.address);
+    let n = dn
+        .node()
+        .read(|c| c.bids.keys().filter(|k| k.1 == 8).count());
+    assert_eq!(n, 0, "no provider has 400 CPUs (200 × 2)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_providers_survive_a_state_dir_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = DevnetConfig {
+        providers: 1,
+        block_time: Duration::from_millis(100),
+        seed: 11,
+        bid_delay: Duration::from_millis(100),
+        state_dir: Some(dir.path().to_path_buf()),
+        ..DevnetConfig::default()
+    };
+    let dn = Devnet::start(cfg.clone()).await.unwrap();
+    let w = tenant(&dn);
+    let conv = sdl::convert(SDL).unwrap();
+    create_deployment(&dn, &w, 3, &conv, conv.version.0).await;
+    let b = bids(&dn, w.address(), 3, 1).await;
+    lease(&dn, &w, &b[0]).await;
+    let provider = b[0].4.clone();
+    let old_uri = dn
+        .node()
+        .read(|c| c.providers.get(&provider).map(|p| p.host_uri.clone()))
+        .unwrap();
+    dn.shutdown().unwrap();
+
+    let dn = Devnet::start(cfg).await.unwrap();
+    let info = dn.provider_set().unwrap().providers()[0].clone();
+    assert_eq!(info.address, provider, "same seed, same provider account");
+    // The provider republished its new gateway URI and certificate.
+    let uri = until(10, "provider record updated", || {
+        dn.node().read(|c| {
+            let rec = c.providers.get(&provider)?;
+            let cert = c
+                .certificates
+                .contains_key(&(provider.clone(), info.cert_serial.clone()));
+            (rec.host_uri == info.host_uri && cert).then(|| rec.host_uri.clone())
+        })
+    })
+    .await;
+    if uri == old_uri {
+        eprintln!("the gateway happened to get the same port again");
+    }
+    let token = jwt::mint(&w, &jwt::full_access(w.address(), now(), 900));
+    let r = client(&dn, &provider, None)
+        .put(format!("{uri}/deployment/3/manifest"))
+        .bearer_auth(&token)
+        .body(serde_json::to_vec(&conv.manifest).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_providers_stop_with_the_devnet() {
+    let dn = start(1, Duration::from_secs(300)).await;
+    let info = dn.provider_set().unwrap().providers()[0].clone();
+    assert!(std::net::TcpStream::connect(info.gateway).is_ok());
+    dn.shutdown().unwrap();
+    until(5, "gateway closed", || {
+        std::net::TcpStream::connect(info.gateway)
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    until(5, "ingress closed", || {
+        std::net::TcpStream::connect(info.ingress)
+            .is_err()
+            .then_some(())
+    })
+    .await;
 }

@@ -1326,6 +1326,16 @@ impl Chain {
                 "invalid certificate value: not a PEM CERTIFICATE with a serial",
             )
         })?;
+        // cert.go: an ECDSA key, a valid self-signature, Subject CN = owner, and the pubkey
+        // given is the certificate's.
+        crate::akash::certs::validate_for_owner(&m.cert, &m.pubkey, &m.owner).map_err(|e| {
+            let code = if e.to_string().contains("pubkey") {
+                7
+            } else {
+                6
+            };
+            cert_err(code, format!("invalid certificate value: {e}"))
+        })?;
         let key = (m.owner.clone(), serial);
         if self.certificates.contains_key(&key) {
             return Err(cert_err(3, format!("certificate exists: serial {}", key.1)));

@@ -1,6 +1,6 @@
 //! Just enough PEM and DER to read an X.509 certificate's serial number, which keys the
 //! certificate store (serials are unique per owner). Validation of the certificate itself
-//! (ECDSA key, self-signature, CN = owner) is not done here.
+//! (ECDSA key, self-signature, CN = owner) is `akash::certs::validate_for_owner`.
 
 /// Decodes standard base64 (with padding, whitespace ignored).
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
@@ -92,23 +92,4 @@ pub(crate) fn certificate_serial(pem: &[u8]) -> Option<String> {
         return None;
     }
     Some(decimal(serial))
-}
-
-#[cfg(test)]
-pub(crate) fn base64_encode(bytes: &[u8]) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

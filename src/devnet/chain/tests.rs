@@ -573,44 +573,55 @@ fn devnet_queries_paginate() {
     assert_eq!(accounts.accounts.len(), 3);
 }
 
-/// A minimal PEM certificate whose DER carries `serial`.
-fn pem_with_serial(serial: u8) -> Vec<u8> {
-    let tbs = [0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, serial];
-    let mut inner = vec![0x30, tbs.len() as u8];
-    inner.extend_from_slice(&tbs);
-    let mut der = vec![0x30, inner.len() as u8];
-    der.extend_from_slice(&inner);
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        super::pem::base64_encode(&der)
-    )
-    .into_bytes()
-}
-
 #[test]
 fn devnet_certificates() {
     let mut c = setup();
-    let msg = |serial| cv::MsgCreateCertificate {
+    let a = crate::akash::certs::generate(TENANT, &[]).unwrap();
+    let b = crate::akash::certs::generate(TENANT, &[]).unwrap();
+    let msg = |g: &crate::akash::certs::GeneratedCert| cv::MsgCreateCertificate {
         owner: TENANT.to_owned(),
-        cert: pem_with_serial(serial),
-        pubkey: b"-----BEGIN EC PUBLIC KEY-----\n-----END EC PUBLIC KEY-----\n".to_vec(),
+        cert: g.cert_pem.clone(),
+        pubkey: g.pubkey_pem.clone(),
     };
-    c.deliver(2, 0, TENANT, &[msg(42).into()]).unwrap();
+    c.deliver(2, 0, TENANT, &[msg(&a).into()]).unwrap();
     assert_eq!(
-        c.deliver(2, 0, TENANT, &[msg(42).into()]).unwrap_err().code,
+        c.deliver(2, 0, TENANT, &[msg(&a).into()]).unwrap_err().code,
         3
     );
-    let mut empty = msg(43);
+    let mut empty = msg(&b);
     empty.pubkey.clear();
     assert_eq!(
         c.deliver(2, 0, TENANT, &[empty.into()]).unwrap_err().code,
         7
     );
-    c.deliver(2, 0, TENANT, &[msg(43).into()]).unwrap();
+    // Another certificate's public key, another owner's certificate, garbage.
+    let mut mismatched = msg(&b);
+    mismatched.pubkey = a.pubkey_pem.clone();
+    assert_eq!(
+        c.deliver(2, 0, TENANT, &[mismatched.into()])
+            .unwrap_err()
+            .code,
+        7
+    );
+    let other = crate::akash::keys::Wallet::from_entropy([3; 32]).0;
+    let foreign = crate::akash::certs::generate(other.address(), &[]).unwrap();
+    assert_eq!(
+        c.deliver(2, 0, TENANT, &[msg(&foreign).into()])
+            .unwrap_err()
+            .code,
+        6
+    );
+    let mut garbage = msg(&b);
+    garbage.cert = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n".to_vec();
+    assert_eq!(
+        c.deliver(2, 0, TENANT, &[garbage.into()]).unwrap_err().code,
+        6
+    );
+    c.deliver(2, 0, TENANT, &[msg(&b).into()]).unwrap();
     let revoke = cv::MsgRevokeCertificate {
         id: cv::CertificateID {
             owner: TENANT.to_owned(),
-            serial: "42".to_owned(),
+            serial: a.serial.clone(),
         },
     };
     c.deliver(3, 0, TENANT, &[revoke.clone().into()]).unwrap();
@@ -630,7 +641,7 @@ fn devnet_certificates() {
         },
     );
     assert_eq!(valid.certificates.len(), 1);
-    assert_eq!(valid.certificates[0].serial, "43");
+    assert_eq!(valid.certificates[0].serial, b.serial);
 }
 
 #[test]

@@ -17,7 +17,9 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 /// Gas limit of the provider's txs.
-const GAS_LIMIT: u64 = 400_000;
+const GAS_LIMIT: u64 = 1_000_000;
+/// A reservation whose bid never reached the chain is released after this.
+const UNCONFIRMED_BID_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A tx the node refused at CheckTx.
 #[derive(Debug, thiserror::Error)]
@@ -295,6 +297,25 @@ fn tick(access: &dyn ChainAccess, p: &Provider, last_height: i64) -> i64 {
                 }
             }
         }
+        // Reservations for bids that never made it on chain (refused at delivery).
+        let on_chain: std::collections::HashSet<OrderKey> = snap
+            .bids
+            .iter()
+            .map(|(k, _)| (k.0.clone(), k.1, k.2, k.3))
+            .collect();
+        let stale: Vec<OrderKey> = st
+            .reserved_at
+            .iter()
+            .filter(|(k, t)| {
+                !on_chain.contains(*k) && now.duration_since(**t) > UNCONFIRMED_BID_GRACE
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            st.reserved.remove(&k);
+            st.reserved_at.remove(&k);
+        }
+        st.reserved_at.retain(|k, _| !on_chain.contains(k));
         // Bids that lost or closed without a lease free their reservation.
         for (k, state) in &snap.bids {
             if *state == BidState::Lost as i32 || *state == BidState::Closed as i32 {
@@ -381,6 +402,7 @@ fn tick(access: &dyn ChainAccess, p: &Provider, last_height: i64) -> i64 {
         st.seen_orders.remove(&okey);
         match result {
             Ok(_) => {
+                st.reserved_at.insert(okey.clone(), now);
                 st.reserved.insert(okey, need);
                 st.bids_sent += 1;
             }

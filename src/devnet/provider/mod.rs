@@ -300,6 +300,11 @@ impl Drop for SetInner {
         for t in lock(&self.tasks).drain(..) {
             t.abort();
         }
+        // Gateways, ingresses and forwarded ports stop with the set.
+        for p in &self.providers {
+            gateway::stop_listening(p);
+            p.state().workloads.clear();
+        }
     }
 }
 
@@ -354,6 +359,8 @@ pub(crate) mod prov {
         pub decided: HashSet<OrderKey>,
         /// Capacity reserved per order bid on.
         pub reserved: HashMap<OrderKey, Usage>,
+        /// When bids not yet seen on chain were sent.
+        pub reserved_at: HashMap<OrderKey, Instant>,
         /// Active leases, with when first seen and whether a manifest arrived.
         pub leases: HashMap<BidKey, LeaseTrack>,
         /// Leases a close was sent for.
