@@ -416,7 +416,9 @@ mod tests {
         assert!(parsed.client_auth);
         assert_eq!(
             parsed.serial,
-            u64::from_str_radix("0660d69680a8d0", 16).unwrap().to_string()
+            u64::from_str_radix("0660d69680a8d0", 16)
+                .unwrap()
+                .to_string()
         );
         assert_eq!(
             crate::devnet::chain::pem::certificate_serial(CERT.as_bytes()),
