@@ -85,20 +85,6 @@ fn next_serial() -> u64 {
     }
 }
 
-/// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i32, u8, u8) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    ((if m <= 2 { y + 1 } else { y }) as i32, m, d)
-}
-
 fn pem_block(label: &str, der: &[u8]) -> Vec<u8> {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
@@ -130,15 +116,14 @@ pub fn generate(owner: &str, domains: &[String]) -> Result<GeneratedCert> {
         ),
     );
     params.distinguished_name = dn;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let today = now.div_euclid(86_400);
-    let (y, m, d) = civil_from_days(today);
-    params.not_before = rcgen::date_time_ymd(y, m, d);
-    let (y, m, d) = civil_from_days(today + VALIDITY_DAYS + 1);
-    params.not_after = rcgen::date_time_ymd(y, m, d);
+    let ymd = |d: chrono::NaiveDate| {
+        use chrono::Datelike;
+        // month and day always fit a u8
+        rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
+    };
+    let today = chrono::Utc::now().date_naive();
+    params.not_before = ymd(today);
+    params.not_after = ymd(today + chrono::Days::new(VALIDITY_DAYS as u64 + 1));
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![
         KeyUsagePurpose::KeyEncipherment,
@@ -220,6 +205,10 @@ pub fn parse_der(der: &[u8]) -> Result<ParsedCert> {
     if !rest.is_empty() {
         bail!("trailing bytes after the certificate");
     }
+    parsed(&cert)
+}
+
+fn parsed(cert: &X509Certificate<'_>) -> Result<ParsedCert> {
     let (client_auth, server_auth) = match cert.extended_key_usage() {
         Ok(Some(eku)) => (eku.value.client_auth, eku.value.server_auth),
         Ok(None) => (false, false),
@@ -261,29 +250,49 @@ pub fn pubkey_der_from_pem(pubkey_pem: &[u8]) -> Result<Vec<u8>> {
     pem_der(pubkey_pem, "EC PUBLIC KEY").or_else(|_| pem_der(pubkey_pem, "PUBLIC KEY"))
 }
 
+/// Why the chain refuses a `MsgCreateCertificate` (cert module codes 6 and 7).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertRefusal {
+    /// The certificate itself (code 6).
+    #[error("{0}")]
+    Certificate(String),
+    /// The public key given with it (code 7).
+    #[error("{0}")]
+    PublicKey(String),
+}
+
 /// Chain-side checks of `MsgCreateCertificate` (`go/node/cert/v1/cert.go`): the certificate
 /// parses, its key is ECDSA, it is self-signed, Subject CN = `owner`, and `pubkey` is the
-/// certificate's public key. Returns the parsed certificate.
-pub fn validate_for_owner(cert_pem: &[u8], pubkey_pem: &[u8], owner: &str) -> Result<ParsedCert> {
-    let der = der_from_pem(cert_pem)?;
-    let parsed = parse_der(&der)?;
-    let (_, cert) =
-        X509Certificate::from_der(&der).map_err(|e| anyhow!("invalid X.509 certificate: {e}"))?;
+/// certificate's public key. Returns the parsed certificate (its serial keys the store).
+pub fn validate_for_owner(
+    cert_pem: &[u8],
+    pubkey_pem: &[u8],
+    owner: &str,
+) -> std::result::Result<ParsedCert, CertRefusal> {
+    let bad = |m: String| CertRefusal::Certificate(m);
+    let der = der_from_pem(cert_pem).map_err(|e| bad(e.to_string()))?;
+    let (_, cert) = X509Certificate::from_der(&der)
+        .map_err(|e| bad(format!("invalid X.509 certificate: {e}")))?;
+    let parsed = parsed(&cert).map_err(|e| bad(e.to_string()))?;
     // id-ecPublicKey
     if cert.public_key().algorithm.algorithm.to_id_string() != "1.2.840.10045.2.1" {
-        bail!("certificate key is not ECDSA");
+        return Err(bad("certificate key is not ECDSA".into()));
     }
-    if !verify_self_signed(&der) {
-        bail!("certificate self-signature does not verify");
+    if cert.verify_signature(None).is_err() {
+        return Err(bad("certificate self-signature does not verify".into()));
     }
     if parsed.subject_cn != owner {
-        bail!(
+        return Err(bad(format!(
             "certificate subject CN {:?} is not the owner {owner}",
             parsed.subject_cn
-        );
+        )));
     }
-    if pubkey_der_from_pem(pubkey_pem)? != parsed.pubkey_der {
-        bail!("pubkey does not match the certificate's public key");
+    let pubkey = pubkey_der_from_pem(pubkey_pem)
+        .map_err(|e| CertRefusal::PublicKey(format!("pubkey: {e}")))?;
+    if pubkey != parsed.pubkey_der {
+        return Err(CertRefusal::PublicKey(
+            "pubkey does not match the certificate's public key".into(),
+        ));
     }
     Ok(parsed)
 }
@@ -313,11 +322,6 @@ mod tests {
         assert_eq!(pubkey_der_from_pem(&g.pubkey_pem).unwrap(), p.pubkey_der);
         assert!(String::from_utf8_lossy(&g.pubkey_pem).starts_with("-----BEGIN EC PUBLIC KEY-----"));
         assert!(String::from_utf8_lossy(&g.key_pem).contains("PRIVATE KEY"));
-        // the chain's own serial reader agrees
-        assert_eq!(
-            crate::devnet::chain::pem::certificate_serial(&g.cert_pem).as_deref(),
-            Some(g.serial.as_str())
-        );
         let (_, cert) = X509Certificate::from_der(&der).unwrap();
         let attr = cert
             .subject()
@@ -380,13 +384,6 @@ mod tests {
         assert!(parse_der(&[0x30, 0x03, 0x02, 0x01]).is_err());
     }
 
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_414), (2025, 11, 22));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
-
     /// A certificate made by chain-sdk's TypeScript `certificateManager.generatePEM`
     /// (1.0.0-alpha.25) for `akash19rl4…6x0`: no extra subject attribute, a 7-byte serial,
     /// `CA:TRUE`. The chain and the gateway must accept what the TS SDK publishes.
@@ -419,10 +416,6 @@ mod tests {
             u64::from_str_radix("0660d69680a8d0", 16)
                 .unwrap()
                 .to_string()
-        );
-        assert_eq!(
-            crate::devnet::chain::pem::certificate_serial(CERT.as_bytes()),
-            Some(parsed.serial.clone())
         );
         assert!(validate_for_owner(CERT.as_bytes(), PUBKEY.as_bytes(), &owner_other()).is_err());
     }

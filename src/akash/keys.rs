@@ -13,7 +13,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 /// Bech32 prefix of account addresses.
-pub const ADDRESS_PREFIX: &str = "akash";
+pub const ADDRESS_PREFIX: &str = crate::akash::proto::base::ACCOUNT_PREFIX;
 /// Cosmos' default HD path (`sdk.FullFundraiserPath`).
 pub const HD_PATH: &str = "m/44'/118'/0'/0/0";
 
@@ -168,8 +168,8 @@ pub fn address_from_bytes(bytes: &[u8]) -> String {
 
 /// The raw bytes of an `akash1…` address; `None` if it is not one.
 pub fn address_bytes(address: &str) -> Option<Vec<u8>> {
-    let (hrp, data) = bech32::decode(address).ok()?;
-    (hrp.as_str() == ADDRESS_PREFIX && (data.len() == 20 || data.len() == 32)).then_some(data)
+    crate::akash::proto::base::account_address_bytes(address)
+        .filter(|data| data.len() == 20 || data.len() == 32)
 }
 
 /// Verifies a Cosmos secp256k1 signature (`r‖s`, 64 bytes, low-S required as the SDK does)

@@ -202,9 +202,7 @@ impl Devnet {
         }
         let provider_genesis = providers_genesis(&cfg, &mut genesis)?;
 
-        let genesis_time_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        let genesis_time_unix = chrono::Utc::now().timestamp();
         let node_cfg = NodeConfig {
             chain_id: cfg.chain_id.clone(),
             block_time: cfg.block_time,

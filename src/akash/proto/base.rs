@@ -146,7 +146,12 @@ pub const ACCOUNT_PREFIX: &str = "akash";
 /// Whether `s` is an Akash account address as Cosmos' `AccAddressFromBech32` accepts it:
 /// lowercase bech32 (BIP-173) with prefix `akash`, a valid checksum, and 1-255 bytes of data.
 pub fn is_account_address(s: &str) -> bool {
-    bech32_data(s, ACCOUNT_PREFIX).is_some_and(|data| !data.is_empty() && data.len() <= 255)
+    account_address_bytes(s).is_some()
+}
+
+/// The address bytes of an Akash account address (see [`is_account_address`]).
+pub fn account_address_bytes(s: &str) -> Option<Vec<u8>> {
+    bech32_data(s, ACCOUNT_PREFIX).filter(|data| !data.is_empty() && data.len() <= 255)
 }
 
 const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";

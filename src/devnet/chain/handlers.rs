@@ -3,6 +3,7 @@
 //! `go/node/<module>/<version>/errors.go`.
 
 use super::*;
+use crate::akash::certs::CertRefusal;
 use crate::akash::proto::audit::v1 as av;
 use crate::akash::proto::base::coin;
 use crate::akash::proto::base::deposit::v1::{Deposit, Source};
@@ -1320,22 +1321,16 @@ impl Chain {
         if m.pubkey.is_empty() {
             return Err(cert_err(7, "invalid pubkey value: empty"));
         }
-        let serial = super::pem::certificate_serial(&m.cert).ok_or_else(|| {
-            cert_err(
-                6,
-                "invalid certificate value: not a PEM CERTIFICATE with a serial",
-            )
-        })?;
         // cert.go: an ECDSA key, a valid self-signature, Subject CN = owner, and the pubkey
         // given is the certificate's.
-        crate::akash::certs::validate_for_owner(&m.cert, &m.pubkey, &m.owner).map_err(|e| {
-            let code = if e.to_string().contains("pubkey") {
-                7
-            } else {
-                6
-            };
-            cert_err(code, format!("invalid certificate value: {e}"))
-        })?;
+        let serial = crate::akash::certs::validate_for_owner(&m.cert, &m.pubkey, &m.owner)
+            .map_err(|e| match e {
+                CertRefusal::Certificate(e) => {
+                    cert_err(6, format!("invalid certificate value: {e}"))
+                }
+                CertRefusal::PublicKey(e) => cert_err(7, format!("invalid pubkey value: {e}")),
+            })?
+            .serial;
         let key = (m.owner.clone(), serial);
         if self.certificates.contains_key(&key) {
             return Err(cert_err(3, format!("certificate exists: serial {}", key.1)));

@@ -17,7 +17,6 @@
 //! exact, as in Go.
 
 mod handlers;
-pub(crate) mod pem;
 mod query;
 mod serde_map;
 #[cfg(test)]

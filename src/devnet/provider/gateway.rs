@@ -419,10 +419,7 @@ fn authenticate_jwt(gw: &Gw, token: &str) -> Result<Identity, Response> {
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    chrono::Utc::now().timestamp()
 }
 
 fn forbidden() -> Response {
