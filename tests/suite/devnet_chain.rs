@@ -211,6 +211,13 @@ async fn send(c: &HttpClient, raw: Vec<u8>) -> Delivered {
     wait_tx(c, r.hash).await
 }
 
+/// Signs `msgs` as `a`, sends them and asserts the tx was delivered with code 0.
+async fn send_ok(c: &HttpClient, a: &mut Acct, chain_id: &str, msgs: &[Any]) -> Delivered {
+    let r = send(c, sign(a, chain_id, msgs)).await;
+    assert_eq!(r.code, 0, "{}", r.log);
+    r
+}
+
 async fn control(
     d: &Devnet,
     method: reqwest::Method,
@@ -592,18 +599,15 @@ async fn devnet_tenant_flow_deployment_bid_lease_deposit_close() {
     assert_eq!(bids.len(), 1);
     let bid_id = bids[0].bid.id.clone();
 
-    let r = send(
+    let r = send_ok(
         &c,
-        sign(
-            &mut t,
-            d.chain_id(),
-            &[to_any(&mv::MsgCreateLease {
-                bid_id: bid_id.clone(),
-            })],
-        ),
+        &mut t,
+        d.chain_id(),
+        &[to_any(&mv::MsgCreateLease {
+            bid_id: bid_id.clone(),
+        })],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.log);
     assert!(r.has_event("akash.market.v1.EventLeaseCreated"));
     let ls = leases(&c, &owner, dseq).await;
     assert_eq!(ls.len(), 1);
@@ -617,36 +621,30 @@ async fn devnet_tenant_flow_deployment_bid_lease_deposit_close() {
             .unwrap()
     };
     let before = funds(&deployment(&c, &owner, dseq).await.unwrap());
-    let r = send(
+    send_ok(
         &c,
-        sign(
-            &mut t,
-            d.chain_id(),
-            &[to_any(&ev::MsgAccountDeposit {
-                signer: owner.clone(),
-                id: dv1::DeploymentID::new(owner.clone(), dseq).escrow_account(),
-                deposit: Deposit::from_balance(coin("uact", 1_000_000)),
-            })],
-        ),
+        &mut t,
+        d.chain_id(),
+        &[to_any(&ev::MsgAccountDeposit {
+            signer: owner.clone(),
+            id: dv1::DeploymentID::new(owner.clone(), dseq).escrow_account(),
+            deposit: Deposit::from_balance(coin("uact", 1_000_000)),
+        })],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.log);
     let after = funds(&deployment(&c, &owner, dseq).await.unwrap());
     assert!(after > before, "{after} > {before}");
 
     // close
-    let r = send(
+    let r = send_ok(
         &c,
-        sign(
-            &mut t,
-            d.chain_id(),
-            &[to_any(&dv::MsgCloseDeployment {
-                id: dv1::DeploymentID::new(owner.clone(), dseq),
-            })],
-        ),
+        &mut t,
+        d.chain_id(),
+        &[to_any(&dv::MsgCloseDeployment {
+            id: dv1::DeploymentID::new(owner.clone(), dseq),
+        })],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.log);
     assert!(r.has_event("akash.deployment.v1.EventDeploymentClosed"));
     let dep = deployment(&c, &owner, dseq).await.unwrap();
     assert_eq!(dep.deployment.state, dv1::DeploymentState::Closed as i32);
@@ -819,39 +817,30 @@ async fn devnet_escrow_running_out_closes_lease_with_reason_20000() {
     let mut t = tenant(&d, &c).await;
     let mut p = provider(&d, &c).await;
     let owner = t.address.clone();
-    let r = send(
+    send_ok(
         &c,
-        sign(
-            &mut t,
-            d.chain_id(),
-            &[create_deployment(&owner, 5, 200_000, ("uact", 500_000))],
-        ),
+        &mut t,
+        d.chain_id(),
+        &[create_deployment(&owner, 5, 200_000, ("uact", 500_000))],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.log);
     let order = orders(&c, &owner, 5, "open").await[0].id.clone();
     let paddr = p.address.clone();
-    let r = send(
+    send_ok(
         &c,
-        sign(
-            &mut p,
-            d.chain_id(),
-            &[create_bid(&paddr, &order, "200000")],
-        ),
+        &mut p,
+        d.chain_id(),
+        &[create_bid(&paddr, &order, "200000")],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.log);
     let bid_id = order.bid(p.address.clone(), 0);
-    let r = send(
+    send_ok(
         &c,
-        sign(
-            &mut t,
-            d.chain_id(),
-            &[to_any(&mv::MsgCreateLease { bid_id })],
-        ),
+        &mut t,
+        d.chain_id(),
+        &[to_any(&mv::MsgCreateLease { bid_id })],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.log);
     // 500000 uact at 200000 per block: gone within a few blocks
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -984,16 +973,13 @@ async fn devnet_state_dir_restart_keeps_a_deployment() {
     let c = rpc(&d, Duration::from_secs(10));
     let mut t = tenant(&d, &c).await;
     let owner = t.address.clone();
-    let r = send(
+    let r = send_ok(
         &c,
-        sign(
-            &mut t,
-            d.chain_id(),
-            &[create_deployment(&owner, 77, 100, ("uact", 500_000))],
-        ),
+        &mut t,
+        d.chain_id(),
+        &[create_deployment(&owner, 77, 100, ("uact", 500_000))],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.log);
     d.shutdown().unwrap();
     let height_before = r.height;
 
@@ -1013,16 +999,13 @@ async fn devnet_state_dir_restart_keeps_a_deployment() {
         .expect("deployment survives a restart");
     assert_eq!(dep.deployment.state, dv1::DeploymentState::Active as i32);
     // the account's sequence survived too: the next tx at the remembered sequence is accepted
-    let r = send(
+    send_ok(
         &c,
-        sign(
-            &mut t,
-            d.chain_id(),
-            &[create_deployment(&owner, 78, 100, ("uact", 500_000))],
-        ),
+        &mut t,
+        d.chain_id(),
+        &[create_deployment(&owner, 78, 100, ("uact", 500_000))],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.log);
     d.shutdown().unwrap();
 }
 

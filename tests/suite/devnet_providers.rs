@@ -227,6 +227,22 @@ impl ServerCertVerifier for OnChainProvider {
 }
 
 /// An HTTPS client for `provider`'s gateway, with an optional client certificate.
+/// A new client certificate for `w`, published on chain.
+async fn publish_cert(dn: &Devnet, w: &Wallet) -> certs::GeneratedCert {
+    let cert = certs::generate(w.address(), &[]).unwrap();
+    send(
+        dn,
+        w,
+        vec![to_any(&MsgCreateCertificate {
+            owner: w.address().into(),
+            cert: cert.cert_pem.clone(),
+            pubkey: cert.pubkey_pem.clone(),
+        })],
+    )
+    .await;
+    cert
+}
+
 fn client(dn: &Devnet, provider: &str, identity: Option<&certs::GeneratedCert>) -> reqwest::Client {
     let crypto = Arc::new(rustls::crypto::ring::default_provider());
     let serials: Vec<String> = dn.node().read(|c| {
@@ -331,17 +347,7 @@ async fn devnet_providers_bid_lease_manifest_over_mtls_status_and_ingress() {
     assert!(uri.starts_with("https://127.0.0.1:"));
 
     // The tenant's certificate, published on chain.
-    let cert = certs::generate(w.address(), &[]).unwrap();
-    send(
-        &dn,
-        &w,
-        vec![to_any(&MsgCreateCertificate {
-            owner: w.address().into(),
-            cert: cert.cert_pem.clone(),
-            pubkey: cert.pubkey_pem.clone(),
-        })],
-    )
-    .await;
+    let cert = publish_cert(&dn, &w).await;
     let http = client(&dn, &provider, Some(&cert));
     let body = serde_json::to_vec(&conv.manifest).unwrap();
 
@@ -594,17 +600,7 @@ async fn devnet_providers_jwt_auth_and_manifest_refusals() {
     assert_eq!(r.status(), 404);
 
     // A certificate and a JWT at once is ambiguous.
-    let cert = certs::generate(w.address(), &[]).unwrap();
-    send(
-        &dn,
-        &w,
-        vec![to_any(&MsgCreateCertificate {
-            owner: w.address().into(),
-            cert: cert.cert_pem.clone(),
-            pubkey: cert.pubkey_pem.clone(),
-        })],
-    )
-    .await;
+    let cert = publish_cert(&dn, &w).await;
     let both = client(&dn, &provider, Some(&cert));
     let r = both
         .get(format!("{uri}/lease/{dseq}/1/1/status"))

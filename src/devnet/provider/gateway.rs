@@ -699,17 +699,25 @@ fn lease_of(
     .ok_or_else(|| text(StatusCode::NOT_FOUND, "lease not found"))
 }
 
+/// Authenticates the caller and finds the lease at `path` it may access with `scope`.
+fn authorized_lease(
+    gw: &Gw,
+    peer: &PeerCerts,
+    headers: &HeaderMap,
+    path: (String, String, String),
+    scope: Scope,
+) -> Result<BidKey, Response> {
+    let id = authenticate(gw, peer, headers)?;
+    lease_of(gw, &id, path, scope)
+}
+
 async fn lease_status(
     State(gw): State<Gw>,
     Extension(peer): Extension<PeerCerts>,
     Path(path): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let id = match authenticate(&gw, &peer, &headers) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let key = match lease_of(&gw, &id, path, Scope::Status) {
+    let key = match authorized_lease(&gw, &peer, &headers, path, Scope::Status) {
         Ok(k) => k,
         Err(r) => return r,
     };
@@ -726,11 +734,7 @@ async fn lease_manifest(
     Path(path): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let id = match authenticate(&gw, &peer, &headers) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let key = match lease_of(&gw, &id, path, Scope::GetManifest) {
+    let key = match authorized_lease(&gw, &peer, &headers, path, Scope::GetManifest) {
         Ok(k) => k,
         Err(r) => return r,
     };
@@ -750,11 +754,7 @@ async fn service_status(
     Path((dseq, gseq, oseq, service)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let id = match authenticate(&gw, &peer, &headers) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let key = match lease_of(&gw, &id, (dseq, gseq, oseq), Scope::Status) {
+    let key = match authorized_lease(&gw, &peer, &headers, (dseq, gseq, oseq), Scope::Status) {
         Ok(k) => k,
         Err(r) => return r,
     };
