@@ -558,12 +558,52 @@ impl Chain {
         signer: &str,
         msgs: &[TxMessage],
     ) -> Result<Vec<Event>, TxError> {
+        self.deliver_checked(height, time, signer, msgs, |_| Ok(()))
+    }
+
+    /// [`Chain::deliver`], with `accept` judging the events before the changes are kept (the
+    /// node's gas check): its error rolls the messages back too. A panicking handler is
+    /// contained as the SDK's `runTx` does (code 111222), with the state rolled back.
+    pub fn deliver_checked(
+        &mut self,
+        height: i64,
+        time: i64,
+        signer: &str,
+        msgs: &[TxMessage],
+        accept: impl FnOnce(&[Event]) -> Result<(), TxError>,
+    ) -> Result<Vec<Event>, TxError> {
         if msgs.is_empty() {
             return Err(TxError::invalid_request(
                 "must contain at least one message",
             ));
         }
         let snapshot = self.clone();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let events = self.deliver_unchecked(height, time, signer, msgs)?;
+            accept(&events)?;
+            Ok(events)
+        }))
+        .unwrap_or_else(|_| {
+            Err(TxError::new(
+                "undefined",
+                111_222,
+                "panic in a message handler: panic",
+            ))
+        });
+        if result.is_err() {
+            *self = snapshot;
+        }
+        result
+    }
+
+    /// Runs the messages in order, stopping at the first failure (the caller rolls back).
+    fn deliver_unchecked(
+        &mut self,
+        height: i64,
+        time: i64,
+        signer: &str,
+        msgs: &[TxMessage],
+    ) -> Result<Vec<Event>, TxError> {
         let mut events = Vec::new();
         for (i, msg) in msgs.iter().enumerate() {
             let index = i as u32;
@@ -583,7 +623,6 @@ impl Chain {
                     events.extend(msg_events);
                 }
                 Err(mut err) => {
-                    *self = snapshot;
                     err.log = format!("failed to execute message; message index: {i}: {}", err.log);
                     return Err(err);
                 }

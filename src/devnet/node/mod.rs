@@ -892,34 +892,24 @@ fn deliver_tx(
                 gas_limit,
             ));
         }
-        let snapshot = chain.clone();
-        // A handler bug must not take the node down: recover like the SDK's runTx.
-        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            chain.deliver(height, time, &p.signer, &p.msgs)
-        }));
-        let events = match delivered {
-            Ok(r) => r.map_err(|e| (e, base))?,
-            Err(_) => {
-                *chain = snapshot;
-                return Err((
-                    TxError::new("undefined", 111_222, "panic in a message handler: panic"),
-                    base,
-                ));
-            }
-        };
-        let used = ante.saturating_add(gas::message_gas(&p.msg_lens, &events));
-        if used > gas_limit {
-            *chain = snapshot;
-            return Err((
-                sdk(
-                    11,
-                    format!(
-                        "out of gas in location: WriteFlat; gasWanted: {gas_limit}, gasUsed: {used}: out of gas"
-                    ),
-                ),
-                gas_limit,
-            ));
-        }
+        // The gas check runs inside the chain's own snapshot, so running out of gas rolls
+        // the messages back (the fee and sequence stay, as in the SDK).
+        let mut out_of_gas = false;
+        let events = chain
+            .deliver_checked(height, time, &p.signer, &p.msgs, |events| {
+                let used = ante.saturating_add(gas::message_gas(&p.msg_lens, events));
+                if used > gas_limit {
+                    out_of_gas = true;
+                    return Err(sdk(
+                        11,
+                        format!(
+                            "out of gas in location: WriteFlat; gasWanted: {gas_limit}, gasUsed: {used}: out of gas"
+                        ),
+                    ));
+                }
+                Ok(())
+            })
+            .map_err(|e| (e, if out_of_gas { gas_limit } else { base }))?;
         Ok(events)
     })();
     match result {
