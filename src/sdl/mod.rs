@@ -61,6 +61,7 @@ mod names;
 mod order;
 mod parse;
 mod types;
+pub(crate) use types::legacy_dec;
 mod units;
 mod validate;
 mod yaml;

@@ -336,7 +336,7 @@ mod decimal_bytes {
 }
 
 /// `LegacyDec`: scaled integer text on the wire, 18-place decimal text in JSON.
-mod legacy_dec {
+pub(crate) mod legacy_dec {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -372,6 +372,10 @@ mod legacy_dec {
         let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if int.is_empty() || !digits(int) || !digits(frac) || frac.len() > 18 {
+            return None;
+        }
+        // `LegacyNewDecFromStr` refuses a point without decimals ("1.").
+        if rest.contains('.') && frac.is_empty() {
             return None;
         }
         let mut out = format!("{int}{frac:0<18}");

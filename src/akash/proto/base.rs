@@ -80,8 +80,7 @@ pub fn coin(denom: &str, amount: u128) -> Coin {
 /// Cosmos `LegacyDec` text: the protobuf wire carries the value scaled by 10^18 as integer
 /// text, JSON carries the decimal with 18 places.
 ///
-/// The formatting is [`crate::sdl::DecCoin::amount_decimal`]'s; parsing lives here because the
-/// SDL module keeps its parser private.
+/// Both directions are the SDL module's, which its own `DecCoin` JSON uses.
 pub mod legacy_dec {
     use crate::sdl::DecCoin;
 
@@ -91,38 +90,13 @@ pub mod legacy_dec {
     /// Scaled integer text (`"1500000000000000000"`) to Go's decimal form
     /// (`"1.500000000000000000"`). Text that is not an integer comes back unchanged.
     pub fn to_decimal(scaled: &str) -> String {
-        DecCoin {
-            denom: String::new(),
-            amount: scaled.to_owned(),
-        }
-        .amount_decimal()
+        crate::sdl::legacy_dec::to_decimal(scaled)
     }
 
     /// Decimal text (`"1.5"`, `"-2"`, `"0.000000000000000001"`; at most 18 places, as
     /// `LegacyNewDecFromStr` takes) to scaled integer text (`"1500000000000000000"`).
     pub fn from_decimal(text: &str) -> Option<String> {
-        let (negative, rest) = match text.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, text),
-        };
-        let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty() || !digits(int) || !digits(frac) || frac.len() > PRECISION {
-            return None;
-        }
-        if rest.contains('.') && frac.is_empty() {
-            return None;
-        }
-        let joined = format!("{int}{frac:0<PRECISION$}");
-        let trimmed = joined.trim_start_matches('0');
-        if trimmed.is_empty() {
-            return Some("0".to_owned());
-        }
-        Some(if negative {
-            format!("-{trimmed}")
-        } else {
-            trimmed.to_owned()
-        })
+        crate::sdl::legacy_dec::to_scaled(text)
     }
 
     /// Whether `scaled` is valid scaled-integer text (an optional `-` and digits).
