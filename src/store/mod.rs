@@ -5,6 +5,7 @@
 //! with migrations per dialect embedded and applied at start. One test suite runs against both.
 //! [`TokenStore`] keeps the digests of API tokens in the same database.
 
+pub mod intents;
 pub mod selector;
 pub mod sql;
 pub mod tokens;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::spec::{Kind, Resource, ResourceInput, ResourceKey, Status};
+pub use intents::{DeploymentIntent, IntentState, IntentStore};
 pub use selector::LabelSelector;
 pub use tokens::{NewToken, TokenRecord, TokenStore};
 
@@ -53,6 +55,22 @@ pub enum StoreError {
     /// The resource is being deleted and cannot be changed.
     #[error("{0} is being deleted; wait until it is gone, then apply it again")]
     BeingDeleted(ResourceKey),
+    /// The `(owner, dseq)` of a new deployment intent is already taken.
+    #[error("dseq {dseq} of {owner} is already taken by another intent")]
+    DuplicateDseq {
+        /// The wallet address.
+        owner: String,
+        /// The dseq.
+        dseq: u64,
+    },
+    /// No intent has that `(owner, dseq)`.
+    #[error("no deployment intent for dseq {dseq} of {owner}")]
+    IntentNotFound {
+        /// The wallet address.
+        owner: String,
+        /// The dseq.
+        dseq: u64,
+    },
     /// A stored row could not be decoded.
     #[error("corrupt row for {key}: {message}")]
     Corrupt {
@@ -75,6 +93,8 @@ impl StoreError {
             StoreError::Conflict { .. } => "conflict",
             StoreError::BeingDeleted(_) => "being-deleted",
             StoreError::Corrupt { .. } => "corrupt",
+            StoreError::DuplicateDseq { .. } => "conflict",
+            StoreError::IntentNotFound { .. } => "not-found",
         }
     }
 }

@@ -16,6 +16,7 @@
 pub mod batch;
 pub mod gateway;
 pub mod network;
+pub mod providers;
 pub mod rpc;
 pub mod wallet;
 
@@ -34,6 +35,7 @@ use crate::akash::proto::{bme::v1 as bme, AkashEvent, Any, Coin, Event, PageRequ
 
 pub use batch::{BatchConfig, Batcher, MsgOutcome, TxSubmitter};
 pub use network::Network;
+pub use providers::{GatewayPool, ProviderGateway};
 pub use rpc::{RpcChain, RpcConfig};
 
 /// The memo every af-operator transaction carries.
