@@ -29,7 +29,9 @@
 pub mod akash;
 pub mod api;
 pub mod cli;
+pub mod daemon;
 pub mod devnet;
+pub mod reconcile;
 pub mod render;
 pub mod sdl;
 pub mod spec;

@@ -74,6 +74,7 @@ pub(super) fn router(api: Api) -> Router {
         .route("/graphiql", get(graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(api)
 }
 
@@ -249,6 +250,19 @@ async fn graphiql() -> Html<String> {
             .title("af-operator")
             .finish(),
     )
+}
+
+/// Prometheus text format; empty when the controllers do not run in this process.
+async fn metrics(State(api): State<Api>) -> Response {
+    let body = api.metrics().map(|m| m.encode()).unwrap_or_default();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {

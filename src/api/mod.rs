@@ -71,6 +71,7 @@ struct Inner {
     limiter: Option<Arc<rate::RateLimiter>>,
     config: ApiConfig,
     shutdown: watch::Sender<bool>,
+    metrics: std::sync::OnceLock<Arc<crate::reconcile::metrics::Metrics>>,
 }
 
 /// The API: schema, token store, limits. Cheap to clone.
@@ -120,11 +121,23 @@ impl Api {
                 limiter,
                 config,
                 shutdown,
+                metrics: std::sync::OnceLock::new(),
             }),
         }
     }
 
-    /// The HTTP routes: `/graphql`, `/graphiql`, `/healthz`, `/readyz`.
+    /// Serves the controllers' metrics at `/metrics`.
+    pub fn with_metrics(self, metrics: Arc<crate::reconcile::metrics::Metrics>) -> Api {
+        let _ = self.inner.metrics.set(metrics);
+        self
+    }
+
+    /// The metrics served at `/metrics`, if any.
+    pub fn metrics(&self) -> Option<&Arc<crate::reconcile::metrics::Metrics>> {
+        self.inner.metrics.get()
+    }
+
+    /// The HTTP routes: `/graphql`, `/graphiql`, `/healthz`, `/readyz`, `/metrics`.
     pub fn router(&self) -> axum::Router {
         http::router(self.clone())
     }

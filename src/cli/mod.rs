@@ -5,6 +5,7 @@
 
 mod akash;
 mod apply;
+mod demo;
 mod devnet;
 mod files;
 mod get;
@@ -68,6 +69,9 @@ pub enum Command {
     Devnet(devnet::DevnetArgs),
     /// Talk to Akash: account, deployments, bids, leases, close, deposit, cert publish.
     Akash(akash::AkashArgs),
+    /// The whole product on this machine: a devnet, the examples applied, the controllers
+    /// taking every Akash-hosted example to Ready.
+    Demo(demo::DemoArgs),
 }
 
 /// Where documents come from.
@@ -151,7 +155,7 @@ pub struct DeleteArgs {
     pub timeout: std::time::Duration,
 }
 
-fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     crate::spec::quantity::parse_duration(s)
 }
 
@@ -176,6 +180,7 @@ pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::Token(args) => token::run(args, &cli.database_url, io).await,
         Command::Akash(args) => akash::run(args, io).await,
         Command::Devnet(args) => devnet::run(args, io).await,
+        Command::Demo(args) => demo::run(args, io).await,
         _ => match open_store(&cli.database_url).await {
             Ok(store) => {
                 let code = dispatch(&cli.command, &store, io).await;
@@ -213,6 +218,7 @@ async fn dispatch(command: &Command, store: &SqlStore, io: &mut Io<'_>) -> i32 {
         | Command::Serve(_)
         | Command::Token(_)
         | Command::Devnet(_)
+        | Command::Demo(_)
         | Command::Akash(_) => Ok(()),
     };
     match result {

@@ -1,0 +1,181 @@
+//! The composition root: one [`DaemonConfig`], built once at start-up, and [`start`], which
+//! builds the [`Context`] (store, chain + batcher, gateways, secrets, health probe, metrics)
+//! and runs the API and the controllers in one process. `serve`, `demo` and the tests call
+//! it; it is the only place that names concrete implementations.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::akash::client::gateway::{GatewayAuth, GatewayOptions};
+use crate::akash::client::{AkashChain, GatewayPool, RpcChain, RpcConfig};
+use crate::akash::keys::Wallet;
+use crate::api::{Api, ApiConfig};
+use crate::reconcile::context::{ContextParts, ProgressHook, SecretSource};
+use crate::reconcile::health::{IngressMap, Resolve};
+use crate::reconcile::metrics::Metrics;
+use crate::reconcile::{Context, Controller, ControllerConfig};
+use crate::render::{Renderer, TemplateSource};
+use crate::store::sql::SqlStore;
+
+/// How to reach Akash and as whom.
+pub struct ChainConfig {
+    /// RPC endpoints, failing over in order.
+    pub endpoints: Vec<String>,
+    /// The chain id the endpoints must serve (`None`: whatever they serve).
+    pub chain_id: Option<String>,
+    /// The tenant's wallet.
+    pub wallet: Wallet,
+    /// Fee price per gas unit in uakt.
+    pub gas_price_uakt: f64,
+    /// Simulated gas × this.
+    pub gas_adjustment: f64,
+    /// How often a broadcast tx is looked for in blocks.
+    pub tx_poll: Duration,
+    /// With a devnet: its control URL (hostnames of leases resolve through its ingress map).
+    pub devnet_control: Option<String>,
+}
+
+impl std::fmt::Debug for ChainConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainConfig")
+            .field("endpoints", &self.endpoints)
+            .field("chain_id", &self.chain_id)
+            .field("owner", &self.wallet.address())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the daemon needs, built once.
+pub struct DaemonConfig {
+    /// The store's URL.
+    pub database_url: String,
+    /// Serve the API here (`None`: no API).
+    pub listen: Option<SocketAddr>,
+    /// The API's limits.
+    pub api: ApiConfig,
+    /// Run the controllers against this chain (`None`: the API only).
+    pub chain: Option<ChainConfig>,
+    /// The controllers' settings.
+    pub controller: ControllerConfig,
+    /// SDL templates.
+    pub templates: TemplateSource,
+    /// Secret values for rendering.
+    pub secrets: Arc<dyn SecretSource>,
+    /// Called on every phase transition.
+    pub progress: Option<ProgressHook>,
+}
+
+/// A running daemon.
+pub struct Daemon {
+    /// Where the API listens.
+    pub api_addr: Option<SocketAddr>,
+    /// The controllers, when running.
+    pub controller: Option<Arc<Controller>>,
+    /// The store.
+    pub store: Arc<SqlStore>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("api_addr", &self.api_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Daemon {
+    /// Waits until every task ended (after `shutdown` turned true).
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.store.close().await;
+    }
+}
+
+/// Builds the context and starts the API and the controllers; they stop when `shutdown`
+/// turns true.
+pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<Daemon> {
+    let store = Arc::new(crate::store::open(&cfg.database_url).await?);
+    let renderer = Arc::new(Renderer::new(cfg.templates.clone()));
+    let metrics = Arc::new(Metrics::new());
+    let mut tasks = Vec::new();
+
+    let controller = match cfg.chain {
+        None => None,
+        Some(chain_cfg) => {
+            let rpc = RpcConfig {
+                endpoints: chain_cfg.endpoints.clone(),
+                chain_id: chain_cfg.chain_id.clone(),
+                gas_price_uakt: chain_cfg.gas_price_uakt,
+                gas_adjustment: chain_cfg.gas_adjustment,
+                poll_interval: chain_cfg.tx_poll,
+                ..RpcConfig::default()
+            };
+            let wallet = chain_cfg.wallet.clone();
+            let chain: Arc<dyn AkashChain> = Arc::new(
+                RpcChain::connect(rpc, wallet.clone())
+                    .await
+                    .with_context(|| format!("cannot reach Akash at {}", chain_cfg.endpoints.join(", ")))?,
+            );
+            let gateway = Arc::new(GatewayPool::new(
+                chain.clone(),
+                GatewayAuth::Jwt(wallet),
+                GatewayOptions::default(),
+            ));
+            let resolve = match &chain_cfg.devnet_control {
+                Some(url) => Resolve::Devnet(url.clone()),
+                None => Resolve::Dns,
+            };
+            let ctx = Arc::new(Context::new(ContextParts {
+                store: store.clone(),
+                intents: store.clone(),
+                chain,
+                gateway,
+                renderer: renderer.clone(),
+                secrets: cfg.secrets.clone(),
+                probe: Arc::new(IngressMap::new(resolve)),
+                metrics: metrics.clone(),
+                config: cfg.controller.clone(),
+                progress: cfg.progress.clone(),
+            }));
+            let controller = Controller::new(ctx);
+            metrics.set_leader(true);
+            let c = controller.clone();
+            let sd = shutdown.clone();
+            tasks.push(tokio::spawn(async move { c.run(sd).await }));
+            Some(controller)
+        }
+    };
+
+    let mut api_addr = None;
+    if let Some(addr) = cfg.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        api_addr = Some(listener.local_addr()?);
+        let api = Api::new(store.clone(), store.clone(), Some(renderer.clone()), cfg.api.clone())
+            .with_metrics(metrics.clone());
+        let mut sd = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let stop = async move {
+                let _ = sd.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::api::serve(listener, api, stop).await {
+                tracing::error!(error = %e, "the API server failed");
+            }
+        }));
+    }
+    Ok(Daemon {
+        api_addr,
+        controller,
+        store,
+        tasks,
+    })
+}

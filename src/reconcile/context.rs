@@ -1,0 +1,252 @@
+//! The [`Context`] of every reconcile: the clients (through their traits), the renderer, the
+//! secrets, the health probe, metrics and configuration. Built once, by the composition root.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::akash::client::{AkashChain, ProviderGateway};
+use crate::akash::proto::Coin;
+use crate::render::{Renderer, SecretResolver};
+use crate::spec::common::HealthCheck;
+use crate::spec::Resource;
+use crate::store::{IntentStore, Store};
+
+use super::health::HealthProbe;
+use super::metrics::Metrics;
+use super::plan::{Desired, Timing};
+use super::status::{AkashStatus, Phase};
+
+/// Where secret values come from, per project.
+#[async_trait]
+pub trait SecretSource: Send + Sync {
+    /// A resolver holding the project's values (in memory, for one rendering).
+    async fn resolver(&self, project: &str) -> Result<Arc<dyn SecretResolver>, String>;
+}
+
+/// A fixed resolver for every project (a `--secrets-file`, or the demo's generated values).
+pub struct StaticSecrets(pub Arc<dyn SecretResolver>);
+
+#[async_trait]
+impl SecretSource for StaticSecrets {
+    async fn resolver(&self, _project: &str) -> Result<Arc<dyn SecretResolver>, String> {
+        Ok(self.0.clone())
+    }
+}
+
+/// The controllers' settings, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// Concurrent reconciles.
+    pub workers: usize,
+    /// Every resource is looked at again at least this often.
+    pub resync: Duration,
+    /// The first retry after a failure.
+    pub base_backoff: Duration,
+    /// The longest retry interval.
+    pub max_backoff: Duration,
+    /// A deployment of ours whose resource is gone is closed after this.
+    pub orphan_grace: Duration,
+    /// Bids and waits.
+    pub timing: Timing,
+    /// A failpoint name to abort the process at (tests of crash safety; debug builds only).
+    pub crash_at: Option<String>,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig {
+            workers: 16,
+            resync: Duration::from_secs(60),
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(300),
+            orphan_grace: Duration::from_secs(600),
+            timing: Timing::default(),
+            crash_at: None,
+        }
+    }
+}
+
+/// One generation rendered: what the chain and the providers get.
+pub struct Rendered {
+    /// The generation.
+    pub generation: i64,
+    /// The planner's view.
+    pub desired: Desired,
+    /// The manifest version's bytes (the deployment's `hash`).
+    pub hash: Vec<u8>,
+    /// The manifest JSON for providers (may hold secret values: never logged).
+    pub manifest_json: Vec<u8>,
+    /// The escrow deposit.
+    pub deposit: Coin,
+    /// The health check, if the spec has one.
+    pub health: Option<HealthCheck>,
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("generation", &self.generation)
+            .field("version", &self.desired.version)
+            .field("manifest_json", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wall-clock milliseconds that follow tokio's clock, so paused tests move them too.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    base_ms: i64,
+    base: tokio::time::Instant,
+}
+
+impl Clock {
+    /// A clock starting at the system time now.
+    pub fn new() -> Self {
+        Clock {
+            base_ms: chrono::Utc::now().timestamp_millis(),
+            base: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.base_ms + self.base.elapsed().as_millis() as i64
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Called on every phase transition (the demo prints progress lines from it).
+pub type ProgressHook = Arc<dyn Fn(&Resource, Phase, &AkashStatus) + Send + Sync>;
+
+/// What every reconcile gets.
+pub struct Context {
+    /// Specs, status, events.
+    pub store: Arc<dyn Store>,
+    /// Deployment intents.
+    pub intents: Arc<dyn IntentStore>,
+    /// The chain.
+    pub chain: Arc<dyn AkashChain>,
+    /// The providers' gateways.
+    pub gateway: Arc<dyn ProviderGateway>,
+    /// Spec → SDL.
+    pub renderer: Arc<Renderer>,
+    /// Secret values.
+    pub secrets: Arc<dyn SecretSource>,
+    /// HTTP health checks.
+    pub probe: Arc<dyn HealthProbe>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Settings.
+    pub config: ControllerConfig,
+    /// The clock of the planner.
+    pub clock: Clock,
+    /// Progress callback.
+    pub progress: Option<ProgressHook>,
+    rendered: Mutex<HashMap<String, Arc<Rendered>>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("owner", &self.chain.owner())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts of a [`Context`].
+pub struct ContextParts {
+    /// Specs, status, events.
+    pub store: Arc<dyn Store>,
+    /// Deployment intents.
+    pub intents: Arc<dyn IntentStore>,
+    /// The chain.
+    pub chain: Arc<dyn AkashChain>,
+    /// The providers' gateways.
+    pub gateway: Arc<dyn ProviderGateway>,
+    /// Spec → SDL.
+    pub renderer: Arc<Renderer>,
+    /// Secret values.
+    pub secrets: Arc<dyn SecretSource>,
+    /// HTTP health checks.
+    pub probe: Arc<dyn HealthProbe>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Settings.
+    pub config: ControllerConfig,
+    /// Progress callback.
+    pub progress: Option<ProgressHook>,
+}
+
+impl Context {
+    /// Assembles a context.
+    pub fn new(p: ContextParts) -> Context {
+        Context {
+            store: p.store,
+            intents: p.intents,
+            chain: p.chain,
+            gateway: p.gateway,
+            renderer: p.renderer,
+            secrets: p.secrets,
+            probe: p.probe,
+            metrics: p.metrics,
+            config: p.config,
+            clock: Clock::new(),
+            progress: p.progress,
+            rendered: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The rendering of `uid` at `generation`, if made already.
+    pub fn rendered_for(&self, uid: &str, generation: i64) -> Option<Arc<Rendered>> {
+        let cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(uid)
+            .filter(|r| r.generation == generation)
+            .cloned()
+    }
+
+    /// Keeps a rendering (one per resource: the current generation's).
+    pub fn remember_rendered(&self, uid: &str, r: Rendered) -> Arc<Rendered> {
+        let r = Arc::new(r);
+        self.rendered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(uid.to_owned(), r.clone());
+        r
+    }
+
+    /// Forgets the rendering of a resource that is gone.
+    pub fn forget_rendered(&self, uid: &str) {
+        self.rendered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uid);
+    }
+
+    /// Aborts the process at a named failpoint when configured to (debug builds only): the
+    /// crash-safety tests kill the daemon at every step of the lifecycle this way.
+    pub fn crash_point(&self, name: &str) {
+        #[cfg(debug_assertions)]
+        if self.config.crash_at.as_deref() == Some(name) {
+            eprintln!("af-operator: crash point {name} reached; aborting");
+            std::process::abort();
+        }
+        #[cfg(not(debug_assertions))]
+        let _ = name;
+    }
+
+    pub(crate) fn progress(&self, r: &Resource, phase: Phase, s: &AkashStatus) {
+        if let Some(p) = &self.progress {
+            p(r, phase, s);
+        }
+    }
+}

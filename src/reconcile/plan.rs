@@ -1,0 +1,539 @@
+//! The pure planner of an Akash-hosted resource: from what is desired (the rendered groups and
+//! manifest version of the current generation) and what is observed (intents, the chain, the
+//! providers' answers), the next steps. No I/O: every branch is unit-tested.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::akash::proto::market::v1::{BidID, LeaseID};
+use crate::sdl::GroupSpec;
+use crate::store::{DeploymentIntent, IntentState};
+
+use super::status::{AkashStatus, Phase};
+
+/// What the current generation should run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    /// The resource's generation.
+    pub generation: i64,
+    /// The deployment groups, as the chain stores them.
+    pub groups: Vec<GroupSpec>,
+    /// The manifest version (hex).
+    pub version: String,
+    /// Providers that may win (empty: any).
+    pub allow: Vec<String>,
+    /// Providers that never win.
+    pub deny: Vec<String>,
+    /// Whether an HTTP health check gates readiness.
+    pub health_checked: bool,
+    /// Consecutive failures that make a lease unhealthy.
+    pub failure_threshold: u32,
+}
+
+/// One deployment as the chain has it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChainDeployment {
+    /// Whether it is active (not closed).
+    pub active: bool,
+    /// Its manifest version (hex).
+    pub hash: String,
+    /// Its groups: gseq, spec, whether open.
+    pub groups: Vec<(u32, GroupSpec, bool)>,
+    /// Its active leases.
+    pub leases: Vec<LeaseID>,
+    /// Open bids on its open orders, with their price per block (a decimal).
+    pub bids: Vec<(BidID, f64)>,
+}
+
+/// What a lease's provider says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeaseHealth {
+    /// Every service of the group has its replicas available.
+    pub available: bool,
+    /// The health check passed (true when there is none).
+    pub healthy: bool,
+    /// The URIs the provider serves the lease's services at.
+    pub uris: Vec<String>,
+}
+
+/// Everything the planner looks at.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Observed {
+    /// Now, in milliseconds since the epoch.
+    pub now_ms: i64,
+    /// Deletion was requested.
+    pub deleting: bool,
+    /// The resource carries our finalizer.
+    pub has_finalizer: bool,
+    /// The resource's intents that are not closed, oldest first.
+    pub intents: Vec<DeploymentIntent>,
+    /// The chain's view of each intent's dseq; absent: no such deployment.
+    pub chain: BTreeMap<u64, ChainDeployment>,
+    /// Provider answers for leases whose manifest is at the desired version.
+    pub health: BTreeMap<LeaseKey, LeaseHealth>,
+    /// The status as last written.
+    pub status: AkashStatus,
+}
+
+/// A lease without its owner (the owner is always us).
+pub type LeaseKey = (u64, u32, u32, String);
+
+/// The key of a lease.
+pub fn lease_key(l: &LeaseID) -> LeaseKey {
+    (l.dseq, l.gseq, l.oseq, l.provider.clone())
+}
+
+/// One thing to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Add the finalizer before anything is created on chain.
+    AddFinalizer,
+    /// Remove the finalizer: nothing of ours is left on chain.
+    RemoveFinalizer,
+    /// Record an intent with a new dseq, then create that deployment.
+    CreateDeployment,
+    /// The intent's create never committed: send it again with the same dseq.
+    ResendCreate {
+        /// The intent's dseq.
+        dseq: u64,
+    },
+    /// The chain holds the intent's deployment: it is ours.
+    Adopt {
+        /// The dseq.
+        dseq: u64,
+    },
+    /// The intent is over: its deployment is closed or never existed.
+    Forget {
+        /// The dseq.
+        dseq: u64,
+        /// Why, for the event.
+        why: String,
+    },
+    /// A new manifest version on the same groups.
+    UpdateDeployment {
+        /// The dseq.
+        dseq: u64,
+    },
+    /// Take a bid.
+    CreateLease {
+        /// The bid, with its `bseq`.
+        bid: BidID,
+        /// Its price per block.
+        price: f64,
+    },
+    /// Send the manifest to a lease's provider.
+    SendManifest {
+        /// The lease.
+        lease: LeaseID,
+    },
+    /// Close a deployment of ours.
+    CloseDeployment {
+        /// The dseq.
+        dseq: u64,
+        /// Why, for the event.
+        why: String,
+    },
+}
+
+/// What the planner decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Do these now, in order.
+    pub steps: Vec<Step>,
+    /// The phase after them.
+    pub phase: Phase,
+    /// One CamelCase word for the `Ready` condition.
+    pub reason: &'static str,
+    /// For people.
+    pub message: String,
+    /// With no steps: look again after this.
+    pub wait: Option<Duration>,
+    /// The dseq that serves (or will serve) the current generation.
+    pub current: Option<u64>,
+    /// An older deployment still serving.
+    pub previous: Option<u64>,
+    /// Whether the current generation is what runs.
+    pub synced: bool,
+}
+
+/// Timing knobs of the planner.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// After the first bid on an order, wait this long for others before choosing.
+    pub bid_window: Duration,
+    /// With no bid after this, say `NoBids` (and keep waiting).
+    pub bid_timeout: Duration,
+    /// How soon to look again while waiting on providers.
+    pub poll: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            bid_window: Duration::from_secs(5),
+            bid_timeout: Duration::from_secs(300),
+            poll: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Plan {
+    fn new(phase: Phase, reason: &'static str, message: impl Into<String>) -> Plan {
+        Plan {
+            steps: Vec::new(),
+            phase,
+            reason,
+            message: message.into(),
+            wait: None,
+            current: None,
+            previous: None,
+            synced: false,
+        }
+    }
+}
+
+/// Plans the next steps.
+pub fn plan(desired: Option<&Desired>, obs: &Observed, timing: &Timing) -> Plan {
+    let live: Vec<&DeploymentIntent> = obs
+        .intents
+        .iter()
+        .filter(|i| i.state != IntentState::Closed)
+        .collect();
+
+    if obs.deleting {
+        return plan_delete(&live, obs);
+    }
+    let Some(desired) = desired else {
+        // The spec cannot be rendered; the caller reports why. Nothing changes on chain.
+        return Plan::new(Phase::Failed, "RenderFailed", "the SDL cannot be rendered");
+    };
+
+    let mut pre = Vec::new();
+    if !obs.has_finalizer {
+        pre.push(Step::AddFinalizer);
+    }
+
+    let Some(newest) = live.last().copied() else {
+        let mut p = Plan::new(Phase::Deploying, "Deploying", "creating the deployment");
+        p.steps = pre;
+        p.steps.push(Step::CreateDeployment);
+        return p;
+    };
+    let older: Vec<&DeploymentIntent> = live[..live.len() - 1].to_vec();
+    let previous_serving = older
+        .iter()
+        .rev()
+        .find(|i| obs.chain.get(&i.dseq).is_some_and(|d| d.active))
+        .map(|i| i.dseq);
+
+    let mut p = plan_newest(newest, desired, obs, timing);
+    p.current = Some(newest.dseq);
+    p.previous = previous_serving;
+    let mut steps = pre;
+    steps.append(&mut p.steps);
+
+    // Older deployments: forgotten when gone, closed once the newest is Ready.
+    for old in &older {
+        match obs.chain.get(&old.dseq) {
+            None if old.state == IntentState::Pending => steps.push(Step::Forget {
+                dseq: old.dseq,
+                why: "superseded before it reached the chain".into(),
+            }),
+            None => steps.push(Step::Forget {
+                dseq: old.dseq,
+                why: "no longer on chain".into(),
+            }),
+            Some(d) if !d.active => steps.push(Step::Forget {
+                dseq: old.dseq,
+                why: "closed on chain".into(),
+            }),
+            Some(_) if p.phase == Phase::Ready => steps.push(Step::CloseDeployment {
+                dseq: old.dseq,
+                why: format!("replaced by deployment {}", newest.dseq),
+            }),
+            Some(_) => {}
+        }
+    }
+    if p.phase != Phase::Ready && previous_serving.is_some() && p.phase != Phase::Failed {
+        p.phase = Phase::Updating;
+    }
+    if p.phase == Phase::Ready {
+        p.previous = None;
+    }
+    p.steps = steps;
+    p
+}
+
+fn plan_delete(live: &[&DeploymentIntent], obs: &Observed) -> Plan {
+    let mut p = Plan::new(Phase::Deleting, "Deleting", "closing the deployments");
+    if live.is_empty() {
+        if obs.has_finalizer {
+            p.steps.push(Step::RemoveFinalizer);
+        }
+        p.message = "every deployment is closed".into();
+        return p;
+    }
+    for i in live {
+        match obs.chain.get(&i.dseq) {
+            Some(d) if d.active => p.steps.push(Step::CloseDeployment {
+                dseq: i.dseq,
+                why: "the resource is being deleted".into(),
+            }),
+            Some(_) => p.steps.push(Step::Forget {
+                dseq: i.dseq,
+                why: "closed on chain".into(),
+            }),
+            None => p.steps.push(Step::Forget {
+                dseq: i.dseq,
+                why: "never reached the chain".into(),
+            }),
+        }
+    }
+    p
+}
+
+fn plan_newest(
+    newest: &DeploymentIntent,
+    desired: &Desired,
+    obs: &Observed,
+    timing: &Timing,
+) -> Plan {
+    let dseq = newest.dseq;
+    let dep = obs.chain.get(&dseq);
+    match (newest.state, dep) {
+        (IntentState::Pending, None) => {
+            let mut p = Plan::new(
+                Phase::Deploying,
+                "Deploying",
+                format!("deployment {dseq} is not on chain yet; sending it (again)"),
+            );
+            p.steps.push(Step::ResendCreate { dseq });
+            return p;
+        }
+        (IntentState::Pending, Some(d)) if d.hash != newest.manifest_version => {
+            let mut p = Plan::new(
+                Phase::Deploying,
+                "Deploying",
+                format!("deployment {dseq} on chain carries another manifest version; not ours"),
+            );
+            p.steps.push(Step::Forget {
+                dseq,
+                why: format!(
+                    "the deployment on chain has manifest version {} instead of {}",
+                    d.hash, newest.manifest_version
+                ),
+            });
+            p.steps.push(Step::CreateDeployment);
+            return p;
+        }
+        (IntentState::Pending, Some(_)) => {
+            let mut p = Plan::new(Phase::Deploying, "Deploying", "adopting the deployment");
+            p.steps.push(Step::Adopt { dseq });
+            // Continue in the next round with the intent active.
+            return p;
+        }
+        (IntentState::Closing, Some(d)) if d.active => {
+            let mut p = Plan::new(Phase::Deploying, "Deploying", "finishing a close");
+            p.steps.push(Step::CloseDeployment {
+                dseq,
+                why: "a close was started".into(),
+            });
+            return p;
+        }
+        (_, None) | (_, Some(ChainDeployment { active: false, .. })) => {
+            let mut p = Plan::new(
+                Phase::Deploying,
+                "DeploymentLost",
+                format!("deployment {dseq} was closed outside af-operator; creating a new one"),
+            );
+            p.steps.push(Step::Forget {
+                dseq,
+                why: "closed on chain (not by this resource's reconcile)".into(),
+            });
+            p.steps.push(Step::CreateDeployment);
+            return p;
+        }
+        _ => {}
+    }
+    let dep = dep.expect("matched above");
+
+    let chain_groups: Vec<&GroupSpec> = dep.groups.iter().map(|(_, g, _)| g).collect();
+    let same_groups = chain_groups.len() == desired.groups.len()
+        && chain_groups.iter().zip(&desired.groups).all(|(a, b)| *a == b);
+    if !same_groups {
+        // Resources, count, placement or price changed: blue/green.
+        let mut p = Plan::new(
+            Phase::Updating,
+            "Replacing",
+            format!("the groups changed; a new deployment replaces {dseq}"),
+        );
+        p.steps.push(Step::CreateDeployment);
+        return p;
+    }
+
+    let mut steps = Vec::new();
+    let version_on_chain = dep.hash == desired.version;
+    if !version_on_chain {
+        steps.push(Step::UpdateDeployment { dseq });
+    }
+
+    // Per group: a lease, the manifest, replicas, health.
+    let mut waiting_bids: Vec<String> = Vec::new();
+    let mut no_bids: Vec<String> = Vec::new();
+    let mut starting = 0usize;
+    let mut unhealthy = Vec::new();
+    let mut wait: Option<Duration> = None;
+    let mut leasing = false;
+    let mut sent_all = version_on_chain;
+    for (gseq, group, open) in &dep.groups {
+        if !open {
+            continue;
+        }
+        let lease = dep.leases.iter().find(|l| l.gseq == *gseq);
+        let Some(lease) = lease else {
+            let bids: Vec<&(BidID, f64)> = dep
+                .bids
+                .iter()
+                .filter(|(b, _)| b.gseq == *gseq)
+                .filter(|(b, _)| desired.allow.is_empty() || desired.allow.contains(&b.provider))
+                .filter(|(b, _)| !desired.deny.contains(&b.provider))
+                .collect();
+            let tracked = obs
+                .status
+                .bidding
+                .iter()
+                .find(|b| b.dseq == dseq.to_string() && b.gseq == *gseq);
+            let first_bid_ms = tracked.and_then(|b| b.first_bid_ms);
+            let since_ms = tracked.map_or(obs.now_ms, |b| b.since_ms);
+            sent_all = false;
+            if bids.is_empty() {
+                let waited = Duration::from_millis((obs.now_ms - since_ms).max(0) as u64);
+                if waited >= timing.bid_timeout {
+                    no_bids.push(group.name.clone());
+                } else {
+                    waiting_bids.push(group.name.clone());
+                }
+                wait = min_opt(wait, timing.poll);
+                continue;
+            }
+            let window_left = match first_bid_ms {
+                Some(t) => timing
+                    .bid_window
+                    .saturating_sub(Duration::from_millis((obs.now_ms - t).max(0) as u64)),
+                None => timing.bid_window,
+            };
+            if !window_left.is_zero() {
+                waiting_bids.push(group.name.clone());
+                wait = min_opt(wait, window_left);
+                continue;
+            }
+            let best = bids
+                .iter()
+                .min_by(|(a, pa), (b, pb)| {
+                    pa.total_cmp(pb)
+                        .then_with(|| a.provider.cmp(&b.provider))
+                        .then_with(|| a.oseq.cmp(&b.oseq))
+                })
+                .expect("not empty");
+            steps.push(Step::CreateLease {
+                bid: best.0.clone(),
+                price: best.1,
+            });
+            leasing = true;
+            continue;
+        };
+        let tracked = obs
+            .status
+            .leases
+            .iter()
+            .find(|t| lease_key_of_status(t) == lease_key(lease));
+        let sent = tracked.and_then(|t| t.manifest_version.as_deref()) == Some(&desired.version);
+        if version_on_chain && !sent {
+            steps.push(Step::SendManifest {
+                lease: lease.clone(),
+            });
+            sent_all = false;
+            starting += 1;
+            continue;
+        }
+        if !sent {
+            starting += 1;
+            continue;
+        }
+        match obs.health.get(&lease_key(lease)) {
+            Some(h) if h.available && h.healthy => {}
+            Some(h) if h.available => {
+                let failures = tracked.map_or(0, |t| t.health_failures);
+                if failures >= desired.failure_threshold.max(1) {
+                    unhealthy.push(group.name.clone());
+                }
+                starting += 1;
+                wait = min_opt(wait, timing.poll);
+            }
+            _ => {
+                starting += 1;
+                wait = min_opt(wait, timing.poll);
+            }
+        }
+    }
+
+    let mut p = if !no_bids.is_empty() {
+        let mut p = Plan::new(
+            Phase::Bidding,
+            "NoBids",
+            format!(
+                "no acceptable bid for group(s) {} after {}s; is placement.maxPrice too low or are no providers matching the placement up?",
+                no_bids.join(", "),
+                timing.bid_timeout.as_secs()
+            ),
+        );
+        p.wait = Some(timing.poll);
+        p
+    } else if !waiting_bids.is_empty() && !leasing {
+        Plan::new(
+            Phase::Bidding,
+            "Bidding",
+            format!("waiting for bids on group(s) {}", waiting_bids.join(", ")),
+        )
+    } else if leasing {
+        Plan::new(Phase::Leasing, "Leasing", "creating leases")
+    } else if !unhealthy.is_empty() {
+        Plan::new(
+            Phase::Degraded,
+            "Unhealthy",
+            format!("health check failing on group(s) {}", unhealthy.join(", ")),
+        )
+    } else if starting > 0 || !steps.is_empty() {
+        Plan::new(
+            Phase::Starting,
+            "Starting",
+            "manifest sent; waiting for replicas and the health check",
+        )
+    } else {
+        let mut p = Plan::new(Phase::Ready, "Ready", "every group is leased, available and healthy");
+        p.synced = true;
+        p
+    };
+    if p.phase != Phase::Ready {
+        p.synced = sent_all && version_on_chain && newest.generation == desired.generation;
+    }
+    p.wait = p.wait.or(wait);
+    p.steps = steps;
+    p
+}
+
+fn lease_key_of_status(t: &super::status::LeaseStatus) -> LeaseKey {
+    (
+        t.dseq.parse().unwrap_or_default(),
+        t.gseq,
+        t.oseq,
+        t.provider.clone(),
+    )
+}
+
+fn min_opt(a: Option<Duration>, b: Duration) -> Option<Duration> {
+    Some(a.map_or(b, |a| a.min(b)))
+}
+
+#[cfg(test)]
+mod tests;

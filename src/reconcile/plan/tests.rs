@@ -1,0 +1,397 @@
+//! The planner, phase by phase, with no I/O.
+
+use super::*;
+use crate::akash::proto::market::v1::{BidID, LeaseID};
+use crate::reconcile::status::{BiddingStatus, LeaseStatus};
+use crate::sdl::GroupSpec;
+use crate::store::{DeploymentIntent, IntentState};
+
+const OWNER: &str = "akash1owner";
+
+fn group(name: &str) -> GroupSpec {
+    GroupSpec {
+        name: name.into(),
+        ..GroupSpec::default()
+    }
+}
+
+fn desired() -> Desired {
+    Desired {
+        generation: 1,
+        groups: vec![group("akash")],
+        version: "v1".into(),
+        allow: vec![],
+        deny: vec![],
+        health_checked: true,
+        failure_threshold: 3,
+    }
+}
+
+fn intent(dseq: u64, state: IntentState, version: &str) -> DeploymentIntent {
+    DeploymentIntent {
+        owner: OWNER.into(),
+        dseq,
+        resource_uid: "uid".into(),
+        resource_key: "agent/p/a".into(),
+        generation: 1,
+        manifest_version: version.into(),
+        deposit: "5000000uact".into(),
+        state,
+        created_at: String::new(),
+        updated_at: String::new(),
+    }
+}
+
+fn dep(version: &str, groups: &[&str]) -> ChainDeployment {
+    ChainDeployment {
+        active: true,
+        hash: version.into(),
+        groups: groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (i as u32 + 1, group(g), true))
+            .collect(),
+        leases: vec![],
+        bids: vec![],
+    }
+}
+
+fn bid(dseq: u64, gseq: u32, provider: &str) -> BidID {
+    BidID {
+        owner: OWNER.into(),
+        dseq,
+        gseq,
+        oseq: 1,
+        provider: provider.into(),
+        bseq: 1,
+    }
+}
+
+fn lease(dseq: u64, gseq: u32, provider: &str) -> LeaseID {
+    LeaseID {
+        owner: OWNER.into(),
+        dseq,
+        gseq,
+        oseq: 1,
+        provider: provider.into(),
+        bseq: 1,
+    }
+}
+
+fn obs() -> Observed {
+    Observed {
+        now_ms: 100_000,
+        has_finalizer: true,
+        ..Observed::default()
+    }
+}
+
+fn t() -> Timing {
+    Timing {
+        bid_window: Duration::from_secs(2),
+        bid_timeout: Duration::from_secs(60),
+        poll: Duration::from_secs(1),
+    }
+}
+
+fn tracked_lease(l: &LeaseID, version: Option<&str>) -> LeaseStatus {
+    LeaseStatus {
+        dseq: l.dseq.to_string(),
+        gseq: l.gseq,
+        oseq: l.oseq,
+        provider: l.provider.clone(),
+        state: "active".into(),
+        manifest_version: version.map(String::from),
+        ..LeaseStatus::default()
+    }
+}
+
+#[test]
+fn a_new_resource_gets_its_finalizer_then_a_deployment() {
+    let mut o = obs();
+    o.has_finalizer = false;
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.steps, vec![Step::AddFinalizer, Step::CreateDeployment]);
+    assert_eq!(p.phase, Phase::Deploying);
+}
+
+#[test]
+fn a_pending_intent_not_on_chain_is_sent_again_with_the_same_dseq() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Pending, "v1")];
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.steps, vec![Step::ResendCreate { dseq: 7 }]);
+}
+
+#[test]
+fn a_pending_intent_on_chain_with_its_version_is_adopted_never_repeated() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Pending, "v1")];
+    o.chain.insert(7, dep("v1", &["akash"]));
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.steps, vec![Step::Adopt { dseq: 7 }]);
+}
+
+#[test]
+fn a_deployment_with_another_version_is_not_taken_as_ours() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Pending, "v1")];
+    o.chain.insert(7, dep("other", &["akash"]));
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(matches!(p.steps[0], Step::Forget { dseq: 7, .. }));
+    assert_eq!(p.steps[1], Step::CreateDeployment);
+}
+
+#[test]
+fn bids_wait_for_the_window_then_the_cheapest_wins_ties_by_address() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let mut d = dep("v1", &["akash"]);
+    d.bids = vec![
+        (bid(7, 1, "akash1c"), 5.0),
+        (bid(7, 1, "akash1b"), 3.0),
+        (bid(7, 1, "akash1a"), 3.0),
+    ];
+    o.chain.insert(7, d);
+    // First sight of the bids: wait the window.
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(p.steps.is_empty());
+    assert_eq!(p.phase, Phase::Bidding);
+    assert_eq!(p.wait, Some(Duration::from_secs(1)));
+    // Window over.
+    o.status.bidding = vec![BiddingStatus {
+        dseq: "7".into(),
+        gseq: 1,
+        oseq: 1,
+        since_ms: 90_000,
+        first_bid_ms: Some(97_000),
+        bids: 3,
+    }];
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(
+        p.steps,
+        vec![Step::CreateLease {
+            bid: bid(7, 1, "akash1a"),
+            price: 3.0
+        }]
+    );
+    assert_eq!(p.phase, Phase::Leasing);
+}
+
+#[test]
+fn denied_providers_never_win_and_allow_lists_restrict() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let mut d = dep("v1", &["akash"]);
+    d.bids = vec![(bid(7, 1, "akash1a"), 1.0), (bid(7, 1, "akash1b"), 2.0)];
+    o.chain.insert(7, d);
+    o.status.bidding = vec![BiddingStatus {
+        dseq: "7".into(),
+        gseq: 1,
+        oseq: 1,
+        since_ms: 0,
+        first_bid_ms: Some(0),
+        bids: 2,
+    }];
+    let mut want = desired();
+    want.deny = vec!["akash1a".into()];
+    let p = plan(Some(&want), &o, &t());
+    assert!(matches!(&p.steps[0], Step::CreateLease { bid, .. } if bid.provider == "akash1b"));
+    want.deny.clear();
+    want.allow = vec!["akash1z".into()];
+    let p = plan(Some(&want), &o, &t());
+    assert!(p.steps.is_empty());
+    assert_eq!(p.phase, Phase::Bidding);
+}
+
+#[test]
+fn no_bids_after_the_timeout_says_so_and_keeps_waiting() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    o.chain.insert(7, dep("v1", &["akash"]));
+    o.status.bidding = vec![BiddingStatus {
+        dseq: "7".into(),
+        gseq: 1,
+        oseq: 1,
+        since_ms: 0,
+        first_bid_ms: None,
+        bids: 0,
+    }];
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.reason, "NoBids");
+    assert!(p.message.contains("maxPrice"), "{}", p.message);
+    assert!(p.steps.is_empty());
+    assert_eq!(p.wait, Some(Duration::from_secs(1)));
+}
+
+#[test]
+fn a_lease_gets_the_manifest_then_waits_for_replicas_and_health_then_ready() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let l = lease(7, 1, "akash1p");
+    let mut d = dep("v1", &["akash"]);
+    d.leases = vec![l.clone()];
+    o.chain.insert(7, d);
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.steps, vec![Step::SendManifest { lease: l.clone() }]);
+    assert_eq!(p.phase, Phase::Starting);
+
+    o.status.leases = vec![tracked_lease(&l, Some("v1"))];
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(p.steps.is_empty());
+    assert_eq!(p.phase, Phase::Starting);
+
+    o.health.insert(
+        lease_key(&l),
+        LeaseHealth {
+            available: true,
+            healthy: true,
+            uris: vec![],
+        },
+    );
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.phase, Phase::Ready);
+    assert!(p.synced);
+}
+
+#[test]
+fn an_unhealthy_lease_past_the_threshold_is_degraded() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let l = lease(7, 1, "akash1p");
+    let mut d = dep("v1", &["akash"]);
+    d.leases = vec![l.clone()];
+    o.chain.insert(7, d);
+    let mut tracked = tracked_lease(&l, Some("v1"));
+    tracked.health_failures = 3;
+    o.status.leases = vec![tracked];
+    o.health.insert(
+        lease_key(&l),
+        LeaseHealth {
+            available: true,
+            healthy: false,
+            uris: vec![],
+        },
+    );
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.phase, Phase::Degraded);
+    assert_eq!(p.reason, "Unhealthy");
+}
+
+#[test]
+fn a_new_manifest_on_the_same_groups_updates_in_place_then_resends() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let l = lease(7, 1, "akash1p");
+    let mut d = dep("v1", &["akash"]);
+    d.leases = vec![l.clone()];
+    o.chain.insert(7, d.clone());
+    o.status.leases = vec![tracked_lease(&l, Some("v1"))];
+    let mut want = desired();
+    want.generation = 2;
+    want.version = "v2".into();
+    let p = plan(Some(&want), &o, &t());
+    assert_eq!(p.steps, vec![Step::UpdateDeployment { dseq: 7 }]);
+    assert!(!p.synced);
+    // Once the chain has v2, the manifest goes to the lease.
+    d.hash = "v2".into();
+    o.chain.insert(7, d);
+    let p = plan(Some(&want), &o, &t());
+    assert_eq!(p.steps, vec![Step::SendManifest { lease: l }]);
+}
+
+#[test]
+fn changed_groups_replace_blue_green_and_the_old_closes_only_when_the_new_is_ready() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let mut old = dep("v1", &["akash"]);
+    old.leases = vec![lease(7, 1, "akash1p")];
+    o.chain.insert(7, old);
+    let mut want = desired();
+    want.generation = 2;
+    want.version = "v2".into();
+    want.groups = vec![group("akash"), group("eu")];
+    let p = plan(Some(&want), &o, &t());
+    assert_eq!(p.steps, vec![Step::CreateDeployment]);
+    assert_eq!(p.phase, Phase::Updating);
+
+    // The new deployment is bidding: the old keeps serving.
+    o.intents.push(intent(9, IntentState::Active, "v2"));
+    o.chain.insert(9, dep("v2", &["akash", "eu"]));
+    let p = plan(Some(&want), &o, &t());
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.phase, Phase::Updating);
+    assert_eq!(p.current, Some(9));
+    assert_eq!(p.previous, Some(7));
+
+    // The new one is Ready: the old one is closed.
+    let l1 = lease(9, 1, "akash1p");
+    let l2 = lease(9, 2, "akash1q");
+    let mut new = dep("v2", &["akash", "eu"]);
+    new.leases = vec![l1.clone(), l2.clone()];
+    o.chain.insert(9, new);
+    o.status.leases = vec![tracked_lease(&l1, Some("v2")), tracked_lease(&l2, Some("v2"))];
+    for l in [&l1, &l2] {
+        o.health.insert(
+            lease_key(l),
+            LeaseHealth {
+                available: true,
+                healthy: true,
+                uris: vec![],
+            },
+        );
+    }
+    let p = plan(Some(&want), &o, &t());
+    assert_eq!(p.phase, Phase::Ready);
+    assert!(matches!(p.steps[..], [Step::CloseDeployment { dseq: 7, .. }]));
+}
+
+#[test]
+fn a_deployment_closed_out_of_band_is_forgotten_and_replaced() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let mut d = dep("v1", &["akash"]);
+    d.active = false;
+    o.chain.insert(7, d);
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(matches!(p.steps[0], Step::Forget { dseq: 7, .. }));
+    assert_eq!(p.steps[1], Step::CreateDeployment);
+    assert_eq!(p.reason, "DeploymentLost");
+}
+
+#[test]
+fn deletion_closes_every_live_deployment_then_removes_the_finalizer() {
+    let mut o = obs();
+    o.deleting = true;
+    o.intents = vec![
+        intent(7, IntentState::Active, "v1"),
+        intent(9, IntentState::Pending, "v2"),
+    ];
+    o.chain.insert(7, dep("v1", &["akash"]));
+    let p = plan(None, &o, &t());
+    assert_eq!(p.phase, Phase::Deleting);
+    assert!(matches!(p.steps[0], Step::CloseDeployment { dseq: 7, .. }));
+    assert!(matches!(p.steps[1], Step::Forget { dseq: 9, .. }));
+    o.intents.clear();
+    let p = plan(None, &o, &t());
+    assert_eq!(p.steps, vec![Step::RemoveFinalizer]);
+}
+
+#[test]
+fn a_closing_intent_is_closed_again_until_the_chain_says_closed() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Closing, "v1")];
+    o.chain.insert(7, dep("v1", &["akash"]));
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(matches!(p.steps[..], [Step::CloseDeployment { dseq: 7, .. }]));
+}
+
+#[test]
+fn without_a_rendering_nothing_is_done_on_chain() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    o.chain.insert(7, dep("v1", &["akash"]));
+    let p = plan(None, &o, &t());
+    assert!(p.steps.is_empty());
+    assert_eq!(p.phase, Phase::Failed);
+}
