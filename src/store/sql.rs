@@ -69,10 +69,12 @@ fn sqlite_pragmas<'c>(
     _: sqlx::pool::PoolConnectionMetadata,
 ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        sqlx::query("PRAGMA journal_mode = WAL")
+        // The busy timeout first: switching a new file to WAL needs its lock, and another
+        // process may be doing the same at this moment.
+        sqlx::query("PRAGMA busy_timeout = 10000")
             .execute(&mut *conn)
             .await?;
-        sqlx::query("PRAGMA busy_timeout = 10000")
+        sqlx::query("PRAGMA journal_mode = WAL")
             .execute(&mut *conn)
             .await?;
         sqlx::query("PRAGMA synchronous = FULL")
@@ -80,6 +82,28 @@ fn sqlite_pragmas<'c>(
             .await?;
         Ok(())
     })
+}
+
+/// Applies the embedded migrations, safe when several processes open one new store at once.
+///
+/// SQLite: sqlx takes no lock there (its `Migrate::lock` is a no-op), so two processes opening
+/// a new file both found no migration applied and both ran migration 1 ("table resources
+/// already exists"). The whole run happens inside one `BEGIN IMMEDIATE` transaction (each
+/// migration becomes a savepoint): the other processes wait for the write lock (busy
+/// timeout), then find every migration applied. PostgreSQL: sqlx takes a session advisory
+/// lock per database before it even creates `_sqlx_migrations`, and runs everything on that
+/// one connection, which already serialises concurrent migrators; the tests start eight
+/// processes at once on both.
+async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<(), StoreError> {
+    match dialect {
+        Dialect::Sqlite => {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::migrate!("migrations/sqlite").run(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(pool).await?,
+    }
+    Ok(())
 }
 
 impl SqlStore {
@@ -122,10 +146,7 @@ impl SqlStore {
                 url: super::redact_url(url),
                 source,
             })?;
-        match dialect {
-            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
-        }
+        migrate(&pool, dialect).await?;
         Ok(SqlStore {
             pool,
             dialect,

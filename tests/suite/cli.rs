@@ -336,3 +336,65 @@ fn render_prints_sdl_or_manifest_and_hides_secrets() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("has no Akash deployment"), "{}", r.stderr);
 }
+
+/// Eight processes at once, each opening (and so migrating) the same new store and applying
+/// its own document: every one must succeed, and the store must hold all eight.
+fn concurrent_first_applies(db: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let file = tmp.path().join(format!("site-{i}.yaml"));
+            std::fs::write(
+                &file,
+                format!("apiVersion: alternatefutures.ai/v1alpha1\nkind: Site\nmetadata: {{name: racer-{i}}}\nspec:\n  source: {{ipfs: QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG}}\n"),
+            )
+            .unwrap();
+            Command::new(env!("CARGO_BIN_EXE_af-operator"))
+                .args(["apply", "-f", file.to_str().unwrap()])
+                .env("AF_DATABASE_URL", db)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn af-operator")
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "process {i} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("site/racer-{i} created")
+        );
+    }
+    let r = af(db, &["get", "sites", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for i in 0..8 {
+        assert!(r.stdout.contains(&format!("\"racer-{i}\"")), "{}", r.stdout);
+    }
+}
+
+#[test]
+fn concurrent_processes_open_a_new_sqlite_store() {
+    // The race is timing-dependent: a few rounds, each on a fresh file.
+    for _ in 0..4 {
+        let db = TestDb::sqlite();
+        concurrent_first_applies(&db.url);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_processes_open_a_new_postgres_store() {
+    for _ in 0..2 {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let url = db.url.clone();
+        tokio::task::spawn_blocking(move || concurrent_first_applies(&url))
+            .await
+            .unwrap();
+    }
+}

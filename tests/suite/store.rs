@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use af_operator::spec::load::load_str;
 use af_operator::spec::{Condition, ConditionStatus, Kind, ResourceInput, ResourceKey, Status};
 use af_operator::store::{
-    ApplyOutcome, ChangeOp, Deletion, EventType, ListQuery, NewEvent, Store, StoreError,
+    ApplyOutcome, ChangeOp, Deletion, DeploymentIntent, EventType, IntentState, IntentStore,
+    ListQuery, NewEvent, Store, StoreError,
 };
 
 use crate::common::TestDb;
@@ -347,4 +348,153 @@ async fn list_pages_after_the_selector() {
         .unwrap();
     let names: Vec<_> = page.iter().map(|r| r.metadata.name.as_str()).collect();
     assert_eq!(names, ["a2", "a4"]);
+}
+
+fn intent(owner: &str, dseq: u64, uid: &str, state: IntentState) -> DeploymentIntent {
+    DeploymentIntent {
+        owner: owner.into(),
+        dseq,
+        resource_uid: uid.into(),
+        resource_key: format!("agent/p/{uid}"),
+        generation: 3,
+        manifest_version: "ab".repeat(32),
+        deposit: "5000000uact".into(),
+        state,
+        created_at: String::new(),
+        updated_at: String::new(),
+    }
+}
+
+async fn run_intents(store: Arc<dyn IntentStore>) {
+    let owner = "akash1owner";
+    assert_eq!(store.max_dseq(owner).await.unwrap(), 0);
+    assert!(store.intents(owner, &[]).await.unwrap().is_empty());
+
+    // Record; timestamps come from the store; every u64 round-trips.
+    store
+        .record_intent(&intent(owner, 900, "uid-a", IntentState::Pending))
+        .await
+        .unwrap();
+    store
+        .record_intent(&intent(owner, u64::MAX, "uid-b", IntentState::Active))
+        .await
+        .unwrap();
+    store
+        .record_intent(&intent(owner, 1_000, "uid-a", IntentState::Pending))
+        .await
+        .unwrap();
+    // Another owner may use the same dseq.
+    store
+        .record_intent(&intent("akash1other", 900, "uid-c", IntentState::Pending))
+        .await
+        .unwrap();
+    let got = store.intents_for("uid-a").await.unwrap();
+    assert_eq!(
+        got.iter().map(|i| i.dseq).collect::<Vec<_>>(),
+        [900, 1_000],
+        "oldest first"
+    );
+    assert_eq!(got[0].generation, 3);
+    assert_eq!(got[0].deposit, "5000000uact");
+    assert_eq!(got[0].resource_key, "agent/p/uid-a");
+    assert!(!got[0].created_at.is_empty() && got[0].created_at == got[0].updated_at);
+    let b = store.intents_for("uid-b").await.unwrap();
+    assert_eq!((b[0].dseq, b[0].state), (u64::MAX, IntentState::Active));
+    assert_eq!(store.max_dseq(owner).await.unwrap(), u64::MAX);
+    assert_eq!(store.max_dseq("akash1other").await.unwrap(), 900);
+
+    // A taken (owner, dseq) is refused, whoever asks, and the first intent stays as it was.
+    let dup = store
+        .record_intent(&intent(owner, 900, "uid-z", IntentState::Active))
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::DuplicateDseq { ref owner, dseq: 900 }) if owner == "akash1owner"),
+        "{dup:?}"
+    );
+    assert!(store.intents_for("uid-z").await.unwrap().is_empty());
+    assert_eq!(
+        store.intents_for("uid-a").await.unwrap()[0].state,
+        IntentState::Pending
+    );
+
+    // State moves; a missing intent is reported.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store
+        .set_intent_state(owner, 900, IntentState::Closing)
+        .await
+        .unwrap();
+    let moved = store.intents_for("uid-a").await.unwrap();
+    assert_eq!(moved[0].state, IntentState::Closing);
+    assert!(moved[0].updated_at > moved[0].created_at, "{moved:?}");
+    assert!(matches!(
+        store
+            .set_intent_state(owner, 901, IntentState::Closed)
+            .await,
+        Err(StoreError::IntentNotFound { dseq: 901, .. })
+    ));
+
+    // Filter by state, ordered by dseq (numerically, u64::MAX last).
+    let dseqs = |v: Vec<DeploymentIntent>| v.into_iter().map(|i| i.dseq).collect::<Vec<_>>();
+    assert_eq!(
+        dseqs(store.intents(owner, &[]).await.unwrap()),
+        [900, 1_000, u64::MAX]
+    );
+    assert_eq!(
+        dseqs(
+            store
+                .intents(owner, &[IntentState::Pending, IntentState::Active])
+                .await
+                .unwrap()
+        ),
+        [1_000, u64::MAX]
+    );
+    assert_eq!(
+        dseqs(store.intents(owner, &[IntentState::Closing]).await.unwrap()),
+        [900]
+    );
+    assert!(store
+        .intents(owner, &[IntentState::Closed])
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Many tasks racing for one dseq: exactly one wins, the others see DuplicateDseq.
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_intent(&intent(
+                    "akash1race",
+                    77,
+                    &format!("racer-{t}"),
+                    IntentState::Pending,
+                ))
+                .await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::DuplicateDseq { dseq: 77, .. }) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.intents("akash1race", &[]).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_intents() {
+    let db = TestDb::sqlite();
+    run_intents(Arc::new(db.open().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_intents() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    run_intents(Arc::new(db.open().await)).await;
 }
