@@ -17,6 +17,9 @@
 //!   client and the devnet; IDs, escrow keys and typed events.
 //! - [`render`]: from a resource spec to SDL through the kind's minijinja template in
 //!   `sdl-templates/` (overridable without rebuilding), secrets resolved by the caller.
+//! - [`secrets`]: the secret vault: values sealed with XChaCha20-Poly1305 under the
+//!   operator's master key (bound to `project/store/key`), kept by the store as ciphertext and
+//!   a keyed digest only, and decrypted per project into the resolver rendering uses.
 //! - [`api`]: the GraphQL API over HTTP (`af-operator serve`): mutations that enqueue
 //!   desired state, queries, live subscriptions, tokens scoped to projects.
 //! - [`devnet`]: the local Akash network: a pure, deterministic chain state machine with
@@ -34,5 +37,6 @@ pub mod devnet;
 pub mod reconcile;
 pub mod render;
 pub mod sdl;
+pub mod secrets;
 pub mod spec;
 pub mod store;

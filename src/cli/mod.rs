@@ -11,6 +11,7 @@ mod files;
 mod get;
 mod render;
 mod schema;
+mod secret;
 mod serve;
 mod token;
 
@@ -62,6 +63,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Create, list or revoke API tokens.
     Token(token::TokenArgs),
+    /// Set, list or delete secret values in the built-in vault (sealed with the master key).
+    Secret(secret::SecretArgs),
     /// Write the GraphQL schema of the API (schema.graphql).
     GraphqlSchema(serve::GraphqlSchemaArgs),
     /// Run a local Akash devnet (chain, RPC, providers, fault controls), or control one
@@ -174,10 +177,11 @@ pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     let code = match &cli.command {
         Command::Schema(args) => schema::run(args, io),
         Command::Sdl(cmd) => render::sdl(cmd, io),
-        Command::Render(args) => render::render(args, io),
+        Command::Render(args) => render::render(args, &cli.database_url, io).await,
         Command::GraphqlSchema(args) => serve::graphql_schema(args, io),
         Command::Serve(args) => serve::serve(args, &cli.database_url, io).await,
         Command::Token(args) => token::run(args, &cli.database_url, io).await,
+        Command::Secret(args) => secret::run(args, &cli.database_url, io).await,
         Command::Akash(args) => akash::run(args, io).await,
         Command::Devnet(args) => devnet::run(args, io).await,
         Command::Demo(args) => demo::run(args, io).await,
@@ -217,6 +221,7 @@ async fn dispatch(command: &Command, store: &SqlStore, io: &mut Io<'_>) -> i32 {
         | Command::GraphqlSchema(_)
         | Command::Serve(_)
         | Command::Token(_)
+        | Command::Secret(_)
         | Command::Devnet(_)
         | Command::Demo(_)
         | Command::Akash(_) => Ok(()),

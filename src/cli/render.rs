@@ -4,8 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::secret::MasterKeyArgs;
 use super::{files, Io};
-use crate::render::{source_from, FileSecrets, RedactingResolver, Renderer, SecretResolver};
+use crate::render::{
+    source_from, FileSecrets, RedactingResolver, Renderer, SecretError, SecretResolver,
+};
+use crate::secrets::{ProjectSecrets, SecretVault};
+use crate::spec::common::SecretRef;
 
 /// `af-operator sdl ...`
 #[derive(Debug, Subcommand)]
@@ -30,12 +38,17 @@ pub struct RenderArgs {
     /// Print the convert JSON (manifest, groups, version) instead of the SDL.
     #[arg(long)]
     pub manifest: bool,
-    /// Print secret values (needs --secrets-file). Without it they show as <redacted>.
-    #[arg(long, requires = "secrets_file")]
+    /// Print secret values (needs --secrets-file or a master key). Without it they show as
+    /// <redacted>.
+    #[arg(long)]
     pub show_secrets: bool,
-    /// A YAML file of secrets: `project: {store: {KEY: value}}`.
+    /// A YAML file of secrets: `project: {store: {KEY: value}}`. Used instead of the vault.
     #[arg(long, env = "AF_SECRETS_FILE")]
     pub secrets_file: Option<PathBuf>,
+    /// The vault's master key: with it, every secretRef is resolved from the vault in the
+    /// database (a missing one is an error), and printed only with --show-secrets.
+    #[command(flatten)]
+    pub key_args: MasterKeyArgs,
     /// A directory whose templates replace the built-in ones of the same name.
     #[arg(long, env = "AF_SDL_TEMPLATES")]
     pub sdl_templates: Option<PathBuf>,
@@ -82,8 +95,72 @@ pub fn sdl(cmd: &SdlCommand, io: &mut Io<'_>) -> i32 {
     }
 }
 
+/// Resolves through another resolver, so a missing or undecryptable secret is an error, but
+/// shows only the placeholder.
+struct Verified<'a>(&'a dyn SecretResolver);
+
+impl SecretResolver for Verified<'_> {
+    fn resolve(&self, project: &str, reference: &SecretRef) -> Result<String, SecretError> {
+        self.0.resolve(project, reference)?;
+        RedactingResolver.resolve(project, reference)
+    }
+}
+
+/// Where `render` takes secret values from.
+enum Secrets {
+    /// Placeholders only.
+    Redacted,
+    /// A `--secrets-file`.
+    File(FileSecrets),
+    /// The vault, decrypted per project.
+    Vault(BTreeMap<String, ProjectSecrets>),
+}
+
+async fn secrets_for(
+    args: &RenderArgs,
+    database_url: &str,
+    projects: &[&str],
+) -> anyhow::Result<Secrets> {
+    if args.secrets_file.is_some() && args.key_args.master_key_file.is_some() {
+        anyhow::bail!(
+            "--secrets-file and --master-key-file both name a source of secrets; use one"
+        );
+    }
+    if let Some(path) = &args.secrets_file {
+        return Ok(if args.show_secrets {
+            Secrets::File(FileSecrets::from_file(path)?)
+        } else {
+            Secrets::Redacted
+        });
+    }
+    let Some(key) = args.key_args.load()? else {
+        if args.show_secrets {
+            anyhow::bail!("--show-secrets needs --secrets-file FILE or a master key (--master-key-file FILE or AF_MASTER_KEY)");
+        }
+        return Ok(Secrets::Redacted);
+    };
+    let store = Arc::new(crate::store::open(database_url).await?);
+    let vault = SecretVault::new(store.clone(), key);
+    let mut opened = BTreeMap::new();
+    let mut result = Ok(());
+    for project in projects {
+        match vault.resolver(project).await {
+            Ok(s) => {
+                opened.insert(project.to_string(), s);
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    store.close().await;
+    result?;
+    Ok(Secrets::Vault(opened))
+}
+
 /// Runs `render`.
-pub fn render(args: &RenderArgs, io: &mut Io<'_>) -> i32 {
+pub async fn render(args: &RenderArgs, database_url: &str, io: &mut Io<'_>) -> i32 {
     let docs = match files::load(&args.files, args.recursive, io.stdin) {
         Ok(Ok(d)) => d,
         Ok(Err(errors)) => {
@@ -95,25 +172,32 @@ pub fn render(args: &RenderArgs, io: &mut Io<'_>) -> i32 {
             return 1;
         }
     };
-    let file_secrets = match (&args.secrets_file, args.show_secrets) {
-        (Some(path), true) => match FileSecrets::from_file(path) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                let _ = writeln!(io.stderr, "error: {e}");
-                return 1;
-            }
-        },
-        _ => None,
+    let mut projects: Vec<&str> = docs.iter().map(|d| d.input.key.project.as_str()).collect();
+    projects.sort_unstable();
+    projects.dedup();
+    let secrets = match secrets_for(args, database_url, &projects).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e:#}");
+            return 1;
+        }
     };
-    let resolver: &dyn SecretResolver = match &file_secrets {
-        Some(s) => s,
-        None => &RedactingResolver,
-    };
+    let shown = args.show_secrets && !matches!(secrets, Secrets::Redacted);
     let renderer = Renderer::new(source_from(args.sdl_templates.as_deref()));
     let mut code = 0;
     let mut first = true;
     for d in &docs {
         let resource = d.input.preview();
+        let found: &dyn SecretResolver = match &secrets {
+            Secrets::Redacted => &RedactingResolver,
+            Secrets::File(f) => f,
+            Secrets::Vault(v) => match v.get(d.input.key.project.as_str()) {
+                Some(p) => p,
+                None => &RedactingResolver,
+            },
+        };
+        let verified = Verified(found);
+        let resolver: &dyn SecretResolver = if shown { found } else { &verified };
         let rendered = match renderer.render(&resource, resolver) {
             Ok(r) => r,
             Err(e) => {
@@ -122,10 +206,10 @@ pub fn render(args: &RenderArgs, io: &mut Io<'_>) -> i32 {
                 continue;
             }
         };
-        if rendered.holds_secrets() && file_secrets.is_none() {
+        if rendered.holds_secrets() && !shown {
             let _ = writeln!(
                 io.stderr,
-                "note: {} uses secrets; they are shown as <redacted> (--show-secrets --secrets-file F prints them){}",
+                "note: {} uses secrets; they are shown as <redacted> (--show-secrets with --secrets-file F or a master key prints them){}",
                 d.input.key,
                 if args.manifest { ", so this version is not the deployed one" } else { "" }
             );

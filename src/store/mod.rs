@@ -3,9 +3,11 @@
 //! [`Store`] is the one trait the rest of the crate sees. [`sql::SqlStore`] implements it for
 //! SQLite (the embedded default, zero set-up) and PostgreSQL (production, several replicas),
 //! with migrations per dialect embedded and applied at start. One test suite runs against both.
-//! [`TokenStore`] keeps the digests of API tokens in the same database.
+//! [`TokenStore`] keeps the digests of API tokens in the same database, [`SecretRecords`] the
+//! sealed values of the secret vault (never plaintext).
 
 pub mod intents;
+pub mod secrets;
 pub mod selector;
 pub mod sql;
 pub mod tokens;
@@ -16,6 +18,7 @@ use async_trait::async_trait;
 
 use crate::spec::{Kind, Resource, ResourceInput, ResourceKey, Status};
 pub use intents::{DeploymentIntent, IntentState, IntentStore};
+pub use secrets::{SecretRecord, SecretRecords};
 pub use selector::LabelSelector;
 pub use tokens::{NewToken, TokenRecord, TokenStore};
 

@@ -8,4 +8,5 @@ mod devnet_chain;
 mod devnet_providers;
 mod examples;
 mod render;
+mod secrets;
 mod store;
