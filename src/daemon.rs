@@ -122,7 +122,9 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
             let chain: Arc<dyn AkashChain> = Arc::new(
                 RpcChain::connect(rpc, wallet.clone())
                     .await
-                    .with_context(|| format!("cannot reach Akash at {}", chain_cfg.endpoints.join(", ")))?,
+                    .with_context(|| {
+                        format!("cannot reach Akash at {}", chain_cfg.endpoints.join(", "))
+                    })?,
             );
             let gateway = Arc::new(GatewayPool::new(
                 chain.clone(),
@@ -160,8 +162,13 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         api_addr = Some(listener.local_addr()?);
-        let api = Api::new(store.clone(), store.clone(), Some(renderer.clone()), cfg.api.clone())
-            .with_metrics(metrics.clone());
+        let api = Api::new(
+            store.clone(),
+            store.clone(),
+            Some(renderer.clone()),
+            cfg.api.clone(),
+        )
+        .with_metrics(metrics.clone());
         let mut sd = shutdown.clone();
         tasks.push(tokio::spawn(async move {
             let stop = async move {

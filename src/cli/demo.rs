@@ -15,12 +15,12 @@ use tokio::sync::watch;
 use super::{files, Io};
 use crate::daemon::{self, ChainConfig, DaemonConfig};
 use crate::devnet::{Devnet, DevnetConfig};
-use crate::reconcile::context::{ProgressHook, StaticSecrets};
+use crate::reconcile::context::ProgressHook;
 use crate::reconcile::lifecycle::hosted_on_akash;
 use crate::reconcile::plan::Timing;
 use crate::reconcile::status::{AkashStatus, Phase};
 use crate::reconcile::ControllerConfig;
-use crate::render::FileSecrets;
+use crate::secrets::{MasterKey, SecretVault};
 use crate::spec::{ConditionStatus, ResourceInput};
 use crate::store::{ListQuery, Store};
 
@@ -52,7 +52,9 @@ fn secret_refs(v: &Value, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
             if let Some(Value::Object(r)) = m.get("secretRef") {
-                if let (Some(Value::String(s)), Some(Value::String(k))) = (r.get("store"), r.get("key")) {
+                if let (Some(Value::String(s)), Some(Value::String(k))) =
+                    (r.get("store"), r.get("key"))
+                {
                     out.push((s.clone(), k.clone()));
                 }
             }
@@ -63,24 +65,40 @@ fn secret_refs(v: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// Random values for every secret the inputs reference: `project: {store: {KEY: value}}`.
-fn generated_secrets(inputs: &[ResourceInput]) -> anyhow::Result<FileSecrets> {
-    let mut values: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>> = BTreeMap::new();
+/// Every address under a `placement.auditors` (`anyOf`, `allOf`).
+fn collect_auditors(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(a)) = m.get("auditors") {
+                for list in ["anyOf", "allOf"] {
+                    if let Some(Value::Array(xs)) = a.get(list) {
+                        out.extend(xs.iter().filter_map(|x| x.as_str().map(String::from)));
+                    }
+                }
+            }
+            m.values().for_each(|x| collect_auditors(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_auditors(x, out)),
+        _ => {}
+    }
+}
+
+/// Seals a random value for every secret the inputs reference into the vault.
+async fn generate_secrets(vault: &SecretVault, inputs: &[ResourceInput]) -> anyhow::Result<usize> {
+    let mut n = 0;
     for i in inputs {
         let spec = serde_json::to_value(&i.spec)?;
         let mut refs = Vec::new();
         secret_refs(&spec, &mut refs);
         for (store, key) in refs {
             let bytes: [u8; 24] = rand::thread_rng().gen();
-            values
-                .entry(i.key.project.clone())
-                .or_default()
-                .entry(store)
-                .or_default()
-                .insert(key, hex::encode(bytes));
+            vault
+                .set(&i.key.project, &store, &key, hex::encode(bytes).as_bytes())
+                .await?;
+            n += 1;
         }
     }
-    Ok(FileSecrets::from_yaml("demo", &serde_yaml::to_string(&values)?)?)
+    Ok(n)
 }
 
 /// Runs `demo`.
@@ -104,11 +122,19 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         }
     };
     let inputs: Vec<ResourceInput> = docs.into_iter().map(|d| d.input).collect();
-    let secrets = generated_secrets(&inputs)?;
 
+    // The auditors the specs require sign the devnet's audited providers at genesis.
+    let mut auditors = Vec::new();
+    for i in &inputs {
+        let spec = serde_json::to_value(&i.spec)?;
+        collect_auditors(&spec, &mut auditors);
+    }
+    auditors.sort();
+    auditors.dedup();
     let devnet = Devnet::start(DevnetConfig {
         providers: args.providers,
         block_time: args.block_time,
+        genesis_auditors: auditors,
         ..DevnetConfig::default()
     })
     .await?;
@@ -136,8 +162,14 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             }
             seen.insert(name.clone(), phase);
             let detail = match phase {
-                Phase::Deploying => s.dseq.as_ref().map(|d| format!("dseq {d}")).unwrap_or_default(),
-                Phase::Bidding => format!("{} bids", s.bidding.iter().map(|b| b.bids).sum::<usize>()),
+                Phase::Deploying => s
+                    .dseq
+                    .as_ref()
+                    .map(|d| format!("dseq {d}"))
+                    .unwrap_or_default(),
+                Phase::Bidding => {
+                    format!("{} bids", s.bidding.iter().map(|b| b.bids).sum::<usize>())
+                }
                 Phase::Leasing | Phase::Starting => s
                     .leases
                     .iter()
@@ -147,9 +179,30 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
                 Phase::Ready => s.uris.join(" "),
                 _ => String::new(),
             };
-            eprintln!("[{:>6.1}s] {name:<32} {:<9} {detail}", t0.elapsed().as_secs_f64(), phase.as_str());
+            eprintln!(
+                "[{:>6.1}s] {name:<32} {:<9} {detail}",
+                t0.elapsed().as_secs_f64(),
+                phase.as_str()
+            );
         })
     };
+
+    // A fresh master key (kept beside the database) and generated values for the secrets.
+    let store = crate::store::open(&database_url).await?;
+    let key_file = db.with_extension("master-key");
+    let master = MasterKey::generate()?;
+    if !key_file.exists() {
+        master.write_new(&key_file)?;
+    }
+    let master = MasterKey::from_file(&key_file)?;
+    let vault = Arc::new(SecretVault::new(Arc::new(store), master));
+    let n = generate_secrets(&vault, &inputs).await?;
+    writeln!(
+        io.stderr,
+        "demo: {n} generated secret values sealed in {} (master key {})",
+        db.display(),
+        key_file.display()
+    )?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let d = daemon::start(
@@ -175,14 +228,23 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
                 ..ControllerConfig::default()
             },
             templates: crate::render::TemplateSource::builtin(),
-            secrets: Arc::new(StaticSecrets(Arc::new(secrets))),
+            secrets: vault,
             progress: Some(progress),
         },
         stop_rx,
     )
     .await?;
     let applied = d.store.apply(&inputs).await?;
-    writeln!(io.stderr, "demo: applied {} resources from {}", applied.len(), args.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))?;
+    writeln!(
+        io.stderr,
+        "demo: applied {} resources from {}",
+        applied.len(),
+        args.files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
 
     let store: Arc<dyn Store> = d.store.clone();
     let deadline = started + args.timeout;
@@ -193,7 +255,8 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             .iter()
             .filter(|r| {
                 r.status.condition("Ready").is_some_and(|c| {
-                    c.status == ConditionStatus::True && c.observed_generation >= r.metadata.generation
+                    c.status == ConditionStatus::True
+                        && c.observed_generation >= r.metadata.generation
                 })
             })
             .count();
@@ -204,10 +267,19 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
     };
 
     // The table.
-    writeln!(io.stdout, "{:<34} {:<14} {:<14} {:>8}  URI", "RESOURCE", "PROVIDER", "PRICE", "READY")?;
+    writeln!(
+        io.stdout,
+        "{:<34} {:<14} {:<14} {:>8}  URI",
+        "RESOURCE", "PROVIDER", "PRICE", "READY"
+    )?;
     let providers: BTreeMap<String, String> = devnet
         .provider_set()
-        .map(|set| set.providers().into_iter().map(|p| (p.address, p.name)).collect())
+        .map(|set| {
+            set.providers()
+                .into_iter()
+                .map(|p| (p.address, p.name))
+                .collect()
+        })
         .unwrap_or_default();
     for r in &hosted {
         let s = AkashStatus::from_status(&r.status);
@@ -217,16 +289,27 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             .as_ref()
             .map(|p| providers.get(p).cloned().unwrap_or_else(|| p.clone()))
             .unwrap_or_else(|| "-".into());
-        let price = s.leases.first().map(|l| l.price.clone()).unwrap_or_else(|| "-".into());
+        let price = s
+            .leases
+            .first()
+            .map(|l| l.price.clone())
+            .unwrap_or_else(|| "-".into());
         let secs = s
             .ready_since
             .as_ref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&r.metadata.created_at).ok().map(|c| (t - c).num_milliseconds() as f64 / 1000.0))
+            .and_then(|t| {
+                chrono::DateTime::parse_from_rfc3339(&r.metadata.created_at)
+                    .ok()
+                    .map(|c| (t - c).num_milliseconds() as f64 / 1000.0)
+            })
             .map(|s| format!("{s:.1}s"))
             .unwrap_or_else(|| "-".into());
         let uri = s.uris.first().cloned().unwrap_or_default();
-        writeln!(io.stdout, "{name:<34} {provider:<14} {price:<14} {secs:>8}  {uri}")?;
+        writeln!(
+            io.stdout,
+            "{name:<34} {provider:<14} {price:<14} {secs:>8}  {uri}"
+        )?;
         if s.phase != Phase::Ready {
             let c = r.status.condition("Ready");
             writeln!(
@@ -238,7 +321,11 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    writeln!(io.stdout, "demo: {ready}/{} ready in {secs:.1} s", hosted.len())?;
+    writeln!(
+        io.stdout,
+        "demo: {ready}/{} ready in {secs:.1} s",
+        hosted.len()
+    )?;
     io.stdout.flush()?;
 
     if args.keep {

@@ -38,6 +38,10 @@ pub struct DevnetArgs {
     /// Repeatable.
     #[arg(long = "fund", value_parser = parse_fund_arg)]
     pub fund: Vec<(String, Vec<(String, u128)>)>,
+    /// An auditor address recorded at genesis as having signed the audited providers'
+    /// attributes (repeatable; e.g. the mainnet auditor a spec's `auditors` names).
+    #[arg(long = "genesis-auditor")]
+    pub genesis_auditor: Vec<String>,
     /// Keep the chain's state in this directory and resume from it (default: in memory).
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
@@ -151,6 +155,7 @@ async fn serve(args: &DevnetArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
         fund: args.fund.clone(),
         state_dir: args.state_dir.clone(),
         min_gas_price_uakt: args.min_gas_price,
+        genesis_auditors: args.genesis_auditor.clone(),
         ..DevnetConfig::default()
     };
     let devnet = Devnet::start(cfg).await?;

@@ -52,6 +52,9 @@ pub struct DevnetConfig {
     pub bid_delay: Duration,
     /// A lease without a manifest after this is closed by its provider (reason 10003).
     pub manifest_timeout: Duration,
+    /// Auditor addresses recorded at genesis as having signed the audited providers'
+    /// attributes (beside the devnet's own auditor).
+    pub genesis_auditors: Vec<String>,
 }
 
 impl Default for DevnetConfig {
@@ -68,6 +71,7 @@ impl Default for DevnetConfig {
             min_gas_price_uakt: 0.0025,
             bid_delay: Duration::from_secs(1),
             manifest_timeout: Duration::from_secs(300),
+            genesis_auditors: Vec::new(),
         }
     }
 }
@@ -153,6 +157,7 @@ fn provider_config(cfg: &DevnetConfig) -> provider::ProviderSetConfig {
         seed: cfg.seed,
         bid_delay: cfg.bid_delay,
         manifest_timeout: cfg.manifest_timeout,
+        genesis_auditors: cfg.genesis_auditors.clone(),
         ..provider::ProviderSetConfig::default()
     }
 }

@@ -250,3 +250,14 @@ impl Context {
         }
     }
 }
+
+/// The built-in encrypted vault, one project's values decrypted per rendering.
+#[async_trait]
+impl SecretSource for crate::secrets::SecretVault {
+    async fn resolver(&self, project: &str) -> Result<Arc<dyn SecretResolver>, String> {
+        crate::secrets::SecretVault::resolver(self, project)
+            .await
+            .map(|r| Arc::new(r) as Arc<dyn SecretResolver>)
+            .map_err(|e| e.to_string())
+    }
+}

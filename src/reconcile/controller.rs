@@ -81,13 +81,20 @@ impl Controller {
             let me = self.clone();
             workers.spawn(async move { me.worker().await });
         }
-        info!(workers = self.ctx.config.workers, owner = self.ctx.chain.owner(), "controllers running");
+        info!(
+            workers = self.ctx.config.workers,
+            owner = self.ctx.chain.owner(),
+            "controllers running"
+        );
         let _ = shutdown.wait_for(|s| *s).await;
         self.queue.close();
         // The feed and the resync stop at once; workers finish the reconcile in hand.
         tasks.abort_all();
         let drain = async { while workers.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(30), drain)
+            .await
+            .is_err()
+        {
             warn!("reconciles still running after 30 s; abandoning them");
             workers.abort_all();
         }
@@ -169,12 +176,16 @@ impl Controller {
             Ok(Some(r)) => r,
             Ok(None) => {
                 self.queue.forget(key);
-                self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+                self.failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(key);
                 return;
             }
             Err(e) => {
                 warn!(%key, error = %e, "cannot read resource; retrying");
-                self.queue.schedule(key.clone(), Duration::from_secs(1), Urgency::Requeue);
+                self.queue
+                    .schedule(key.clone(), Duration::from_secs(1), Urgency::Requeue);
                 return;
             }
         };
@@ -188,14 +199,28 @@ impl Controller {
         let took = started.elapsed();
         match result {
             Ok(Action::Requeue(d)) => {
-                self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+                self.failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(key);
                 self.ctx.metrics.reconciled(&kind, "ok", took);
-                let d = if d >= self.ctx.config.resync { jittered(d) } else { d };
-                let urgency = if d >= self.ctx.config.resync { Urgency::Resync } else { Urgency::Requeue };
+                let d = if d >= self.ctx.config.resync {
+                    jittered(d)
+                } else {
+                    d
+                };
+                let urgency = if d >= self.ctx.config.resync {
+                    Urgency::Resync
+                } else {
+                    Urgency::Requeue
+                };
                 self.queue.schedule(key.clone(), d, urgency);
             }
             Ok(Action::Done) => {
-                self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+                self.failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(key);
                 self.ctx.metrics.reconciled(&kind, "ok", took);
                 self.ctx.forget_rendered(&uid);
                 self.queue.forget(key);
@@ -209,10 +234,18 @@ impl Controller {
                 };
                 self.ctx.metrics.reconciled(&kind, e.category, took);
                 self.ctx.metrics.retry(&kind);
-                let delay = backoff(attempt, self.ctx.config.base_backoff, self.ctx.config.max_backoff);
+                let delay = backoff(
+                    attempt,
+                    self.ctx.config.base_backoff,
+                    self.ctx.config.max_backoff,
+                );
                 // A permanent failure waits for a change of the spec, but is still looked at
                 // at the resync (a secret may be set meanwhile).
-                let delay = if e.transient { delay } else { delay.max(self.ctx.config.resync.min(self.ctx.config.max_backoff)) };
+                let delay = if e.transient {
+                    delay
+                } else {
+                    delay.max(self.ctx.config.resync.min(self.ctx.config.max_backoff))
+                };
                 if e.transient {
                     warn!(%key, attempt, category = e.category, error = %e, retry_in = ?delay, "reconcile failed; retrying");
                 } else {
@@ -265,10 +298,14 @@ impl Controller {
         for dseq in active {
             let Some(intent) = by_dseq.get(&dseq) else {
                 unmanaged += 1;
-                debug!(dseq, "active deployment not made by af-operator; left alone");
+                debug!(
+                    dseq,
+                    "active deployment not made by af-operator; left alone"
+                );
                 continue;
             };
-            let orphan = !live_uids.contains(&intent.resource_uid) || intent.state == IntentState::Closed;
+            let orphan =
+                !live_uids.contains(&intent.resource_uid) || intent.state == IntentState::Closed;
             if !orphan {
                 continue;
             }
@@ -279,17 +316,28 @@ impl Controller {
                 continue;
             }
             warn!(dseq, resource = %intent.resource_key, "closing an orphaned deployment of ours");
-            self.ctx.intents.set_intent_state(&owner, dseq, IntentState::Closing).await?;
+            self.ctx
+                .intents
+                .set_intent_state(&owner, dseq, IntentState::Closing)
+                .await?;
             match self.ctx.chain.close_deployment(dseq).await {
                 Ok(r) => self.ctx.metrics.tx("close-deployment", r.gas_used),
                 Err(e) => {
-                    let still = self.ctx.chain.deployment(&DeploymentID::new(&owner, dseq)).await;
-                    if matches!(still, Ok(d) if d.deployment.state == crate::akash::proto::deployment::v1::DeploymentState::Active as i32) {
+                    let still = self
+                        .ctx
+                        .chain
+                        .deployment(&DeploymentID::new(&owner, dseq))
+                        .await;
+                    if matches!(still, Ok(d) if d.deployment.state == crate::akash::proto::deployment::v1::DeploymentState::Active as i32)
+                    {
                         return Err(super::ReconcileError::from_client("close orphan", dseq, e));
                     }
                 }
             }
-            self.ctx.intents.set_intent_state(&owner, dseq, IntentState::Closed).await?;
+            self.ctx
+                .intents
+                .set_intent_state(&owner, dseq, IntentState::Closed)
+                .await?;
         }
         self.ctx.metrics.set_unmanaged(unmanaged);
         Ok(())

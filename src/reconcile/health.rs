@@ -91,7 +91,11 @@ impl IngressMap {
 #[async_trait]
 impl HealthProbe for IngressMap {
     async fn get(&self, host: &str, path: &str, timeout: Duration) -> Result<u16, String> {
-        let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+        let path = if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            format!("/{path}")
+        };
         let req = match self.address(host).await? {
             Some(addr) => self
                 .http

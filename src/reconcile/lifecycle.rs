@@ -24,7 +24,9 @@ use crate::store::{DeploymentIntent, EventType, IntentState, NewEvent, StoreErro
 
 use super::context::{Context, Rendered};
 use super::plan::{self, lease_key, ChainDeployment, Desired, LeaseHealth, Observed, Step};
-use super::status::{set_condition, AkashStatus, BiddingStatus, LeaseStatus, PendingIntent, Phase, FINALIZER};
+use super::status::{
+    set_condition, AkashStatus, BiddingStatus, LeaseStatus, PendingIntent, Phase, FINALIZER,
+};
 use super::{Action, ReconcileError};
 
 /// The deposit of a deployment whose spec names none: 5 ACT.
@@ -63,9 +65,12 @@ async fn desired(ctx: &Context, resource: &Resource) -> Result<Arc<Rendered>, Re
     if let Some(r) = ctx.rendered_for(uid, resource.metadata.generation) {
         return Ok(r);
     }
-    let spec = resource
-        .typed_spec()
-        .map_err(|e| ReconcileError::permanent("invalid-spec", format!("the stored spec does not decode: {e}")))?;
+    let spec = resource.typed_spec().map_err(|e| {
+        ReconcileError::permanent(
+            "invalid-spec",
+            format!("the stored spec does not decode: {e}"),
+        )
+    })?;
     let secrets = ctx
         .secrets
         .resolver(&resource.metadata.project)
@@ -79,9 +84,9 @@ async fn desired(ctx: &Context, resource: &Resource) -> Result<Arc<Rendered>, Re
         .with_reason("SecretMissing"),
         other => ReconcileError::permanent("render", other.to_string()).with_reason("RenderFailed"),
     })?;
-    let conv = sdl
-        .convert()
-        .map_err(|e| ReconcileError::permanent("render", e.to_string()).with_reason("RenderFailed"))?;
+    let conv = sdl.convert().map_err(|e| {
+        ReconcileError::permanent("render", e.to_string()).with_reason("RenderFailed")
+    })?;
     let manifest_json = serde_json::to_vec(&conv.manifest)
         .map_err(|e| ReconcileError::permanent("render", e.to_string()))?;
     let (placement, health) = facets(&spec);
@@ -150,7 +155,11 @@ async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileE
     let mut status = AkashStatus::from_status(&resource.status);
     for _round in 0..MAX_ROUNDS {
         let obs = observe(ctx, &resource, &status, rendered.as_deref()).await?;
-        let p = plan::plan(rendered.as_ref().map(|r| &r.desired), &obs, &ctx.config.timing);
+        let p = plan::plan(
+            rendered.as_ref().map(|r| &r.desired),
+            &obs,
+            &ctx.config.timing,
+        );
         if let Some(d) = p.current {
             tracing::Span::current().record("dseq", d);
         }
@@ -212,13 +221,25 @@ async fn observe(
         let d = match ctx.chain.deployment(&id).await {
             Ok(d) => d,
             Err(ClientError::NotFound(_)) => continue,
-            Err(e) => return Err(ReconcileError::from_client("query deployment", intent.dseq, e)),
+            Err(e) => {
+                return Err(ReconcileError::from_client(
+                    "query deployment",
+                    intent.dseq,
+                    e,
+                ))
+            }
         };
         let active = d.deployment.state == DeploymentState::Active as i32;
         let groups = d
             .groups
             .iter()
-            .map(|g| (g.id.gseq, g.group_spec.clone(), g.state == GroupState::Open as i32))
+            .map(|g| {
+                (
+                    g.id.gseq,
+                    g.group_spec.clone(),
+                    g.state == GroupState::Open as i32,
+                )
+            })
             .collect::<Vec<_>>();
         let mut dep = ChainDeployment {
             active,
@@ -285,7 +306,10 @@ async fn observe(
             .unwrap_or_default()
         {
             let tracked = status.leases.iter().find(|t| {
-                t.dseq == l.dseq.to_string() && t.gseq == l.gseq && t.oseq == l.oseq && t.provider == l.provider
+                t.dseq == l.dseq.to_string()
+                    && t.gseq == l.gseq
+                    && t.oseq == l.oseq
+                    && t.provider == l.provider
             });
             if tracked.and_then(|t| t.manifest_version.as_deref()) != Some(&r.desired.version) {
                 continue;
@@ -318,14 +342,25 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
             .services
             .values()
             .all(|s| s.available_replicas >= s.total.max(1));
-    let mut uris: Vec<String> = st.services.values().flat_map(|s| s.uris.iter().cloned()).collect();
+    let mut uris: Vec<String> = st
+        .services
+        .values()
+        .flat_map(|s| s.uris.iter().cloned())
+        .collect();
     uris.sort();
     uris.dedup();
     if !available {
-        return LeaseHealth { uris, ..LeaseHealth::default() };
+        return LeaseHealth {
+            uris,
+            ..LeaseHealth::default()
+        };
     }
     let Some(hc) = &r.health else {
-        return LeaseHealth { available, healthy: true, uris };
+        return LeaseHealth {
+            available,
+            healthy: true,
+            uris,
+        };
     };
     // The provider's own ingress hostname first: an `accept` hostname may not point at the
     // provider yet (DNS follows Ready).
@@ -336,7 +371,11 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
         .cloned();
     let Some(uri) = uri else {
         // Nothing exposed over HTTP: replicas available is all that can be checked.
-        return LeaseHealth { available, healthy: true, uris };
+        return LeaseHealth {
+            available,
+            healthy: true,
+            uris,
+        };
     };
     let healthy = match ctx.probe.get(&uri, &hc.path, hc.timeout()).await {
         Ok(code) => code == hc.expected_status,
@@ -345,7 +384,11 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
             false
         }
     };
-    LeaseHealth { available, healthy, uris }
+    LeaseHealth {
+        available,
+        healthy,
+        uris,
+    }
 }
 
 /// Folds the observation into the status: orders collecting bids, the leases of the current
@@ -368,7 +411,12 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
         if !open || dep.leases.iter().any(|l| l.gseq == *gseq) {
             continue;
         }
-        let bids: Vec<&BidID> = dep.bids.iter().map(|(b, _)| b).filter(|b| b.gseq == *gseq).collect();
+        let bids: Vec<&BidID> = dep
+            .bids
+            .iter()
+            .map(|(b, _)| b)
+            .filter(|b| b.gseq == *gseq)
+            .collect();
         let oseq = bids.iter().map(|b| b.oseq).max().unwrap_or(0);
         let prev = status
             .bidding
@@ -389,7 +437,10 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
     let mut leases = Vec::new();
     for l in &dep.leases {
         let prev = status.leases.iter().find(|t| {
-            t.dseq == l.dseq.to_string() && t.gseq == l.gseq && t.oseq == l.oseq && t.provider == l.provider
+            t.dseq == l.dseq.to_string()
+                && t.gseq == l.gseq
+                && t.oseq == l.oseq
+                && t.provider == l.provider
         });
         let h = obs.health.get(&lease_key(l)).cloned();
         let mut t = prev.cloned().unwrap_or_else(|| LeaseStatus {
@@ -416,7 +467,11 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
         leases.push(t);
     }
     status.leases = leases;
-    status.provider = status.leases.iter().min_by_key(|l| l.gseq).map(|l| l.provider.clone());
+    status.provider = status
+        .leases
+        .iter()
+        .min_by_key(|l| l.gseq)
+        .map(|l| l.provider.clone());
 }
 
 enum StepOutcome {
@@ -424,7 +479,13 @@ enum StepOutcome {
     Gone,
 }
 
-async fn event(ctx: &Context, resource: &Resource, type_: EventType, reason: &str, message: String) {
+async fn event(
+    ctx: &Context,
+    resource: &Resource,
+    type_: EventType,
+    reason: &str,
+    message: String,
+) {
     let e = NewEvent {
         type_,
         reason: reason.to_owned(),
@@ -448,12 +509,19 @@ async fn execute(
             *resource = ctx.store.add_finalizer(&resource.key(), FINALIZER).await?;
         }
         Step::RemoveFinalizer => {
-            if ctx.store.remove_finalizer(&resource.key(), FINALIZER).await?.is_none() {
+            if ctx
+                .store
+                .remove_finalizer(&resource.key(), FINALIZER)
+                .await?
+                .is_none()
+            {
                 return Ok(StepOutcome::Gone);
             }
         }
         Step::CreateDeployment => {
-            let r = rendered.ok_or_else(|| ReconcileError::permanent("internal", "create without a rendering"))?;
+            let r = rendered.ok_or_else(|| {
+                ReconcileError::permanent("internal", "create without a rendering")
+            })?;
             let mut dseq = ctx
                 .chain
                 .latest_height()
@@ -490,23 +558,49 @@ async fn execute(
             send_create(ctx, resource, status, r, dseq).await?;
         }
         Step::ResendCreate { dseq } => {
-            let r = rendered.ok_or_else(|| ReconcileError::permanent("internal", "create without a rendering"))?;
+            let r = rendered.ok_or_else(|| {
+                ReconcileError::permanent("internal", "create without a rendering")
+            })?;
             send_create(ctx, resource, status, r, *dseq).await?;
         }
         Step::Adopt { dseq } => {
-            ctx.intents.set_intent_state(&owner, *dseq, IntentState::Active).await?;
+            ctx.intents
+                .set_intent_state(&owner, *dseq, IntentState::Active)
+                .await?;
             status.pending_intent = None;
-            event(ctx, resource, EventType::Normal, "DeploymentAdopted", format!("deployment {dseq} found on chain and adopted")).await;
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "DeploymentAdopted",
+                format!("deployment {dseq} found on chain and adopted"),
+            )
+            .await;
         }
         Step::Forget { dseq, why } => {
-            ctx.intents.set_intent_state(&owner, *dseq, IntentState::Closed).await?;
-            if status.pending_intent.as_ref().is_some_and(|p| p.dseq == dseq.to_string()) {
+            ctx.intents
+                .set_intent_state(&owner, *dseq, IntentState::Closed)
+                .await?;
+            if status
+                .pending_intent
+                .as_ref()
+                .is_some_and(|p| p.dseq == dseq.to_string())
+            {
                 status.pending_intent = None;
             }
-            event(ctx, resource, EventType::Normal, "DeploymentForgotten", format!("deployment {dseq}: {why}")).await;
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "DeploymentForgotten",
+                format!("deployment {dseq}: {why}"),
+            )
+            .await;
         }
         Step::UpdateDeployment { dseq } => {
-            let r = rendered.ok_or_else(|| ReconcileError::permanent("internal", "update without a rendering"))?;
+            let r = rendered.ok_or_else(|| {
+                ReconcileError::permanent("internal", "update without a rendering")
+            })?;
             let receipt = ctx
                 .chain
                 .update_deployment(*dseq, r.hash.clone())
@@ -517,7 +611,17 @@ async fn execute(
                 l.manifest_version = None;
                 l.healthy = false;
             }
-            event(ctx, resource, EventType::Normal, "DeploymentUpdated", format!("deployment {dseq} now at manifest version {} (tx {})", r.desired.version, receipt.hash)).await;
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "DeploymentUpdated",
+                format!(
+                    "deployment {dseq} now at manifest version {} (tx {})",
+                    r.desired.version, receipt.hash
+                ),
+            )
+            .await;
         }
         Step::CreateLease { bid, price } => {
             tracing::Span::current().record("provider", bid.provider.as_str());
@@ -537,25 +641,67 @@ async fn execute(
                 ..LeaseStatus::default()
             });
             info!(provider = %bid.provider, price, "lease created");
-            event(ctx, resource, EventType::Normal, "LeaseCreated", format!("group {} leased from {} at {price}uact/block", bid.gseq, bid.provider)).await;
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "LeaseCreated",
+                format!(
+                    "group {} leased from {} at {price}uact/block",
+                    bid.gseq, bid.provider
+                ),
+            )
+            .await;
             ctx.crash_point("after-lease");
         }
         Step::SendManifest { lease } => {
-            let r = rendered.ok_or_else(|| ReconcileError::permanent("internal", "manifest without a rendering"))?;
+            let r = rendered.ok_or_else(|| {
+                ReconcileError::permanent("internal", "manifest without a rendering")
+            })?;
             match ctx.gateway.send_manifest(lease, &r.manifest_json).await {
                 Ok(()) => {
                     upsert_lease(status, lease).manifest_version = Some(r.desired.version.clone());
-                    event(ctx, resource, EventType::Normal, "ManifestSent", format!("manifest {} accepted by {} for group {}", short(&r.desired.version), lease.provider, lease.gseq)).await;
+                    event(
+                        ctx,
+                        resource,
+                        EventType::Normal,
+                        "ManifestSent",
+                        format!(
+                            "manifest {} accepted by {} for group {}",
+                            short(&r.desired.version),
+                            lease.provider,
+                            lease.gseq
+                        ),
+                    )
+                    .await;
                     ctx.crash_point("after-manifest");
                 }
                 Err(GatewayError::Rejected(reason)) => {
-                    event(ctx, resource, EventType::Warning, "ManifestRejected", format!("{} refused the manifest: {reason}; closing the lease to re-bid", lease.provider)).await;
+                    event(
+                        ctx,
+                        resource,
+                        EventType::Warning,
+                        "ManifestRejected",
+                        format!(
+                            "{} refused the manifest: {reason}; closing the lease to re-bid",
+                            lease.provider
+                        ),
+                    )
+                    .await;
                     ctx.chain
                         .close_lease(lease.clone())
                         .await
                         .map_err(|e| ReconcileError::from_client("close lease", lease.dseq, e))?;
-                    status.leases.retain(|l| !(l.gseq == lease.gseq && l.oseq == lease.oseq && l.provider == lease.provider));
-                    return Err(ReconcileError::transient("manifest-rejected", format!("{} refused the manifest: {reason}", lease.provider)).with_reason("ManifestRejected"));
+                    status.leases.retain(|l| {
+                        !(l.gseq == lease.gseq
+                            && l.oseq == lease.oseq
+                            && l.provider == lease.provider)
+                    });
+                    return Err(ReconcileError::transient(
+                        "manifest-rejected",
+                        format!("{} refused the manifest: {reason}", lease.provider),
+                    )
+                    .with_reason("ManifestRejected"));
                 }
                 Err(e) => {
                     return Err(ReconcileError::from_gateway("send manifest", lease, e));
@@ -563,11 +709,23 @@ async fn execute(
             }
         }
         Step::CloseDeployment { dseq, why } => {
-            ctx.intents.set_intent_state(&owner, *dseq, IntentState::Closing).await?;
+            ctx.intents
+                .set_intent_state(&owner, *dseq, IntentState::Closing)
+                .await?;
             match ctx.chain.close_deployment(*dseq).await {
                 Ok(receipt) => {
                     ctx.metrics.tx("close-deployment", receipt.gas_used);
-                    event(ctx, resource, EventType::Normal, "DeploymentClosed", format!("deployment {dseq} closed ({why}); escrow refunded (tx {})", receipt.hash)).await;
+                    event(
+                        ctx,
+                        resource,
+                        EventType::Normal,
+                        "DeploymentClosed",
+                        format!(
+                            "deployment {dseq} closed ({why}); escrow refunded (tx {})",
+                            receipt.hash
+                        ),
+                    )
+                    .await;
                 }
                 Err(ClientError::NotFound(_)) => {}
                 Err(e) => {
@@ -580,7 +738,9 @@ async fn execute(
                     }
                 }
             }
-            ctx.intents.set_intent_state(&owner, *dseq, IntentState::Closed).await?;
+            ctx.intents
+                .set_intent_state(&owner, *dseq, IntentState::Closed)
+                .await?;
         }
     }
     Ok(StepOutcome::Continue)
@@ -592,7 +752,10 @@ fn short(version: &str) -> &str {
 
 fn upsert_lease<'a>(status: &'a mut AkashStatus, lease: &LeaseID) -> &'a mut LeaseStatus {
     let pos = status.leases.iter().position(|t| {
-        t.dseq == lease.dseq.to_string() && t.gseq == lease.gseq && t.oseq == lease.oseq && t.provider == lease.provider
+        t.dseq == lease.dseq.to_string()
+            && t.gseq == lease.gseq
+            && t.oseq == lease.oseq
+            && t.provider == lease.provider
     });
     let pos = match pos {
         Some(p) => p,
@@ -622,16 +785,33 @@ async fn send_create(
     tracing::Span::current().record("dseq", dseq);
     match ctx
         .chain
-        .create_deployment(dseq, r.desired.groups.clone(), r.hash.clone(), r.deposit.clone())
+        .create_deployment(
+            dseq,
+            r.desired.groups.clone(),
+            r.hash.clone(),
+            r.deposit.clone(),
+        )
         .await
     {
         Ok(receipt) => {
             ctx.crash_point("after-broadcast");
             ctx.metrics.tx("create-deployment", receipt.gas_used);
-            ctx.intents.set_intent_state(&owner, dseq, IntentState::Active).await?;
+            ctx.intents
+                .set_intent_state(&owner, dseq, IntentState::Active)
+                .await?;
             status.pending_intent = None;
             info!(dseq, gas = receipt.gas_used, "deployment created");
-            event(ctx, resource, EventType::Normal, "DeploymentCreated", format!("deployment {dseq} created at height {} (tx {}, deposit {}{})", receipt.height, receipt.hash, r.deposit.amount, r.deposit.denom)).await;
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "DeploymentCreated",
+                format!(
+                    "deployment {dseq} created at height {} (tx {}, deposit {}{})",
+                    receipt.height, receipt.hash, r.deposit.amount, r.deposit.denom
+                ),
+            )
+            .await;
             Ok(())
         }
         // Whatever happened, the intent stays pending: the next round reads the chain and
@@ -676,9 +856,17 @@ async fn write_status(
         Some(e) => (e.reason(), e.message.clone()),
         None => (p.reason, p.message.clone()),
     };
-    let phase = if error.is_some_and(|e| !e.transient) { Phase::Failed } else { p.phase };
+    let phase = if error.is_some_and(|e| !e.transient) {
+        Phase::Failed
+    } else {
+        p.phase
+    };
     akash.phase = phase;
-    akash.uris = akash.leases.iter().flat_map(|l| l.uris.iter().cloned()).collect();
+    akash.uris = akash
+        .leases
+        .iter()
+        .flat_map(|l| l.uris.iter().cloned())
+        .collect();
     if phase == Phase::Ready && old_phase != Phase::Ready {
         akash.ready_since = Some(now.clone());
     }
@@ -691,13 +879,33 @@ async fn write_status(
     }
     akash.next_retry = None;
     akash.last_reconcile_time = Some(now.clone());
-    let ready = if phase == Phase::Ready { ConditionStatus::True } else { ConditionStatus::False };
+    let ready = if phase == Phase::Ready {
+        ConditionStatus::True
+    } else {
+        ConditionStatus::False
+    };
     let mut changed = set_condition(&mut st, "Ready", ready, reason, &message, generation, &now);
-    let synced = if p.synced { ConditionStatus::True } else { ConditionStatus::False };
+    let synced = if p.synced {
+        ConditionStatus::True
+    } else {
+        ConditionStatus::False
+    };
     let synced_reason = if p.synced { "Synced" } else { "Rollout" };
-    changed |= set_condition(&mut st, "Synced", synced, synced_reason, "", generation, &now);
+    changed |= set_condition(
+        &mut st,
+        "Synced",
+        synced,
+        synced_reason,
+        "",
+        generation,
+        &now,
+    );
     let degraded = matches!(phase, Phase::Degraded) || (error.is_some() && p.previous.is_some());
-    let (dv, dr) = if degraded { (ConditionStatus::True, reason) } else { (ConditionStatus::False, "AsExpected") };
+    let (dv, dr) = if degraded {
+        (ConditionStatus::True, reason)
+    } else {
+        (ConditionStatus::False, "AsExpected")
+    };
     changed |= set_condition(&mut st, "Degraded", dv, dr, "", generation, &now);
     st.observed_generation = Some(generation);
     let before = st.facts.clone();
@@ -721,7 +929,12 @@ async fn write_status(
             Phase::Bidding if reason == "NoBids" => EventType::Warning,
             _ => EventType::Normal,
         };
-        info!(from = old_phase.as_str(), to = phase.as_str(), reason, "phase");
+        info!(
+            from = old_phase.as_str(),
+            to = phase.as_str(),
+            reason,
+            "phase"
+        );
         event(ctx, resource, type_, phase.as_str(), message).await;
         ctx.progress(resource, phase, akash);
     }

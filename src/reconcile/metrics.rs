@@ -64,23 +64,51 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("af_operator");
         let reconciles = Family::<ResultLabels, Counter>::default();
-        registry.register("reconciles", "Reconciles by kind and result (ok or the error category)", reconciles.clone());
+        registry.register(
+            "reconciles",
+            "Reconciles by kind and result (ok or the error category)",
+            reconciles.clone(),
+        );
         let duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.001, 2.0, 16))
         });
-        registry.register("reconcile_duration_seconds", "Time one reconcile took", duration.clone());
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time one reconcile took",
+            duration.clone(),
+        );
         let retries = Family::<KindLabels, Counter>::default();
-        registry.register("reconcile_retries", "Reconciles retried after a failure", retries.clone());
+        registry.register(
+            "reconcile_retries",
+            "Reconciles retried after a failure",
+            retries.clone(),
+        );
         let queue_depth = Gauge::default();
-        registry.register("queue_depth", "Keys due in the work queue", queue_depth.clone());
+        registry.register(
+            "queue_depth",
+            "Keys due in the work queue",
+            queue_depth.clone(),
+        );
         let txs = Family::<TxLabels, Counter>::default();
         registry.register("chain_txs", "Chain writes by message", txs.clone());
         let gas = Family::<TxLabels, Counter>::default();
-        registry.register("chain_gas", "Gas used by the txs of chain writes (shared within a batch)", gas.clone());
+        registry.register(
+            "chain_gas",
+            "Gas used by the txs of chain writes (shared within a batch)",
+            gas.clone(),
+        );
         let runway = Family::<ResourceLabels, Gauge>::default();
-        registry.register("escrow_runway_seconds", "Seconds until a deployment's escrow runs dry", runway.clone());
+        registry.register(
+            "escrow_runway_seconds",
+            "Seconds until a deployment's escrow runs dry",
+            runway.clone(),
+        );
         let leader = Gauge::default();
-        registry.register("leader", "1 while this replica runs the controllers", leader.clone());
+        registry.register(
+            "leader",
+            "1 while this replica runs the controllers",
+            leader.clone(),
+        );
         let unmanaged = Gauge::default();
         registry.register("unmanaged_deployments", "Active deployments of the wallet that af-operator never recorded (reported, never closed)", unmanaged.clone());
         Metrics {
@@ -100,16 +128,25 @@ impl Metrics {
     /// One reconcile finished.
     pub fn reconciled(&self, kind: &str, result: &str, took: Duration) {
         self.reconciles
-            .get_or_create(&ResultLabels { kind: kind.to_owned(), result: result.to_owned() })
+            .get_or_create(&ResultLabels {
+                kind: kind.to_owned(),
+                result: result.to_owned(),
+            })
             .inc();
         self.duration
-            .get_or_create(&KindLabels { kind: kind.to_owned() })
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
+            })
             .observe(took.as_secs_f64());
     }
 
     /// A reconcile will be retried.
     pub fn retry(&self, kind: &str) {
-        self.retries.get_or_create(&KindLabels { kind: kind.to_owned() }).inc();
+        self.retries
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
+            })
+            .inc();
     }
 
     /// The queue's depth.
@@ -119,7 +156,9 @@ impl Metrics {
 
     /// A chain write landed.
     pub fn tx(&self, msg: &str, gas: u64) {
-        let l = TxLabels { msg: msg.to_owned() };
+        let l = TxLabels {
+            msg: msg.to_owned(),
+        };
         self.txs.get_or_create(&l).inc();
         self.gas.get_or_create(&l).inc_by(gas);
     }
@@ -127,7 +166,11 @@ impl Metrics {
     /// A deployment's escrow runway.
     pub fn runway(&self, kind: &str, project: &str, name: &str, seconds: i64) {
         self.runway
-            .get_or_create(&ResourceLabels { kind: kind.to_owned(), project: project.to_owned(), name: name.to_owned() })
+            .get_or_create(&ResourceLabels {
+                kind: kind.to_owned(),
+                project: project.to_owned(),
+                name: name.to_owned(),
+            })
             .set(seconds);
     }
 
@@ -163,9 +206,18 @@ mod tests {
         m.tx("create-deployment", 100_000);
         m.set_leader(true);
         let text = m.encode();
-        assert!(text.contains("af_operator_reconciles_total{kind=\"Agent\",result=\"ok\"} 1"), "{text}");
-        assert!(text.contains("af_operator_chain_gas_total{msg=\"create-deployment\"} 100000"), "{text}");
+        assert!(
+            text.contains("af_operator_reconciles_total{kind=\"Agent\",result=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("af_operator_chain_gas_total{msg=\"create-deployment\"} 100000"),
+            "{text}"
+        );
         assert!(text.contains("af_operator_leader 1"), "{text}");
-        assert!(text.contains("af_operator_reconcile_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains("af_operator_reconcile_duration_seconds_bucket"),
+            "{text}"
+        );
     }
 }

@@ -359,7 +359,10 @@ fn plan_newest(
 
     let chain_groups: Vec<&GroupSpec> = dep.groups.iter().map(|(_, g, _)| g).collect();
     let same_groups = chain_groups.len() == desired.groups.len()
-        && chain_groups.iter().zip(&desired.groups).all(|(a, b)| *a == b);
+        && chain_groups
+            .iter()
+            .zip(&desired.groups)
+            .all(|(a, b)| *a == b);
     if !same_groups {
         // Resources, count, placement or price changed: blue/green.
         let mut p = Plan::new(
@@ -510,7 +513,11 @@ fn plan_newest(
             "manifest sent; waiting for replicas and the health check",
         )
     } else {
-        let mut p = Plan::new(Phase::Ready, "Ready", "every group is leased, available and healthy");
+        let mut p = Plan::new(
+            Phase::Ready,
+            "Ready",
+            "every group is leased, available and healthy",
+        );
         p.synced = true;
         p
     };

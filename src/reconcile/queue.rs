@@ -270,10 +270,11 @@ mod tests {
         let max = Duration::from_secs(300);
         for attempt in 1..=40 {
             let d = backoff(attempt, base, max);
-            let raw = base
-                .saturating_mul(1u32 << (attempt - 1).min(30))
-                .min(max);
-            assert!(d <= raw && d >= raw / 2, "attempt {attempt}: {d:?} vs {raw:?}");
+            let raw = base.saturating_mul(1u32 << (attempt - 1).min(30)).min(max);
+            assert!(
+                d <= raw && d >= raw / 2,
+                "attempt {attempt}: {d:?} vs {raw:?}"
+            );
         }
         assert!(backoff(40, base, max) >= max / 2);
     }

@@ -262,7 +262,14 @@ mod tests {
         };
         let mut status = Status::default();
         s.write_into(&mut status);
-        for key in ["dseq", "provider", "uris", "escrowRunwaySeconds", "leases", "phase"] {
+        for key in [
+            "dseq",
+            "provider",
+            "uris",
+            "escrowRunwaySeconds",
+            "leases",
+            "phase",
+        ] {
             assert!(status.facts.contains_key(key), "{key} missing");
         }
         assert_eq!(status.facts["leases"][0]["gseq"], 1);
@@ -281,11 +288,43 @@ mod tests {
     #[test]
     fn a_condition_keeps_its_transition_time_while_its_status_holds() {
         let mut s = Status::default();
-        assert!(set_condition(&mut s, "Ready", ConditionStatus::False, "Bidding", "m", 1, "t1"));
-        assert!(set_condition(&mut s, "Ready", ConditionStatus::False, "Leasing", "m", 1, "t2"));
+        assert!(set_condition(
+            &mut s,
+            "Ready",
+            ConditionStatus::False,
+            "Bidding",
+            "m",
+            1,
+            "t1"
+        ));
+        assert!(set_condition(
+            &mut s,
+            "Ready",
+            ConditionStatus::False,
+            "Leasing",
+            "m",
+            1,
+            "t2"
+        ));
         assert_eq!(s.conditions[0].last_transition_time, "t1");
-        assert!(!set_condition(&mut s, "Ready", ConditionStatus::False, "Leasing", "m", 1, "t3"));
-        assert!(set_condition(&mut s, "Ready", ConditionStatus::True, "Healthy", "", 1, "t4"));
+        assert!(!set_condition(
+            &mut s,
+            "Ready",
+            ConditionStatus::False,
+            "Leasing",
+            "m",
+            1,
+            "t3"
+        ));
+        assert!(set_condition(
+            &mut s,
+            "Ready",
+            ConditionStatus::True,
+            "Healthy",
+            "",
+            1,
+            "t4"
+        ));
         assert_eq!(s.conditions[0].last_transition_time, "t4");
     }
 }

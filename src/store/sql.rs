@@ -557,7 +557,7 @@ impl Store for SqlStore {
     }
 
     async fn append_event(&self, key: &ResourceKey, event: &NewEvent) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row =
             sqlx::query("SELECT uid FROM resources WHERE kind = $1 AND project = $2 AND name = $3")
                 .bind(key.kind.as_str())

@@ -52,6 +52,10 @@ pub struct ProviderSetConfig {
     pub poll_interval: Duration,
     /// uakt each provider account starts with.
     pub funds_uakt: u128,
+    /// Further auditor addresses recorded at genesis as having signed `host`, `region` and
+    /// `tier` of every provider, so specs that name mainnet's auditors in `signedBy` find
+    /// bids on the devnet too.
+    pub genesis_auditors: Vec<String>,
 }
 
 impl Default for ProviderSetConfig {
@@ -63,6 +67,7 @@ impl Default for ProviderSetConfig {
             manifest_timeout: Duration::from_secs(300),
             poll_interval: Duration::from_millis(50),
             funds_uakt: 1_000_000_000_000,
+            genesis_auditors: Vec::new(),
         }
     }
 }
@@ -431,6 +436,14 @@ impl ProviderSet {
                     "capabilities/storage/2/class".to_string(),
                     "ram".to_string(),
                 ),
+                (
+                    "capabilities/storage/3/class".to_string(),
+                    "beta3".to_string(),
+                ),
+                (
+                    "capabilities/storage/3/persistent".to_string(),
+                    "true".to_string(),
+                ),
                 ("capabilities/cpu/arch".to_string(), "x86_64".to_string()),
             ];
             if gpu {
@@ -469,6 +482,18 @@ impl ProviderSet {
             } else {
                 Vec::new()
             };
+            // Auditors named in the configuration signed `host`, `region` and `tier` of every
+            // provider at genesis (as mainnet's auditors have signed mainnet's providers).
+            let signed: Vec<(String, String)> = attributes
+                .iter()
+                .filter(|(k, _)| k == "region" || k == "tier" || k == "host")
+                .cloned()
+                .collect();
+            for extra in &cfg.genesis_auditors {
+                chain
+                    .audits
+                    .insert((address.clone(), extra.clone()), signed.clone());
+            }
             let cert = certs::generate(
                 &address,
                 &[

@@ -207,14 +207,25 @@ pub(crate) fn matches(
     for unit in &spec.resources {
         let r = &unit.resource;
         if let Some(gpu) = &r.gpu {
-            for a in &gpu.attributes {
-                // `vendor/nvidia/model/a100` = true
-                if a.value == "true"
-                    && a.key.contains("/model/")
-                    && !has(&format!("capabilities/gpu/{}", a.key), "true")
-                {
-                    return false;
-                }
+            // The SDL's GPU models are alternatives (`vendor/nvidia/model/a100[/ram/80Gi…]`
+            // = true, one per model): a provider with any one of them can serve the unit.
+            let models: Vec<&str> = gpu
+                .attributes
+                .iter()
+                .filter(|a| a.value == "true" && a.key.contains("/model/"))
+                .map(|a| a.key.as_str())
+                .collect();
+            let model_of = |key: &str| -> String {
+                // `vendor/nvidia/model/a100/ram/80Gi` → `vendor/nvidia/model/a100`
+                key.split('/').take(4).collect::<Vec<_>>().join("/")
+            };
+            if !models.is_empty()
+                && !models.iter().any(|k| {
+                    has(&format!("capabilities/gpu/{k}"), "true")
+                        || has(&format!("capabilities/gpu/{}", model_of(k)), "true")
+                })
+            {
+                return false;
             }
         }
         for s in &r.storage {

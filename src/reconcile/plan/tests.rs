@@ -330,7 +330,10 @@ fn changed_groups_replace_blue_green_and_the_old_closes_only_when_the_new_is_rea
     let mut new = dep("v2", &["akash", "eu"]);
     new.leases = vec![l1.clone(), l2.clone()];
     o.chain.insert(9, new);
-    o.status.leases = vec![tracked_lease(&l1, Some("v2")), tracked_lease(&l2, Some("v2"))];
+    o.status.leases = vec![
+        tracked_lease(&l1, Some("v2")),
+        tracked_lease(&l2, Some("v2")),
+    ];
     for l in [&l1, &l2] {
         o.health.insert(
             lease_key(l),
@@ -343,7 +346,10 @@ fn changed_groups_replace_blue_green_and_the_old_closes_only_when_the_new_is_rea
     }
     let p = plan(Some(&want), &o, &t());
     assert_eq!(p.phase, Phase::Ready);
-    assert!(matches!(p.steps[..], [Step::CloseDeployment { dseq: 7, .. }]));
+    assert!(matches!(
+        p.steps[..],
+        [Step::CloseDeployment { dseq: 7, .. }]
+    ));
 }
 
 #[test]
@@ -383,7 +389,10 @@ fn a_closing_intent_is_closed_again_until_the_chain_says_closed() {
     o.intents = vec![intent(7, IntentState::Closing, "v1")];
     o.chain.insert(7, dep("v1", &["akash"]));
     let p = plan(Some(&desired()), &o, &t());
-    assert!(matches!(p.steps[..], [Step::CloseDeployment { dseq: 7, .. }]));
+    assert!(matches!(
+        p.steps[..],
+        [Step::CloseDeployment { dseq: 7, .. }]
+    ));
 }
 
 #[test]
