@@ -9,7 +9,7 @@ use clap::Args;
 use super::Io;
 use crate::api::rate::RateLimit;
 use crate::api::schema::QueryLimits;
-use crate::api::{self, Api, ApiConfig};
+use crate::api::{self, ApiConfig};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -39,6 +39,47 @@ pub struct ServeArgs {
     /// A directory whose SDL templates replace the built-in ones (for `renderedSdl`).
     #[arg(long, env = "AF_SDL_TEMPLATES")]
     pub sdl_templates: Option<std::path::PathBuf>,
+    /// Run the controllers (the reconcile loop) beside the API; `--controllers=false` serves
+    /// the API only.
+    #[arg(long, env = "AF_CONTROLLERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub controllers: bool,
+    /// The chain: mainnet, testnet, devnet or RPC URL(s), comma-separated.
+    #[arg(long, env = "AF_AKASH_NETWORK", default_value = "mainnet")]
+    pub network: String,
+    /// A file holding the wallet's BIP39 mnemonic.
+    #[arg(long, env = "AF_AKASH_MNEMONIC_FILE")]
+    pub mnemonic_file: Option<PathBuf>,
+    /// The environment variable holding the mnemonic.
+    #[arg(long, default_value = "AF_AKASH_MNEMONIC")]
+    pub mnemonic_env: String,
+    /// A keyring file (the mnemonic sealed by `akash keyring create`).
+    #[arg(long, env = "AF_AKASH_KEYRING")]
+    pub keyring: Option<PathBuf>,
+    /// The environment variable holding the keyring's passphrase.
+    #[arg(long, default_value = "AF_AKASH_KEYRING_PASSPHRASE")]
+    pub keyring_passphrase_env: String,
+    /// The master key of the secret vault (else `AF_MASTER_KEY`).
+    #[arg(long, env = "AF_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Concurrent reconciles.
+    #[arg(long, env = "AF_WORKERS", default_value_t = 16)]
+    pub workers: usize,
+    /// Every resource is looked at again at least this often.
+    #[arg(long, env = "AF_RESYNC", default_value = "60s", value_parser = super::parse_timeout)]
+    pub resync: std::time::Duration,
+    /// The longest retry interval after failures.
+    #[arg(long, env = "AF_MAX_BACKOFF", default_value = "5m", value_parser = super::parse_timeout)]
+    pub max_backoff: std::time::Duration,
+    /// A deployment of ours whose resource is gone is closed after this.
+    #[arg(long, env = "AF_ORPHAN_GRACE", default_value = "10m", value_parser = super::parse_timeout)]
+    pub orphan_grace: std::time::Duration,
+    /// After the first bid on an order, wait this long for others before choosing.
+    #[arg(long, env = "AF_BID_WINDOW", default_value = "5s", value_parser = super::parse_timeout)]
+    pub bid_window: std::time::Duration,
+    /// With a devnet: its control URL, through which lease hostnames are resolved for
+    /// health checks (default for `--network devnet`: http://127.0.0.1:26680).
+    #[arg(long, env = "AF_DEVNET_CONTROL")]
+    pub devnet_control: Option<String>,
 }
 
 impl ServeArgs {
@@ -98,51 +139,125 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     }
 }
 
-/// Runs `serve` until ctrl-c or SIGTERM.
+/// The chain side of the daemon's configuration, from the flags (the wallet is loaded here,
+/// once; the mnemonic never leaves the `Wallet`).
+fn chain_config(args: &ServeArgs) -> anyhow::Result<crate::daemon::ChainConfig> {
+    use crate::akash::client::wallet::WalletSource;
+    use crate::akash::client::Network;
+    let network: Network = args.network.parse()?;
+    let source = match (&args.keyring, &args.mnemonic_file) {
+        (Some(path), _) => WalletSource::Keyring {
+            path: path.clone(),
+            passphrase_env: args.keyring_passphrase_env.clone(),
+        },
+        (None, Some(path)) => WalletSource::MnemonicFile(path.clone()),
+        (None, None) => WalletSource::MnemonicEnv(args.mnemonic_env.clone()),
+    };
+    let wallet = source.load().map_err(|e| {
+        anyhow::anyhow!("{e} (the controllers sign with this wallet; `--controllers=false` serves the API only)")
+    })?;
+    let devnet_control = args
+        .devnet_control
+        .clone()
+        .or_else(|| (args.network == "devnet").then(|| "http://127.0.0.1:26680".to_string()));
+    Ok(crate::daemon::ChainConfig {
+        endpoints: network.endpoints(),
+        chain_id: network.chain_id().map(str::to_string),
+        wallet,
+        gas_price_uakt: 0.025,
+        gas_adjustment: 1.3,
+        tx_poll: std::time::Duration::from_millis(500),
+        devnet_control,
+    })
+}
+
+async fn secret_source(
+    args: &ServeArgs,
+    database_url: &str,
+) -> anyhow::Result<Arc<dyn crate::reconcile::context::SecretSource>> {
+    use crate::secrets::{MasterKey, SecretVault, MASTER_KEY_ENV};
+    let key = match (&args.master_key_file, std::env::var(MASTER_KEY_ENV).ok()) {
+        (Some(path), _) => Some(MasterKey::from_file(path)?),
+        (None, Some(text)) if !text.trim().is_empty() => {
+            Some(MasterKey::parse(&text, MASTER_KEY_ENV)?)
+        }
+        _ => None,
+    };
+    Ok(match key {
+        Some(key) => {
+            let store = crate::store::open(database_url).await?;
+            Arc::new(SecretVault::new(Arc::new(store), key))
+        }
+        // Without a master key every secretRef is reported as SecretMissing.
+        None => Arc::new(crate::reconcile::context::StaticSecrets(Arc::new(
+            crate::render::FileSecrets::default(),
+        ))),
+    })
+}
+
+/// Runs `serve` (the API and, unless `--controllers=false`, the controllers) until ctrl-c or
+/// SIGTERM.
 pub async fn serve(args: &ServeArgs, database_url: &str, io: &mut Io<'_>) -> i32 {
-    let store = match crate::store::open(database_url).await {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            let _ = writeln!(io.stderr, "error: {e}");
-            return 1;
-        }
-    };
-    let shutdown = shutdown_signal();
-    let addr = args.address();
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            let _ = writeln!(io.stderr, "error: cannot listen on {addr}: {e}");
-            store.close().await;
-            return 1;
-        }
-    };
-    let local = listener.local_addr().unwrap_or(addr);
-    let _ = writeln!(
-        io.stderr,
-        "af-operator: serving GraphQL on http://{local}/graphql (GraphiQL at /graphiql, health at /healthz and /readyz)"
-    );
-    tracing::info!(address = %local, "serving");
-    let renderer =
-        crate::render::Renderer::new(crate::render::source_from(args.sdl_templates.as_deref()));
-    let api = Api::new(
-        store.clone(),
-        store.clone(),
-        Some(Arc::new(renderer)),
-        args.config(),
-    );
-    let result = api::serve(listener, api, shutdown).await;
-    store.close().await;
-    match result {
+    match serve_inner(args, database_url, io).await {
         Ok(()) => {
             let _ = writeln!(io.stderr, "af-operator: stopped");
             0
         }
         Err(e) => {
-            let _ = writeln!(io.stderr, "error: the server failed: {e}");
+            let _ = writeln!(io.stderr, "error: {e:#}");
             1
         }
     }
+}
+
+async fn serve_inner(args: &ServeArgs, database_url: &str, io: &mut Io<'_>) -> anyhow::Result<()> {
+    let signal = shutdown_signal();
+    let chain = if args.controllers {
+        Some(chain_config(args)?)
+    } else {
+        None
+    };
+    let secrets = secret_source(args, database_url).await?;
+    let controller = crate::reconcile::ControllerConfig {
+        workers: args.workers,
+        resync: args.resync,
+        max_backoff: args.max_backoff,
+        orphan_grace: args.orphan_grace,
+        timing: crate::reconcile::plan::Timing {
+            bid_window: args.bid_window,
+            ..crate::reconcile::plan::Timing::default()
+        },
+        crash_at: std::env::var("AF_CRASH_AT")
+            .ok()
+            .filter(|_| cfg!(debug_assertions)),
+        ..crate::reconcile::ControllerConfig::default()
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let daemon = crate::daemon::start(
+        crate::daemon::DaemonConfig {
+            database_url: database_url.to_string(),
+            listen: Some(args.address()),
+            api: args.config(),
+            chain,
+            controller,
+            templates: crate::render::source_from(args.sdl_templates.as_deref()),
+            secrets,
+            progress: None,
+        },
+        stop_rx,
+    )
+    .await?;
+    let local = daemon.api_addr.unwrap_or_else(|| args.address());
+    let _ = writeln!(
+        io.stderr,
+        "af-operator: serving GraphQL on http://{local}/graphql (GraphiQL at /graphiql, health at /healthz and /readyz, metrics at /metrics){}",
+        if args.controllers { "; controllers running" } else { "" }
+    );
+    tracing::info!(address = %local, controllers = args.controllers, "serving");
+    signal.await;
+    let _ = stop_tx.send(true);
+    daemon.wait().await;
+    Ok(())
 }
 
 /// Arguments of `graphql-schema`.

@@ -1338,6 +1338,7 @@ impl Server {
         use std::io::BufRead;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"));
         cmd.arg("serve")
+            .arg("--controllers=false")
             .args(args)
             .env("AF_DATABASE_URL", db)
             .env_remove("PORT")

@@ -1,0 +1,344 @@
+//! The reconciler end to end: the daemon (controllers) against the devnet over real sockets,
+//! on SQLite and on PostgreSQL: create → Ready, update in place, group change → blue/green,
+//! delete → closed on chain with the escrow refunded; and a crash right after the intent is
+//! recorded, adopted on restart with exactly one deployment.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use af_operator::akash::client::{AkashChain, RpcChain, RpcConfig};
+use af_operator::akash::proto::deployment::v1::{DeploymentID, DeploymentState};
+use af_operator::daemon::{self, ChainConfig, Daemon, DaemonConfig};
+use af_operator::devnet::{Devnet, DevnetConfig};
+use af_operator::reconcile::plan::Timing;
+use af_operator::reconcile::status::{AkashStatus, Phase};
+use af_operator::reconcile::ControllerConfig;
+use af_operator::spec::load::load_str;
+use af_operator::spec::{Kind, Resource, ResourceKey};
+use af_operator::store::{IntentState, IntentStore, Store};
+use tokio::sync::watch;
+
+use crate::common::TestDb;
+
+const AGENT: &str = r#"
+apiVersion: alternatefutures.ai/v1alpha1
+kind: Agent
+metadata: {name: web, project: demo}
+spec:
+  image: nginx:IMAGE
+  port: 8080
+  expose: {hostnames: [web.example.com]}
+  resources: {cpu: CPU, memory: 512Mi, storage: [{size: 1Gi}]}
+  healthCheck: {path: /health}
+"#;
+
+fn agent(image: &str, cpu: &str) -> String {
+    AGENT.replace("IMAGE", image).replace("CPU", cpu)
+}
+
+async fn devnet() -> Devnet {
+    Devnet::start(DevnetConfig {
+        providers: 2,
+        block_time: Duration::from_millis(100),
+        bid_delay: Duration::from_millis(200),
+        ..DevnetConfig::default()
+    })
+    .await
+    .expect("devnet")
+}
+
+async fn start(dn: &Devnet, url: &str) -> (Daemon, watch::Sender<bool>) {
+    let (tx, rx) = watch::channel(false);
+    let d = daemon::start(
+        DaemonConfig {
+            database_url: url.to_string(),
+            listen: None,
+            api: Default::default(),
+            chain: Some(ChainConfig {
+                endpoints: vec![dn.rpc_url()],
+                chain_id: Some(dn.chain_id().to_owned()),
+                wallet: af_operator::devnet::test_account(0).0,
+                gas_price_uakt: 0.025,
+                gas_adjustment: 1.3,
+                tx_poll: Duration::from_millis(30),
+                devnet_control: Some(dn.control_url()),
+            }),
+            controller: ControllerConfig {
+                resync: Duration::from_secs(2),
+                timing: Timing {
+                    bid_window: Duration::from_millis(200),
+                    bid_timeout: Duration::from_secs(30),
+                    poll: Duration::from_millis(100),
+                },
+                ..ControllerConfig::default()
+            },
+            templates: af_operator::render::TemplateSource::builtin(),
+            secrets: Arc::new(af_operator::reconcile::context::StaticSecrets(Arc::new(
+                af_operator::render::FileSecrets::default(),
+            ))),
+            progress: None,
+        },
+        rx,
+    )
+    .await
+    .expect("daemon");
+    (d, tx)
+}
+
+async fn apply(store: &dyn Store, yaml: &str) {
+    let docs = load_str("test.yaml", yaml).expect("valid");
+    let inputs: Vec<_> = docs.into_iter().map(|d| d.input).collect();
+    store.apply(&inputs).await.expect("apply");
+}
+
+fn key() -> ResourceKey {
+    ResourceKey::new(Kind::Agent, "demo", "web")
+}
+
+async fn until_ready(store: &dyn Store, generation: i64, what: &str) -> Resource {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+    loop {
+        let r = store.get(&key()).await.expect("get").expect("exists");
+        let s = AkashStatus::from_status(&r.status);
+        let ready = r.status.condition("Ready").is_some_and(|c| {
+            c.status == af_operator::spec::ConditionStatus::True
+                && c.observed_generation >= generation
+        });
+        if ready && s.phase == Phase::Ready && s.previous_dseq.is_none() {
+            return r;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("{what}: not Ready in time: {:?}", r.status);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn chain_client(dn: &Devnet) -> RpcChain {
+    RpcChain::connect(
+        RpcConfig {
+            endpoints: vec![dn.rpc_url()],
+            batching: None,
+            ..RpcConfig::default()
+        },
+        af_operator::devnet::test_account(0).0,
+    )
+    .await
+    .expect("chain")
+}
+
+async fn active_dseqs(chain: &RpcChain) -> Vec<u64> {
+    let owner = chain.owner().to_owned();
+    let page = chain
+        .deployments(&owner, "active", None)
+        .await
+        .expect("deployments");
+    page.items.iter().map(|d| d.deployment.id.dseq).collect()
+}
+
+fn dseq_of(r: &Resource) -> u64 {
+    AkashStatus::from_status(&r.status)
+        .dseq
+        .expect("dseq")
+        .parse()
+        .expect("number")
+}
+
+async fn lifecycle(db: TestDb) {
+    let dn = devnet().await;
+    let (d, stop) = start(&dn, &db.url).await;
+    let store: Arc<dyn Store> = d.store.clone();
+    let chain = chain_client(&dn).await;
+
+    // Create → Ready.
+    let t = std::time::Instant::now();
+    apply(store.as_ref(), &agent("1.25", "0.5")).await;
+    let r = until_ready(store.as_ref(), 1, "create").await;
+    eprintln!("apply → Ready: {:?}", t.elapsed());
+    let first = dseq_of(&r);
+    let s = AkashStatus::from_status(&r.status);
+    assert!(r
+        .metadata
+        .finalizers
+        .iter()
+        .any(|f| f == "af-operator.io/akash"));
+    assert_eq!(s.leases.len(), 1);
+    assert!(
+        s.uris.iter().any(|u| u.contains(".ingress.provider-")),
+        "{:?}",
+        s.uris
+    );
+    assert_eq!(active_dseqs(&chain).await, vec![first]);
+    let dep = chain
+        .deployment(&DeploymentID::new(chain.owner(), first))
+        .await
+        .unwrap();
+    assert_eq!(Some(hex::encode(&dep.deployment.hash)), s.manifest_version);
+    let events = store.list_events(&key(), 50).await.unwrap();
+    for reason in ["DeploymentCreated", "LeaseCreated", "ManifestSent", "Ready"] {
+        assert!(
+            events.iter().any(|e| e.reason == reason),
+            "no {reason} event: {events:?}"
+        );
+    }
+
+    // Update in place: a new image keeps the dseq, the chain and the provider get v2.
+    apply(store.as_ref(), &agent("1.27", "0.5")).await;
+    let r = until_ready(store.as_ref(), 2, "update").await;
+    let s2 = AkashStatus::from_status(&r.status);
+    assert_eq!(dseq_of(&r), first, "an image change updates in place");
+    assert_ne!(s2.manifest_version, s.manifest_version);
+    let dep = chain
+        .deployment(&DeploymentID::new(chain.owner(), first))
+        .await
+        .unwrap();
+    assert_eq!(Some(hex::encode(&dep.deployment.hash)), s2.manifest_version);
+    assert_eq!(s2.leases[0].manifest_version, s2.manifest_version);
+
+    // A group change (CPU) replaces blue/green: a new dseq Ready, the old one closed.
+    apply(store.as_ref(), &agent("1.27", "1")).await;
+    let r = until_ready(store.as_ref(), 3, "blue/green").await;
+    let second = dseq_of(&r);
+    assert!(second > first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while active_dseqs(&chain).await != vec![second] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "old deployment not closed: {:?}",
+            active_dseqs(&chain).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let old = chain
+        .deployment(&DeploymentID::new(chain.owner(), first))
+        .await
+        .unwrap();
+    assert_eq!(old.deployment.state, DeploymentState::Closed as i32);
+
+    // Delete: closed on chain, escrow refunded, then the resource is gone.
+    let before = chain.balances(chain.owner()).await.unwrap();
+    store.request_deletion(&key()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while store.get(&key()).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "resource not deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(active_dseqs(&chain).await.is_empty());
+    let after = chain.balances(chain.owner()).await.unwrap();
+    let uact = |c: &[af_operator::akash::proto::Coin]| {
+        c.iter()
+            .find(|c| c.denom == "uact")
+            .map(|c| c.amount.parse::<u128>().unwrap())
+            .unwrap_or(0)
+    };
+    assert!(
+        uact(&after) > uact(&before),
+        "escrow refunded: {before:?} → {after:?}"
+    );
+    let intents = d.store.intents(chain.owner(), &[]).await.unwrap();
+    assert_eq!(intents.len(), 2);
+    assert!(
+        intents.iter().all(|i| i.state == IntentState::Closed),
+        "{intents:?}"
+    );
+
+    let _ = stop.send(true);
+    d.wait().await;
+    dn.shutdown().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reconcile_lifecycle_on_the_devnet_sqlite() {
+    lifecycle(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reconcile_lifecycle_on_the_devnet_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        lifecycle(db).await;
+    }
+}
+
+/// The daemon dies (SIGKILL-like abort) at each crash point; after a restart there is exactly
+/// one active deployment for the spec and it becomes Ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reconcile_crash_at_every_step_leaves_exactly_one_deployment() {
+    let dn = devnet().await;
+    let chain = chain_client(&dn).await;
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("agent.yaml");
+    std::fs::write(&spec, agent("1.25", "0.5")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_af-operator");
+    let st = std::process::Command::new(bin)
+        .args(["apply", "-f"])
+        .arg(&spec)
+        .env("AF_DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let mnemonic = dn.mnemonic();
+    for point in [
+        "after-intent",
+        "after-broadcast",
+        "after-lease",
+        "after-manifest",
+        "",
+    ] {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--bid-window",
+            "200ms",
+            "--resync",
+            "2s",
+        ])
+        .arg("--network")
+        .arg(dn.rpc_url())
+        .arg("--devnet-control")
+        .arg(dn.control_url())
+        .env("AF_DATABASE_URL", &db.url)
+        .env("AF_AKASH_MNEMONIC", mnemonic.as_str())
+        .env("AF_CRASH_AT", point)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let store = db.open().await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(!point.is_empty(), "the daemon exited: {status}");
+                break;
+            }
+            let r = store.get(&key()).await.unwrap().unwrap();
+            if point.is_empty() && AkashStatus::from_status(&r.status).phase == Phase::Ready {
+                child.kill().unwrap();
+                let _ = child.wait();
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "crash point {point:?} never reached"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let active = active_dseqs(&chain).await;
+        assert!(active.len() <= 1, "after a crash at {point:?}: {active:?}");
+        store.close().await;
+    }
+    assert_eq!(
+        active_dseqs(&chain).await.len(),
+        1,
+        "exactly one deployment for the spec"
+    );
+    dn.shutdown().unwrap();
+}
