@@ -75,6 +75,53 @@ pub enum GatewayError {
     Setup(String),
 }
 
+impl GatewayError {
+    /// Whether the same call may succeed later: the provider is unreachable or slow
+    /// (transport), answers 408, 429 or 5xx, or does not know the lease yet (404: providers
+    /// see a lease a few blocks after it is created); a chain lookup that failed transiently.
+    /// A refused manifest (422), refused credentials, another 4xx, an undecodable answer or
+    /// a local setup problem are permanent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GatewayError::Transport { .. } | GatewayError::NotFound(_) => true,
+            GatewayError::Http { status, .. } => {
+                matches!(status, 404 | 408 | 429) || *status >= 500
+            }
+            GatewayError::Chain(e) => e.is_transient(),
+            GatewayError::Rejected(_)
+            | GatewayError::Unauthorized { .. }
+            | GatewayError::Decode(_)
+            | GatewayError::Setup(_) => false,
+        }
+    }
+
+    /// A short, bounded word for conditions, events and metric labels:
+    /// `manifest-rejected` (422), `not-found` (404), `unauthorized` (401/403),
+    /// `rate-limited` (429), `provider-error` (408, 5xx), `rejected` (another status),
+    /// `provider-unreachable` (connection, TLS, timeout), `invalid-response` (undecodable
+    /// answer), `invalid` (local setup), or the [`ClientError::category`] of a failed chain
+    /// lookup.
+    pub fn category(&self) -> &'static str {
+        match self {
+            GatewayError::Rejected(_) => "manifest-rejected",
+            GatewayError::NotFound(_) => "not-found",
+            GatewayError::Unauthorized { .. } => "unauthorized",
+            GatewayError::Http { status, .. } => match status {
+                401 | 403 => "unauthorized",
+                404 => "not-found",
+                422 => "manifest-rejected",
+                429 => "rate-limited",
+                408 | 500.. => "provider-error",
+                _ => "rejected",
+            },
+            GatewayError::Transport { .. } => "provider-unreachable",
+            GatewayError::Decode(_) => "invalid-response",
+            GatewayError::Chain(e) => e.category(),
+            GatewayError::Setup(_) => "invalid",
+        }
+    }
+}
+
 /// How the tenant proves who it is.
 #[derive(Clone)]
 pub enum GatewayAuth {
@@ -695,6 +742,62 @@ pub fn default_cert_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_is_classified() {
+        let http = |status| GatewayError::Http {
+            status,
+            body: String::new(),
+        };
+        let cases = [
+            (
+                GatewayError::Rejected("r".into()),
+                false,
+                "manifest-rejected",
+            ),
+            (GatewayError::NotFound(60.0), true, "not-found"),
+            (
+                GatewayError::Unauthorized {
+                    status: 401,
+                    body: String::new(),
+                },
+                false,
+                "unauthorized",
+            ),
+            (http(403), false, "unauthorized"),
+            (http(404), true, "not-found"),
+            (http(408), true, "provider-error"),
+            (http(422), false, "manifest-rejected"),
+            (http(429), true, "rate-limited"),
+            (http(500), true, "provider-error"),
+            (http(503), true, "provider-error"),
+            (http(400), false, "rejected"),
+            (
+                GatewayError::Transport {
+                    url: "u".into(),
+                    problem: "refused".into(),
+                },
+                true,
+                "provider-unreachable",
+            ),
+            (GatewayError::Decode("d".into()), false, "invalid-response"),
+            (
+                GatewayError::Chain(ClientError::Timeout("t".into())),
+                true,
+                "timeout",
+            ),
+            (
+                GatewayError::Chain(ClientError::NotFound("p".into())),
+                false,
+                "not-found",
+            ),
+            (GatewayError::Setup("s".into()), false, "invalid"),
+        ];
+        for (err, transient, category) in cases {
+            assert_eq!(err.is_transient(), transient, "{err:?}");
+            assert_eq!(err.category(), category, "{err:?}");
+        }
+    }
 
     #[test]
     fn lease_status_json_as_go_writes_it() {

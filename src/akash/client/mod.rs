@@ -95,6 +95,77 @@ impl ClientError {
     pub fn is_sequence_mismatch(&self) -> bool {
         matches!(self, ClientError::Chain { codespace, code: 32, .. } if codespace == "sdk" || codespace.is_empty())
     }
+
+    /// Whether trying the same call again later may succeed: the network (transport,
+    /// timeout), a busy or racing chain (`sdk` 19 already in the mempool cache, 20 mempool
+    /// full, 32 sequence mismatch, 11 out of gas since the retry simulates again, 30 and 42
+    /// an expired tx, which provably did not execute, 36 conflict, 39 I/O). Refusals
+    /// (insufficient funds or fee, unauthorized, invalid input, a module's rule, not found)
+    /// are permanent: the same call fails the same way until something else changes.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Timeout(_) | ClientError::Transport(_) => true,
+            ClientError::Chain {
+                codespace, code, ..
+            } => is_sdk(codespace) && matches!(code, 11 | 19 | 20 | 30 | 32 | 36 | 39 | 42),
+            ClientError::NotFound(_)
+            | ClientError::Unconfirmed(_)
+            | ClientError::TooMuchGas { .. }
+            | ClientError::Invalid(_) => false,
+        }
+    }
+
+    /// A short, bounded word for conditions, events and metric labels:
+    ///
+    /// | category | what |
+    /// |---|---|
+    /// | `chain-unavailable` | the RPC endpoints cannot be reached or answer garbage; `sdk` 39 |
+    /// | `timeout` | no answer within the deadline |
+    /// | `sequence` | `sdk` 32, account sequence mismatch |
+    /// | `mempool-full` | `sdk` 20 |
+    /// | `duplicate` | `sdk` 19, the tx is already in the mempool cache |
+    /// | `out-of-gas` | `sdk` 11 |
+    /// | `expired` | `sdk` 30 (timeout height) or 42 (timeout timestamp) passed |
+    /// | `conflict` | `sdk` 36 |
+    /// | `insufficient-funds` | `sdk` 5 |
+    /// | `insufficient-fee` | `sdk` 13 |
+    /// | `unauthorized` | `sdk` 4 (signature, signer) and 8 (public key) |
+    /// | `not-found` | the object does not exist; `sdk` 9 (unknown address), 22, 38 |
+    /// | `invalid` | bad input or local failure; `sdk` 2, 3, 7, 10, 12, 14–18, 21, 25–29, 31, 33–35, 41; a tx over the gas maximum |
+    /// | `rejected` | any other refusal by the chain (a module's rule: `deployment`, `market`, ...) |
+    /// | `unconfirmed` | the tx executed without the confirming event |
+    pub fn category(&self) -> &'static str {
+        match self {
+            ClientError::Timeout(_) => "timeout",
+            ClientError::Transport(_) => "chain-unavailable",
+            ClientError::NotFound(_) => "not-found",
+            ClientError::Unconfirmed(_) => "unconfirmed",
+            ClientError::TooMuchGas { .. } | ClientError::Invalid(_) => "invalid",
+            ClientError::Chain {
+                codespace, code, ..
+            } if is_sdk(codespace) => match code {
+                4 | 8 => "unauthorized",
+                5 => "insufficient-funds",
+                9 | 22 | 38 => "not-found",
+                11 => "out-of-gas",
+                13 => "insufficient-fee",
+                19 => "duplicate",
+                20 => "mempool-full",
+                30 | 42 => "expired",
+                32 => "sequence",
+                36 => "conflict",
+                39 => "chain-unavailable",
+                2 | 3 | 7 | 10 | 12 | 14..=18 | 21 | 25..=29 | 31 | 33..=35 | 41 => "invalid",
+                _ => "rejected",
+            },
+            ClientError::Chain { .. } => "rejected",
+        }
+    }
+}
+
+/// Whether `codespace` is the SDK's root codespace (CometBFT leaves it empty for some).
+fn is_sdk(codespace: &str) -> bool {
+    codespace == "sdk" || codespace.is_empty()
 }
 
 /// Result of client calls.
@@ -397,4 +468,74 @@ pub fn msg_json(any: &Any) -> serde_json::Value {
         _ => json!({"value_base64": b64(&any.value)}),
     };
     json!({"@type": any.type_url, "value": body})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant, with the sdk codes that matter: (error, transient, category).
+    fn table() -> Vec<(ClientError, bool, &'static str)> {
+        let sdk = |code| ClientError::chain("sdk", code, "x");
+        vec![
+            (ClientError::Timeout("t".into()), true, "timeout"),
+            (
+                ClientError::Transport("t".into()),
+                true,
+                "chain-unavailable",
+            ),
+            (ClientError::NotFound("n".into()), false, "not-found"),
+            (ClientError::Unconfirmed("u".into()), false, "unconfirmed"),
+            (ClientError::TooMuchGas { gas: 2, max: 1 }, false, "invalid"),
+            (ClientError::Invalid("i".into()), false, "invalid"),
+            (sdk(32), true, "sequence"),
+            (ClientError::chain("", 32, "x"), true, "sequence"),
+            (sdk(20), true, "mempool-full"),
+            (sdk(19), true, "duplicate"),
+            (sdk(11), true, "out-of-gas"),
+            (sdk(30), true, "expired"),
+            (sdk(42), true, "expired"),
+            (sdk(36), true, "conflict"),
+            (sdk(39), true, "chain-unavailable"),
+            (sdk(5), false, "insufficient-funds"),
+            (sdk(13), false, "insufficient-fee"),
+            (sdk(4), false, "unauthorized"),
+            (sdk(8), false, "unauthorized"),
+            (sdk(9), false, "not-found"),
+            (sdk(38), false, "not-found"),
+            (sdk(2), false, "invalid"),
+            (sdk(18), false, "invalid"),
+            (sdk(21), false, "invalid"),
+            (sdk(1), false, "rejected"),
+            (
+                ClientError::chain("deployment", 2, "deployment exists"),
+                false,
+                "rejected",
+            ),
+            // A module's code 32 or 5 is not the sdk's.
+            (ClientError::chain("market", 32, "x"), false, "rejected"),
+            (ClientError::chain("escrow", 5, "x"), false, "rejected"),
+        ]
+    }
+
+    #[test]
+    fn every_variant_is_classified() {
+        for (err, transient, category) in table() {
+            assert_eq!(err.is_transient(), transient, "{err:?}");
+            assert_eq!(err.category(), category, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn categories_are_short_bounded_words() {
+        for (err, _, _) in table() {
+            let c = err.category();
+            assert!(
+                !c.is_empty()
+                    && c.len() <= 20
+                    && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{c:?}"
+            );
+        }
+    }
 }
