@@ -65,6 +65,24 @@ pub enum ClientError {
     /// The object does not exist on chain.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A write was broadcast (or may have been: the broadcast itself timed out) but is not
+    /// known to be in a block: the confirmation deadline passed or the RPC failed while
+    /// waiting. It must not be sent again blindly: ask [`AkashChain::tx`] with `hash` until
+    /// it is found, or until the chain's height passes `timeout_height`, after which the tx
+    /// provably never executes (`sdk` code 30) and sending a new one is safe.
+    #[error(
+        "tx {hash} is not confirmed yet ({reason}); it may land until height {timeout_height}"
+    )]
+    Pending {
+        /// The tx hash, upper-case hex.
+        hash: String,
+        /// The caller's message's index in that tx (batched writes share a tx).
+        msg_index: u32,
+        /// The last height the tx can be included at (0: no timeout height).
+        timeout_height: u64,
+        /// Why it is not confirmed.
+        reason: String,
+    },
     /// The tx went through but did not have the expected effect (no confirming event).
     #[error("unconfirmed effect: {0}")]
     Unconfirmed(String),
@@ -91,6 +109,14 @@ impl ClientError {
         }
     }
 
+    /// The hash of the tx a [`ClientError::Pending`] write may still land in.
+    pub fn pending_hash(&self) -> Option<&str> {
+        match self {
+            ClientError::Pending { hash, .. } => Some(hash),
+            _ => None,
+        }
+    }
+
     /// Whether this is `sdk` code 32, account sequence mismatch.
     pub fn is_sequence_mismatch(&self) -> bool {
         matches!(self, ClientError::Chain { codespace, code: 32, .. } if codespace == "sdk" || codespace.is_empty())
@@ -104,7 +130,9 @@ impl ClientError {
     /// are permanent: the same call fails the same way until something else changes.
     pub fn is_transient(&self) -> bool {
         match self {
-            ClientError::Timeout(_) | ClientError::Transport(_) => true,
+            ClientError::Timeout(_) | ClientError::Transport(_) | ClientError::Pending { .. } => {
+                true
+            }
             ClientError::Chain {
                 codespace, code, ..
             } => is_sdk(codespace) && matches!(code, 11 | 19 | 20 | 30 | 32 | 36 | 39 | 42),
@@ -121,6 +149,7 @@ impl ClientError {
     /// |---|---|
     /// | `chain-unavailable` | the RPC endpoints cannot be reached or answer garbage; `sdk` 39 |
     /// | `timeout` | no answer within the deadline |
+    /// | `pending` | a write is broadcast but not confirmed: ask [`AkashChain::tx`] (transient, not to be resent) |
     /// | `sequence` | `sdk` 32, account sequence mismatch |
     /// | `mempool-full` | `sdk` 20 |
     /// | `duplicate` | `sdk` 19, the tx is already in the mempool cache |
@@ -137,6 +166,7 @@ impl ClientError {
     pub fn category(&self) -> &'static str {
         match self {
             ClientError::Timeout(_) => "timeout",
+            ClientError::Pending { .. } => "pending",
             ClientError::Transport(_) => "chain-unavailable",
             ClientError::NotFound(_) => "not-found",
             ClientError::Unconfirmed(_) => "unconfirmed",
@@ -194,6 +224,27 @@ impl TxReceipt {
     /// The first typed event matching `pick`.
     pub fn find<T>(&self, pick: impl Fn(&AkashEvent) -> Option<T>) -> Option<T> {
         self.typed_events.iter().find_map(pick)
+    }
+
+    /// The receipt of message `index` alone, from a receipt of the whole tx (what
+    /// [`AkashChain::tx`] returns): the events tagged with that `msg_index`.
+    pub fn message(&self, index: u32) -> TxReceipt {
+        let events: Vec<Event> = self
+            .events
+            .iter()
+            .filter(|e| e.msg_index() == Some(index))
+            .cloned()
+            .collect();
+        let typed_events = events
+            .iter()
+            .filter_map(|e| AkashEvent::decode(e).ok().flatten())
+            .collect();
+        TxReceipt {
+            msg_index: index,
+            events,
+            typed_events,
+            ..self.clone()
+        }
     }
 }
 
@@ -308,6 +359,20 @@ pub trait AkashChain: Send + Sync {
     async fn account(&self, address: &str) -> Result<AccountInfo>;
     /// The latest block height.
     async fn latest_height(&self) -> Result<i64>;
+    /// The tx with `hash` (hex, either case) once it is in a block: its receipt with the
+    /// events of all its messages (narrow with [`TxReceipt::message`]); `None` while it is not
+    /// (yet) in a block. A tx that is in a block but failed (a refusal at delivery, or `sdk`
+    /// code 30 when it arrived past its timeout height) is that [`ClientError::Chain`] error.
+    async fn tx(&self, hash: &str) -> Result<Option<TxReceipt>>;
+}
+
+/// The 32 bytes of a tx hash in hex (either case).
+pub fn parse_tx_hash(hash: &str) -> Result<[u8; 32]> {
+    let bytes = hex::decode(hash.trim())
+        .map_err(|e| ClientError::Invalid(format!("tx hash {hash:?}: {e}")))?;
+    bytes
+        .try_into()
+        .map_err(|_| ClientError::Invalid(format!("tx hash {hash:?}: expected 32 bytes")))
 }
 
 /// The tenant messages, built as Akash's handlers expect them.
@@ -483,6 +548,16 @@ mod tests {
                 ClientError::Transport("t".into()),
                 true,
                 "chain-unavailable",
+            ),
+            (
+                ClientError::Pending {
+                    hash: "AB".into(),
+                    msg_index: 0,
+                    timeout_height: 10,
+                    reason: "r".into(),
+                },
+                true,
+                "pending",
             ),
             (ClientError::NotFound("n".into()), false, "not-found"),
             (ClientError::Unconfirmed("u".into()), false, "unconfirmed"),
