@@ -16,10 +16,12 @@ use serde_json::{json, Value};
 use super::Io;
 use crate::akash::client::gateway::{default_cert_dir, generate_client_cert, ClientCertStore};
 use crate::akash::client::wallet::{WalletSource, DEFAULT_MNEMONIC_ENV};
-use crate::akash::client::{msg_json, msgs, AkashChain, Network, RpcChain, RpcConfig};
+use crate::akash::client::{
+    msg_json, msgs, AkashChain, DeploymentStateFilter, Network, RpcChain, RpcConfig,
+};
 use crate::akash::proto::base::coin;
-use crate::akash::proto::deployment::v1::{DeploymentID, DeploymentState};
-use crate::akash::proto::deployment::v1beta4::{GroupState, QueryDeploymentResponse};
+use crate::akash::proto::deployment::v1::DeploymentID;
+use crate::akash::proto::deployment::v1beta4::QueryDeploymentResponse;
 use crate::akash::proto::market::{v1 as mv1, v1beta5 as mv1beta5};
 use crate::akash::proto::{legacy_dec, Any, Coin, PageRequest};
 
@@ -82,7 +84,7 @@ pub enum AkashCommand {
     Deployments {
         /// `active`, `closed` or `all`.
         #[arg(long, default_value = "active")]
-        state: String,
+        state: DeploymentStateFilter,
         /// Another owner's address.
         #[arg(long)]
         owner: Option<String>,
@@ -231,9 +233,7 @@ fn coins_text(coins: &[Coin]) -> String {
 }
 
 fn deployment_json(d: &QueryDeploymentResponse) -> Value {
-    let state = DeploymentState::try_from(d.deployment.state)
-        .map(|s| s.as_str_name())
-        .unwrap_or("invalid");
+    let state = d.deployment.state().as_str_name();
     json!({
         "dseq": d.deployment.id.dseq.to_string(),
         "owner": d.deployment.id.owner,
@@ -243,7 +243,7 @@ fn deployment_json(d: &QueryDeploymentResponse) -> Value {
         "groups": d.groups.iter().map(|g| json!({
             "gseq": g.id.gseq,
             "name": g.group_spec.name,
-            "state": GroupState::try_from(g.state).map(|s| s.as_str_name()).unwrap_or("invalid"),
+            "state": g.state().as_str_name(),
         })).collect::<Vec<_>>(),
         "escrow_funds": d.escrow_account.state.funds.iter().map(|b| json!({
             "denom": b.denom, "amount": legacy_dec::to_decimal(&b.amount),
@@ -335,9 +335,7 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
                     limit: 100,
                     ..Default::default()
                 };
-                let p = chain
-                    .deployments(&who, &state_filter(state), Some(page))
-                    .await?;
+                let p = chain.deployments(&who, *state, Some(page)).await?;
                 items.extend(p.items);
                 match p.next_key {
                     Some(k) if items.len() < 10_000 => key = Some(k),
@@ -386,7 +384,7 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
                             "id": b.bid.id.to_string(),
                             "bseq": b.bid.id.bseq,
                             "provider": b.bid.id.provider,
-                            "state": mv1beta5::BidState::try_from(b.bid.state).map(|s| s.as_str_name()).unwrap_or("invalid"),
+                            "state": b.bid.state().as_str_name(),
                             "price": {"denom": b.bid.price.denom, "amount": legacy_dec::to_decimal(&b.bid.price.amount)},
                         })
                     })
@@ -428,7 +426,7 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
                         json!({
                             "id": l.lease.id.to_string(),
                             "bseq": l.lease.id.bseq,
-                            "state": mv1::LeaseState::try_from(l.lease.state).map(|s| s.as_str_name()).unwrap_or("invalid"),
+                            "state": l.lease.state().as_str_name(),
                             "price": {"denom": l.lease.price.denom, "amount": legacy_dec::to_decimal(&l.lease.price.amount)},
                         })
                     })

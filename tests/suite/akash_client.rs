@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use af_operator::akash::client::batch::BatchConfig;
-use af_operator::akash::client::{AkashChain, ClientError, RpcChain, RpcConfig};
+use af_operator::akash::client::{
+    AkashChain, CertificateStateFilter, ClientError, DeploymentStateFilter, RpcChain, RpcConfig,
+};
 use af_operator::akash::keys::Wallet;
 use af_operator::akash::proto::base::coin;
 use af_operator::akash::proto::base::deposit::v1::Deposit;
@@ -127,7 +129,7 @@ async fn akash_client_tenant_flow() {
     assert_eq!(d.groups.len(), 1);
     assert_eq!(d.deployment.hash, hash(1));
     let list = chain
-        .deployments(&owner, "active", None)
+        .deployments(&owner, DeploymentStateFilter::Active, None)
         .await
         .expect("list");
     assert!(list.items.iter().any(|x| x.deployment.id == id));
@@ -555,6 +557,20 @@ async fn akash_client_cli() {
     let (code, out, err) = af_akash(&dev, &["deployments"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&dseq.to_string()), "{out}");
+    let (code, out, err) = af_akash(&dev, &["deployments", "--state", "closed"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(&dseq.to_string()), "{out}");
+    let (code, out, err) = af_akash(&dev, &["deployments", "--state", "all", "-o", "json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(v
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|d| d["dseq"].as_str() == Some(dseq.to_string().as_str()) && d["state"] == "active"));
+    let (code, _, err) = af_akash(&dev, &["deployments", "--state", "open"]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("active, closed, all"), "{err}");
 
     // Dry run: the tx is shown, nothing is sent.
     let seq_before = chain
@@ -662,7 +678,7 @@ async fn akash_client_cli() {
     assert_eq!(v["address"], dev.test_address());
 
     let certs = chain
-        .certificates(chain.owner(), "", "valid")
+        .certificates(chain.owner(), None, CertificateStateFilter::Valid)
         .await
         .expect("certificates");
     assert_eq!(certs.len(), 1);

@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use zeroize::Zeroizing;
 
 use super::wallet::{write_private, SealedSecret, DEFAULT_LOG_N};
-use super::{AkashChain, ClientError};
+use super::{AkashChain, CertificateStateFilter, ClientError};
 use crate::akash::keys::Wallet;
 use crate::akash::{certs, jwt};
 
@@ -231,7 +231,9 @@ impl ClientCertStore {
     ) -> Result<ClientCert, GatewayError> {
         let owner = chain.owner().to_string();
         if let Some(cert) = self.load(&owner, passphrase)? {
-            let on_chain = chain.certificates(&owner, &cert.serial, "valid").await?;
+            let on_chain = chain
+                .certificates(&owner, Some(&cert.serial), CertificateStateFilter::Valid)
+                .await?;
             if !on_chain.is_empty() {
                 return Ok(cert);
             }
@@ -548,7 +550,7 @@ impl GatewayClient {
     ) -> Result<GatewayClient, GatewayError> {
         let record = chain.provider(provider).await?;
         let serials: HashSet<String> = chain
-            .certificates(provider, "", "valid")
+            .certificates(provider, None, CertificateStateFilter::Valid)
             .await?
             .into_iter()
             .map(|c| c.serial)

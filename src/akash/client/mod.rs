@@ -11,6 +11,7 @@
 //!   in the log, else by bisection) and the others are retried.
 //! * [`wallet`] — the mnemonic from a file or an environment variable, or an encrypted keyring.
 //! * [`network`] — `mainnet`, `testnet`, `devnet` or a URL.
+//! * [`types`] — the domain types of the trait's signatures (state filters).
 //! * [`gateway`] — the provider gateway client (manifest, lease status; mTLS or JWT).
 
 pub mod batch;
@@ -18,6 +19,7 @@ pub mod gateway;
 pub mod network;
 pub mod providers;
 pub mod rpc;
+pub mod types;
 pub mod wallet;
 
 #[cfg(test)]
@@ -37,6 +39,7 @@ pub use batch::{BatchConfig, Batcher, MsgOutcome, TxSubmitter};
 pub use network::Network;
 pub use providers::{GatewayPool, ProviderGateway};
 pub use rpc::{RpcChain, RpcConfig};
+pub use types::{CertificateStateFilter, DeploymentStateFilter, UnknownStateFilter};
 
 /// The memo every af-operator transaction carries.
 pub fn memo() -> String {
@@ -316,11 +319,11 @@ pub trait AkashChain: Send + Sync {
     /// `MsgRevokeCertificate` by serial (decimal).
     async fn revoke_certificate(&self, serial: String) -> Result<TxReceipt>;
 
-    /// Deployments of `owner` (`state` = `active`/`closed`/empty for all), one page.
+    /// Deployments of `owner` in `state`, one page.
     async fn deployments(
         &self,
         owner: &str,
-        state: &str,
+        state: DeploymentStateFilter,
         page: Option<PageRequest>,
     ) -> Result<Page<dv1beta4::QueryDeploymentResponse>>;
     /// One deployment with its groups and escrow account; [`ClientError::NotFound`] if absent.
@@ -346,12 +349,12 @@ pub trait AkashChain: Send + Sync {
     ) -> Result<Page<mv1beta5::QueryLeaseResponse>>;
     /// A provider (host_uri, attributes); [`ClientError::NotFound`] if absent.
     async fn provider(&self, owner: &str) -> Result<provider::Provider>;
-    /// Certificates of `owner` (optionally one serial; `state` `valid`/`revoked`/empty).
+    /// Certificates of `owner` in `state` (only the one with `serial`, decimal, when given).
     async fn certificates(
         &self,
         owner: &str,
-        serial: &str,
-        state: &str,
+        serial: Option<&str>,
+        state: CertificateStateFilter,
     ) -> Result<Vec<cert::CertificateResponse>>;
     /// All balances of `address`.
     async fn balances(&self, address: &str) -> Result<Vec<Coin>>;

@@ -32,7 +32,10 @@ use tendermint_rpc::{Client, HttpClient, HttpClientUrl};
 use tokio::sync::Mutex;
 
 use super::batch::{receipt_for, BatchConfig, Batcher, TxResult, TxSubmitter};
-use super::{msgs, AccountInfo, AkashChain, ClientError, Page, Result, TxReceipt};
+use super::{
+    msgs, AccountInfo, AkashChain, CertificateStateFilter, ClientError, DeploymentStateFilter,
+    Page, Result, TxReceipt,
+};
 use crate::akash::keys::Wallet;
 use crate::akash::proto::cert::v1 as cert;
 use crate::akash::proto::deployment::{v1 as dv1, v1beta4 as dv1beta4};
@@ -913,7 +916,7 @@ impl AkashChain for RpcChain {
     async fn deployments(
         &self,
         owner: &str,
-        state: &str,
+        state: DeploymentStateFilter,
         page: Option<PageRequest>,
     ) -> Result<Page<dv1beta4::QueryDeploymentResponse>> {
         let resp = self
@@ -922,7 +925,7 @@ impl AkashChain for RpcChain {
                 filters: dv1beta4::DeploymentFilters {
                     owner: owner.to_owned(),
                     dseq: 0,
-                    state: state.to_owned(),
+                    state: state.as_query().to_owned(),
                 },
                 pagination: page,
             })
@@ -997,16 +1000,16 @@ impl AkashChain for RpcChain {
     async fn certificates(
         &self,
         owner: &str,
-        serial: &str,
-        state: &str,
+        serial: Option<&str>,
+        state: CertificateStateFilter,
     ) -> Result<Vec<cert::CertificateResponse>> {
         let resp = self
             .rpc
             .query(&cert::QueryCertificatesRequest {
                 filter: cert::CertificateFilter {
                     owner: owner.to_owned(),
-                    serial: serial.to_owned(),
-                    state: state.to_owned(),
+                    serial: serial.unwrap_or_default().to_owned(),
+                    state: state.as_query().to_owned(),
                 },
                 pagination: None,
             })
