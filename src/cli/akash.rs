@@ -14,7 +14,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
 use super::Io;
-use crate::akash::client::gateway::{default_cert_dir, generate_client_cert, ClientCertStore};
+use crate::akash::client::gateway::{
+    generate_client_cert, ClientCertStore, GatewayOptions, DEFAULT_CERT_DIR,
+};
 use crate::akash::client::wallet::{WalletSource, DEFAULT_MNEMONIC_ENV};
 use crate::akash::client::{
     msg_json, msgs, AkashChain, DeploymentStateFilter, Network, RpcChain, RpcConfig,
@@ -142,9 +144,9 @@ pub enum KeyringCommand {
 pub enum CertCommand {
     /// Generate a client certificate once, publish it on chain and keep it (key encrypted).
     Publish {
-        /// Where certificates are kept (default `$AF_AKASH_CERT_DIR` or `./.af-operator/akash`).
-        #[arg(long)]
-        cert_dir: Option<PathBuf>,
+        /// Where certificates are kept.
+        #[arg(long, env = "AF_AKASH_CERT_DIR", default_value = DEFAULT_CERT_DIR)]
+        cert_dir: PathBuf,
         /// The environment variable holding the passphrase that encrypts the key.
         #[arg(long, default_value = "AF_AKASH_CERT_PASSPHRASE")]
         passphrase_env: String,
@@ -188,6 +190,15 @@ fn state_filter(s: &str) -> String {
         String::new()
     } else {
         s.to_string()
+    }
+}
+
+/// The gateway client options of this process: the defaults, with `$SSL_CERT_FILE` (when
+/// set) as the first CA bundle, as OpenSSL-based tools honour it.
+pub fn gateway_options() -> GatewayOptions {
+    GatewayOptions {
+        ca_file: std::env::var_os("SSL_CERT_FILE").map(PathBuf::from),
+        ..GatewayOptions::default()
     }
 }
 
@@ -462,7 +473,7 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
             passphrase_env,
         }) => {
             let store = ClientCertStore {
-                dir: cert_dir.clone().unwrap_or_else(default_cert_dir),
+                dir: cert_dir.clone(),
             };
             if args.dry_run {
                 let cert = generate_client_cert(&owner)?;

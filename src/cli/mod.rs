@@ -13,6 +13,8 @@ mod schema;
 mod serve;
 mod token;
 
+pub use akash::gateway_options;
+
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -638,6 +638,34 @@ async fn akash_client_cli() {
     )
     .await;
     assert_eq!(code, 0, "{err}");
+    // The directory from $AF_AKASH_CERT_DIR instead of the flag: the stored certificate is
+    // found and reused, nothing new is published.
+    let (code, out, err) = run_cli(
+        &[
+            "akash".into(),
+            "--network".into(),
+            dev.rpc_url(),
+            "cert".into(),
+            "publish".into(),
+            "-o".into(),
+            "json".into(),
+        ],
+        &[
+            ("AF_AKASH_MNEMONIC", dev.mnemonic().as_str()),
+            ("AF_AKASH_CERT_PASSPHRASE", "test passphrase"),
+            ("AF_AKASH_CERT_DIR", dir_arg.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(
+        v["file"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(dir_arg.as_str()),
+        "{out}"
+    );
     // A keyring made from the mnemonic signs as the same account.
     let kr = dir.path().join("keyring.json").display().to_string();
     let env = [

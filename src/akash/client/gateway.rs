@@ -369,6 +369,9 @@ pub struct GatewayOptions {
     pub retry_interval: Duration,
     /// JWT lifetime.
     pub jwt_ttl: Duration,
+    /// A PEM bundle of CA certificates to try first for normal PKI (the composition root
+    /// passes `$SSL_CERT_FILE`); the usual system bundle paths follow.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for GatewayOptions {
@@ -378,6 +381,7 @@ impl Default for GatewayOptions {
             not_found_retry_for: Duration::from_secs(60),
             retry_interval: Duration::from_secs(2),
             jwt_ttl: Duration::from_secs(15 * 60),
+            ca_file: None,
         }
     }
 }
@@ -401,12 +405,13 @@ impl std::fmt::Debug for GatewayClient {
     }
 }
 
-/// The system's CA certificates (`SSL_CERT_FILE`, else the usual bundle paths).
-fn system_roots() -> rustls::RootCertStore {
+/// The system's CA certificates: the first of `ca_file` and the usual bundle paths that
+/// holds any.
+pub fn system_roots(ca_file: Option<&Path>) -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
     let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Ok(p) = std::env::var("SSL_CERT_FILE") {
-        candidates.push(PathBuf::from(p));
+    if let Some(p) = ca_file {
+        candidates.push(p.to_path_buf());
     }
     for p in [
         "/etc/ssl/certs/ca-certificates.crt",
@@ -555,14 +560,8 @@ impl GatewayClient {
             .into_iter()
             .map(|c| c.serial)
             .collect();
-        Self::with_host(
-            &record.host_uri,
-            provider,
-            serials,
-            system_roots(),
-            auth,
-            opts,
-        )
+        let roots = system_roots(opts.ca_file.as_deref());
+        Self::with_host(&record.host_uri, provider, serials, roots, auth, opts)
     }
 
     /// A client for `host_uri` (no chain lookups): `serials` are the provider's valid
@@ -734,12 +733,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Reads a cert store directory default: `$AF_AKASH_CERT_DIR`, else `./.af-operator/akash`.
-pub fn default_cert_dir() -> PathBuf {
-    std::env::var_os("AF_AKASH_CERT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(".af-operator").join("akash"))
-}
+/// Where client certificates are kept unless the caller says otherwise (relative to the
+/// working directory).
+pub const DEFAULT_CERT_DIR: &str = ".af-operator/akash";
 
 #[cfg(test)]
 mod tests {
@@ -856,6 +852,24 @@ mod tests {
             .accepts_on_chain(&der, 0)
             .unwrap_err()
             .contains("CN"));
+    }
+
+    #[test]
+    fn ca_file_comes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = certs::generate(&owner(), &[]).unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, &g.cert_pem).unwrap();
+        let roots = system_roots(Some(&path));
+        assert_eq!(
+            roots.len(),
+            1,
+            "only the given bundle is read when it holds any"
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, b"").unwrap();
+        // An empty bundle falls through to the system's (whatever this machine has).
+        assert_eq!(system_roots(Some(&empty)).len(), system_roots(None).len());
     }
 
     #[test]
