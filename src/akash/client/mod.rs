@@ -9,6 +9,7 @@
 //! * [`Batcher`] ([`batch`]) — groups messages from one signer into one tx per block and hands
 //!   each caller its own message's outcome; a failing message is found (by the `message index`
 //!   in the log, else by bisection) and the others are retried.
+//! * [`retry`] — exponential backoff with full jitter on tokio's clock.
 //! * [`wallet`] — the mnemonic from a file or an environment variable, or an encrypted keyring.
 //! * [`network`] — `mainnet`, `testnet`, `devnet` or a URL.
 //! * [`types`] — the domain types of the trait's signatures (state filters).
@@ -18,6 +19,7 @@ pub mod batch;
 pub mod gateway;
 pub mod network;
 pub mod providers;
+pub mod retry;
 pub mod rpc;
 pub mod types;
 pub mod wallet;

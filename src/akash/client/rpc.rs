@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use backoff::backoff::Backoff;
 use cosmos_sdk_proto::cosmos::auth::v1beta1::{
     BaseAccount, QueryAccountRequest, QueryAccountResponse,
 };
@@ -32,6 +31,7 @@ use tendermint_rpc::{Client, HttpClient, HttpClientUrl};
 use tokio::sync::Mutex;
 
 use super::batch::{receipt_for, BatchConfig, Batcher, TxResult, TxSubmitter};
+use super::retry::Backoff;
 use super::{
     msgs, AccountInfo, AkashChain, CertificateStateFilter, ClientError, DeploymentStateFilter,
     Page, Result, TxReceipt,
@@ -174,22 +174,18 @@ impl Rpc {
     }
 
     /// Runs `f` against the current endpoint; transient failures move to the next endpoint
-    /// and retry with exponential backoff and jitter until [`Rpc::retry_for`] has passed.
+    /// and retry with exponential backoff and full jitter ([`Backoff::default`]: 100 ms,
+    /// doubling, up to 2 s) until `retry_for` has passed.
     pub async fn call<T, F, Fut>(&self, what: &str, f: F) -> Result<T>
     where
         F: Fn(HttpClient) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, tendermint_rpc::Error>>,
     {
-        let mut policy = backoff::ExponentialBackoff {
-            initial_interval: Duration::from_millis(100),
-            max_interval: Duration::from_secs(2),
-            randomization_factor: 0.5,
-            multiplier: 2.0,
-            max_elapsed_time: Some(self.retry_for),
-            ..backoff::ExponentialBackoff::default()
-        };
-        policy.reset();
-        let started = tokio::time::Instant::now();
+        let mut retry = Backoff {
+            max_elapsed: Some(self.retry_for),
+            ..Backoff::default()
+        }
+        .start();
         let mut attempts = 0u32;
         loop {
             let n = self.endpoints.len();
@@ -220,10 +216,10 @@ impl Rpc {
                     Ordering::Relaxed,
                 );
             }
-            match policy.next_backoff() {
+            match retry.next_wait() {
                 Some(wait) => tokio::time::sleep(wait).await,
                 None => {
-                    let elapsed = started.elapsed().as_secs_f64();
+                    let elapsed = retry.elapsed().as_secs_f64();
                     let summary = format!(
                         "{what}: {attempts} attempts over {elapsed:.1}s on {n} endpoint(s) failed; last ({}): {msg}",
                         endpoint.url
