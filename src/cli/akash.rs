@@ -14,12 +14,16 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
 use super::Io;
-use crate::akash::client::gateway::{default_cert_dir, generate_client_cert, ClientCertStore};
+use crate::akash::client::gateway::{
+    generate_client_cert, ClientCertStore, GatewayOptions, DEFAULT_CERT_DIR,
+};
 use crate::akash::client::wallet::{WalletSource, DEFAULT_MNEMONIC_ENV};
-use crate::akash::client::{msg_json, msgs, AkashChain, Network, RpcChain, RpcConfig};
+use crate::akash::client::{
+    msg_json, msgs, AkashChain, DeploymentStateFilter, Network, RpcChain, RpcConfig,
+};
 use crate::akash::proto::base::coin;
-use crate::akash::proto::deployment::v1::{DeploymentID, DeploymentState};
-use crate::akash::proto::deployment::v1beta4::{GroupState, QueryDeploymentResponse};
+use crate::akash::proto::deployment::v1::DeploymentID;
+use crate::akash::proto::deployment::v1beta4::QueryDeploymentResponse;
 use crate::akash::proto::market::{v1 as mv1, v1beta5 as mv1beta5};
 use crate::akash::proto::{legacy_dec, Any, Coin, PageRequest};
 
@@ -82,7 +86,7 @@ pub enum AkashCommand {
     Deployments {
         /// `active`, `closed` or `all`.
         #[arg(long, default_value = "active")]
-        state: String,
+        state: DeploymentStateFilter,
         /// Another owner's address.
         #[arg(long)]
         owner: Option<String>,
@@ -140,9 +144,9 @@ pub enum KeyringCommand {
 pub enum CertCommand {
     /// Generate a client certificate once, publish it on chain and keep it (key encrypted).
     Publish {
-        /// Where certificates are kept (default `$AF_AKASH_CERT_DIR` or `./.af-operator/akash`).
-        #[arg(long)]
-        cert_dir: Option<PathBuf>,
+        /// Where certificates are kept.
+        #[arg(long, env = "AF_AKASH_CERT_DIR", default_value = DEFAULT_CERT_DIR)]
+        cert_dir: PathBuf,
         /// The environment variable holding the passphrase that encrypts the key.
         #[arg(long, default_value = "AF_AKASH_CERT_PASSPHRASE")]
         passphrase_env: String,
@@ -189,6 +193,15 @@ fn state_filter(s: &str) -> String {
     }
 }
 
+/// The gateway client options of this process: the defaults, with `$SSL_CERT_FILE` (when
+/// set) as the first CA bundle, as OpenSSL-based tools honour it.
+pub fn gateway_options() -> GatewayOptions {
+    GatewayOptions {
+        ca_file: std::env::var_os("SSL_CERT_FILE").map(PathBuf::from),
+        ..GatewayOptions::default()
+    }
+}
+
 async fn connect(args: &AkashArgs) -> anyhow::Result<RpcChain> {
     let network: Network = args.network.parse()?;
     let source = match (&args.keyring, &args.mnemonic_file) {
@@ -231,9 +244,7 @@ fn coins_text(coins: &[Coin]) -> String {
 }
 
 fn deployment_json(d: &QueryDeploymentResponse) -> Value {
-    let state = DeploymentState::try_from(d.deployment.state)
-        .map(|s| s.as_str_name())
-        .unwrap_or("invalid");
+    let state = d.deployment.state().as_str_name();
     json!({
         "dseq": d.deployment.id.dseq.to_string(),
         "owner": d.deployment.id.owner,
@@ -243,7 +254,7 @@ fn deployment_json(d: &QueryDeploymentResponse) -> Value {
         "groups": d.groups.iter().map(|g| json!({
             "gseq": g.id.gseq,
             "name": g.group_spec.name,
-            "state": GroupState::try_from(g.state).map(|s| s.as_str_name()).unwrap_or("invalid"),
+            "state": g.state().as_str_name(),
         })).collect::<Vec<_>>(),
         "escrow_funds": d.escrow_account.state.funds.iter().map(|b| json!({
             "denom": b.denom, "amount": legacy_dec::to_decimal(&b.amount),
@@ -335,9 +346,7 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
                     limit: 100,
                     ..Default::default()
                 };
-                let p = chain
-                    .deployments(&who, &state_filter(state), Some(page))
-                    .await?;
+                let p = chain.deployments(&who, *state, Some(page)).await?;
                 items.extend(p.items);
                 match p.next_key {
                     Some(k) if items.len() < 10_000 => key = Some(k),
@@ -386,7 +395,7 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
                             "id": b.bid.id.to_string(),
                             "bseq": b.bid.id.bseq,
                             "provider": b.bid.id.provider,
-                            "state": mv1beta5::BidState::try_from(b.bid.state).map(|s| s.as_str_name()).unwrap_or("invalid"),
+                            "state": b.bid.state().as_str_name(),
                             "price": {"denom": b.bid.price.denom, "amount": legacy_dec::to_decimal(&b.bid.price.amount)},
                         })
                     })
@@ -428,7 +437,7 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
                         json!({
                             "id": l.lease.id.to_string(),
                             "bseq": l.lease.id.bseq,
-                            "state": mv1::LeaseState::try_from(l.lease.state).map(|s| s.as_str_name()).unwrap_or("invalid"),
+                            "state": l.lease.state().as_str_name(),
                             "price": {"denom": l.lease.price.denom, "amount": legacy_dec::to_decimal(&l.lease.price.amount)},
                         })
                     })
@@ -464,7 +473,7 @@ async fn run_inner(args: &AkashArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
             passphrase_env,
         }) => {
             let store = ClientCertStore {
-                dir: cert_dir.clone().unwrap_or_else(default_cert_dir),
+                dir: cert_dir.clone(),
             };
             if args.dry_run {
                 let cert = generate_client_cert(&owner)?;

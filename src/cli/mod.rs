@@ -15,6 +15,8 @@ mod secret;
 mod serve;
 mod token;
 
+pub use akash::gateway_options;
+
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -100,6 +100,58 @@ impl StoreError {
             StoreError::IntentNotFound { .. } => "not-found",
         }
     }
+
+    /// Whether the same call may succeed later: the database cannot be reached, is busy or
+    /// aborted the transaction (connection, I/O, pool timeout, a serialization failure or
+    /// deadlock, SQLite busy/locked), or the write lost a race on `resourceVersion`
+    /// ([`StoreError::Conflict`]: read again and retry). Everything else (bad URL, a failed
+    /// migration, a constraint violation, not found, being deleted, a taken dseq, a corrupt
+    /// row) fails the same way until something else changes.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Open { source, .. } => sqlx_is_transient(source),
+            StoreError::Database(e) => sqlx_is_transient(e),
+            StoreError::Conflict { .. } => true,
+            StoreError::UnsupportedUrl(_)
+            | StoreError::Migrate(_)
+            | StoreError::NotFound(_)
+            | StoreError::BeingDeleted(_)
+            | StoreError::DuplicateDseq { .. }
+            | StoreError::IntentNotFound { .. }
+            | StoreError::Corrupt { .. } => false,
+        }
+    }
+}
+
+/// Whether a sqlx error is about reaching the database or a transaction the database
+/// aborted for concurrency, rather than about the statement or the data.
+fn sqlx_is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            if code.len() == 5 {
+                // A PostgreSQL SQLSTATE: connection exceptions (class 08), serialization
+                // failure, deadlock, lock not available, shutdown/restart, too many
+                // connections.
+                code.starts_with("08")
+                    || matches!(
+                        code.as_ref(),
+                        "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" | "53300"
+                    )
+            } else {
+                // A SQLite (extended) result code (at most 4 digits) whose primary code is
+                // BUSY (5) or LOCKED (6).
+                code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+            }
+        }),
+        _ => false,
+    }
 }
 
 /// What an apply did to one resource.
@@ -297,5 +349,143 @@ pub fn redact_url(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    /// A database error with a given code, as a driver reports it.
+    #[derive(Debug)]
+    struct DbError(&'static str);
+
+    impl std::fmt::Display for DbError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "code {}", self.0)
+        }
+    }
+
+    impl std::error::Error for DbError {}
+
+    impl sqlx::error::DatabaseError for DbError {
+        fn message(&self) -> &str {
+            "db error"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn db(code: &'static str) -> StoreError {
+        StoreError::Database(sqlx::Error::Database(Box::new(DbError(code))))
+    }
+
+    #[test]
+    fn every_variant_is_classified() {
+        let key = || ResourceKey::new(Kind::Agent, "p", "n");
+        let cases = [
+            (StoreError::UnsupportedUrl("x".into()), false, "config"),
+            (
+                StoreError::Open {
+                    url: "postgres://h/db".into(),
+                    source: sqlx::Error::PoolTimedOut,
+                },
+                true,
+                "database",
+            ),
+            (
+                StoreError::Open {
+                    url: "sqlite://x".into(),
+                    source: sqlx::Error::Configuration("bad".into()),
+                },
+                false,
+                "database",
+            ),
+            (
+                StoreError::Migrate(sqlx::migrate::MigrateError::VersionMissing(3)),
+                false,
+                "database",
+            ),
+            (
+                StoreError::Database(sqlx::Error::Io(std::io::Error::from(
+                    std::io::ErrorKind::ConnectionReset,
+                ))),
+                true,
+                "database",
+            ),
+            (
+                StoreError::Database(sqlx::Error::PoolTimedOut),
+                true,
+                "database",
+            ),
+            (
+                StoreError::Database(sqlx::Error::RowNotFound),
+                false,
+                "database",
+            ),
+            (db("40001"), true, "database"),
+            (db("40P01"), true, "database"),
+            (db("08006"), true, "database"),
+            (db("5"), true, "database"),
+            (db("517"), true, "database"),
+            (db("6"), true, "database"),
+            (db("23505"), false, "database"),
+            // 42501 & 0xff is 5, but it is a SQLSTATE (insufficient privilege), not BUSY.
+            (db("42501"), false, "database"),
+            (db("2067"), false, "database"),
+            (StoreError::NotFound(key()), false, "not-found"),
+            (
+                StoreError::Conflict {
+                    key: key(),
+                    expected: 1,
+                    actual: 2,
+                },
+                true,
+                "conflict",
+            ),
+            (StoreError::BeingDeleted(key()), false, "being-deleted"),
+            (
+                StoreError::DuplicateDseq {
+                    owner: "akash1x".into(),
+                    dseq: 1,
+                },
+                false,
+                "conflict",
+            ),
+            (
+                StoreError::IntentNotFound {
+                    owner: "akash1x".into(),
+                    dseq: 1,
+                },
+                false,
+                "not-found",
+            ),
+            (
+                StoreError::Corrupt {
+                    key: "k".into(),
+                    message: "m".into(),
+                },
+                false,
+                "corrupt",
+            ),
+        ];
+        for (err, transient, category) in cases {
+            assert_eq!(err.is_transient(), transient, "{err:?}");
+            assert_eq!(err.category(), category, "{err:?}");
+        }
     }
 }

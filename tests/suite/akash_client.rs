@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use af_operator::akash::client::batch::BatchConfig;
-use af_operator::akash::client::{AkashChain, ClientError, RpcChain, RpcConfig};
+use af_operator::akash::client::{
+    AkashChain, CertificateStateFilter, ClientError, DeploymentStateFilter, RpcChain, RpcConfig,
+};
 use af_operator::akash::keys::Wallet;
 use af_operator::akash::proto::base::coin;
 use af_operator::akash::proto::base::deposit::v1::Deposit;
@@ -127,7 +129,7 @@ async fn akash_client_tenant_flow() {
     assert_eq!(d.groups.len(), 1);
     assert_eq!(d.deployment.hash, hash(1));
     let list = chain
-        .deployments(&owner, "active", None)
+        .deployments(&owner, DeploymentStateFilter::Active, None)
         .await
         .expect("list");
     assert!(list.items.iter().any(|x| x.deployment.id == id));
@@ -555,6 +557,20 @@ async fn akash_client_cli() {
     let (code, out, err) = af_akash(&dev, &["deployments"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&dseq.to_string()), "{out}");
+    let (code, out, err) = af_akash(&dev, &["deployments", "--state", "closed"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(&dseq.to_string()), "{out}");
+    let (code, out, err) = af_akash(&dev, &["deployments", "--state", "all", "-o", "json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(v
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|d| d["dseq"].as_str() == Some(dseq.to_string().as_str()) && d["state"] == "active"));
+    let (code, _, err) = af_akash(&dev, &["deployments", "--state", "open"]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("active, closed, all"), "{err}");
 
     // Dry run: the tx is shown, nothing is sent.
     let seq_before = chain
@@ -622,6 +638,34 @@ async fn akash_client_cli() {
     )
     .await;
     assert_eq!(code, 0, "{err}");
+    // The directory from $AF_AKASH_CERT_DIR instead of the flag: the stored certificate is
+    // found and reused, nothing new is published.
+    let (code, out, err) = run_cli(
+        &[
+            "akash".into(),
+            "--network".into(),
+            dev.rpc_url(),
+            "cert".into(),
+            "publish".into(),
+            "-o".into(),
+            "json".into(),
+        ],
+        &[
+            ("AF_AKASH_MNEMONIC", dev.mnemonic().as_str()),
+            ("AF_AKASH_CERT_PASSPHRASE", "test passphrase"),
+            ("AF_AKASH_CERT_DIR", dir_arg.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(
+        v["file"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(dir_arg.as_str()),
+        "{out}"
+    );
     // A keyring made from the mnemonic signs as the same account.
     let kr = dir.path().join("keyring.json").display().to_string();
     let env = [
@@ -662,7 +706,7 @@ async fn akash_client_cli() {
     assert_eq!(v["address"], dev.test_address());
 
     let certs = chain
-        .certificates(chain.owner(), "", "valid")
+        .certificates(chain.owner(), None, CertificateStateFilter::Valid)
         .await
         .expect("certificates");
     assert_eq!(certs.len(), 1);
@@ -880,5 +924,132 @@ async fn akash_client_full_tenant_flow_with_providers() {
         .items
         .iter()
         .all(|l| l.lease.id.dseq != base && l.lease.id.dseq != base + 1));
+    dev.shutdown().expect("shutdown");
+}
+
+/// Crash-safety of writes: with blocks paused, a write is broadcast but not confirmed and
+/// comes back as `Pending` with its hash; once blocks resume, `tx(hash)` finds it. A signed tx
+/// that reaches the chain after its timeout height is refused (code 30) and never lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn akash_client_pending_write_is_found_later_and_expired_tx_never_lands() {
+    let dev = devnet().await;
+    let wallet = Wallet::from_mnemonic(&dev.mnemonic()).expect("mnemonic");
+    let cfg = RpcConfig {
+        confirm_timeout: Duration::from_millis(800),
+        ..config(vec![dev.rpc_url()], Some(BatchConfig::default()))
+    };
+    let chain = RpcChain::connect(cfg, wallet).await.expect("connects");
+    let owner = chain.owner().to_string();
+    let http = reqwest::Client::new();
+    let control = |path: &str| format!("{}{path}", dev.control_url());
+
+    let resp = http
+        .post(control("/blocks/pause"))
+        .send()
+        .await
+        .expect("pause");
+    assert!(resp.status().is_success());
+    let paused_at = chain.latest_height().await.expect("height");
+    let dseq = paused_at as u64 + 30_000;
+    let err = chain
+        .create_deployment(dseq, vec![group("g")], hash(1), coin("uact", 500_000))
+        .await
+        .unwrap_err();
+    let (pending_hash, timeout_height) = match &err {
+        ClientError::Pending {
+            hash,
+            msg_index,
+            timeout_height,
+            ..
+        } => {
+            assert_eq!(*msg_index, 0);
+            (hash.clone(), *timeout_height)
+        }
+        other => panic!("expected a pending write, got {other:?}"),
+    };
+    assert!(err.is_transient() && err.category() == "pending", "{err}");
+    assert_eq!(timeout_height, paused_at as u64 + 100, "default margin");
+    assert_eq!(chain.tx(&pending_hash).await.expect("tx query"), None);
+
+    let resp = http
+        .post(control("/blocks/resume"))
+        .send()
+        .await
+        .expect("resume");
+    assert!(resp.status().is_success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let receipt = loop {
+        if let Some(r) = chain.tx(&pending_hash).await.expect("tx query") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the pending tx never landed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(receipt.hash, pending_hash);
+    assert!(receipt.height > paused_at);
+    let id = DeploymentID::new(&owner, dseq);
+    assert!(receipt
+        .message(0)
+        .typed_events
+        .iter()
+        .any(|e| matches!(e, AkashEvent::DeploymentCreated(c) if c.id == id)));
+    // Lower case works too.
+    assert!(chain
+        .tx(&pending_hash.to_lowercase())
+        .await
+        .expect("tx")
+        .is_some());
+    // The client recovers its sequence after the pending write.
+    chain
+        .close_deployment(dseq)
+        .await
+        .expect("next write after a pending one");
+
+    // A tx signed now with a margin of 2 blocks, broadcast after that: refused with the
+    // ante handler's code 30, and never in a block.
+    let short = RpcChain::connect(
+        RpcConfig {
+            timeout_height_margin: 2,
+            ..config(vec![dev.rpc_url()], None)
+        },
+        Wallet::from_mnemonic(&dev.mnemonic()).expect("mnemonic"),
+    )
+    .await
+    .expect("connects");
+    let signed = short
+        .dry_run(&[af_operator::akash::client::msgs::create_deployment(
+            &owner,
+            dseq + 1,
+            vec![group("g")],
+            hash(2),
+            coin("uact", 500_000),
+        )])
+        .await
+        .expect("signed");
+    let latest = short.latest_height().await.expect("height") as u64;
+    assert_eq!(signed.timeout_height, latest + 2);
+    let decoded = af_operator::akash::tx::decode_tx(&signed.tx_bytes).expect("decodes");
+    assert_eq!(decoded.body.timeout_height, signed.timeout_height);
+    while (dev.node().height() as u64) <= signed.timeout_height {
+        tokio::time::sleep(BLOCK / 2).await;
+    }
+    let check = dev.node().submit(signed.tx_bytes.clone());
+    assert_eq!(
+        (check.codespace.as_str(), check.code),
+        ("sdk", 30),
+        "{check:?}"
+    );
+    assert!(
+        check.log.ends_with(&format!(
+            "timeout height: {}: tx timeout height",
+            signed.timeout_height
+        )),
+        "{}",
+        check.log
+    );
+    let expired_hash = hex::encode_upper(check.hash);
+    tokio::time::sleep(BLOCK * 3).await;
+    assert_eq!(short.tx(&expired_hash).await.expect("tx"), None);
+    assert!(short.tx("not hex").await.is_err());
     dev.shutdown().expect("shutdown");
 }

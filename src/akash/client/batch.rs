@@ -216,11 +216,12 @@ async fn send_batch(
                         work.push_front(group);
                     }
                     _ => {
-                        // Transport or timeout: the tx may or may not land; every caller
-                        // learns it rather than risk sending twice.
-                        for p in group {
+                        // Transport, timeout or pending: the tx may or may not land; every
+                        // caller learns it (with its own message index) rather than risk
+                        // sending twice.
+                        for (i, p) in group.into_iter().enumerate() {
                             counters.failed.fetch_add(1, Ordering::Relaxed);
-                            let _ = p.reply.send(Err(e.clone()));
+                            let _ = p.reply.send(Err(with_msg_index(&e, i as u32)));
                         }
                     }
                 }
@@ -232,6 +233,24 @@ async fn send_batch(
                 }
             }
         }
+    }
+}
+
+/// `e` as seen by message `index` of the tx: a [`ClientError::Pending`] names that index.
+fn with_msg_index(e: &ClientError, index: u32) -> ClientError {
+    match e {
+        ClientError::Pending {
+            hash,
+            timeout_height,
+            reason,
+            ..
+        } => ClientError::Pending {
+            hash: hash.clone(),
+            msg_index: index,
+            timeout_height: *timeout_height,
+            reason: reason.clone(),
+        },
+        other => other.clone(),
     }
 }
 
@@ -508,6 +527,39 @@ mod tests {
         assert!(out
             .iter()
             .all(|o| matches!(o, Err(ClientError::Transport(_)))));
+    }
+
+    #[tokio::test]
+    async fn a_pending_batch_tells_each_caller_its_message_index() {
+        struct Unconfirmed;
+        #[async_trait]
+        impl TxSubmitter for Unconfirmed {
+            async fn submit(&self, _: Vec<Any>, _: Option<u64>) -> Result<TxResult> {
+                Err(ClientError::Pending {
+                    hash: "AB".into(),
+                    msg_index: 0,
+                    timeout_height: 9,
+                    reason: "not in a block".into(),
+                })
+            }
+        }
+        let b = Batcher::start(Arc::new(Unconfirmed), BatchConfig::default());
+        let out = submit_all(&b, &[1, 2, 3]).await;
+        let mut indexes: Vec<u32> = out
+            .iter()
+            .map(|o| match o {
+                Err(ClientError::Pending {
+                    hash,
+                    msg_index,
+                    timeout_height: 9,
+                    ..
+                }) if hash == "AB" => *msg_index,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        indexes.sort();
+        assert_eq!(indexes, vec![0, 1, 2]);
+        assert_eq!(b.stats().txs, 1, "sent once, never again");
     }
 
     #[test]

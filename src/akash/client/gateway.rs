@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use zeroize::Zeroizing;
 
 use super::wallet::{write_private, SealedSecret, DEFAULT_LOG_N};
-use super::{AkashChain, ClientError};
+use super::{AkashChain, CertificateStateFilter, ClientError};
 use crate::akash::keys::Wallet;
 use crate::akash::{certs, jwt};
 
@@ -73,6 +73,53 @@ pub enum GatewayError {
     /// Local setup (certificate, key, URL).
     #[error("{0}")]
     Setup(String),
+}
+
+impl GatewayError {
+    /// Whether the same call may succeed later: the provider is unreachable or slow
+    /// (transport), answers 408, 429 or 5xx, or does not know the lease yet (404: providers
+    /// see a lease a few blocks after it is created); a chain lookup that failed transiently.
+    /// A refused manifest (422), refused credentials, another 4xx, an undecodable answer or
+    /// a local setup problem are permanent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GatewayError::Transport { .. } | GatewayError::NotFound(_) => true,
+            GatewayError::Http { status, .. } => {
+                matches!(status, 404 | 408 | 429) || *status >= 500
+            }
+            GatewayError::Chain(e) => e.is_transient(),
+            GatewayError::Rejected(_)
+            | GatewayError::Unauthorized { .. }
+            | GatewayError::Decode(_)
+            | GatewayError::Setup(_) => false,
+        }
+    }
+
+    /// A short, bounded word for conditions, events and metric labels:
+    /// `manifest-rejected` (422), `not-found` (404), `unauthorized` (401/403),
+    /// `rate-limited` (429), `provider-error` (408, 5xx), `rejected` (another status),
+    /// `provider-unreachable` (connection, TLS, timeout), `invalid-response` (undecodable
+    /// answer), `invalid` (local setup), or the [`ClientError::category`] of a failed chain
+    /// lookup.
+    pub fn category(&self) -> &'static str {
+        match self {
+            GatewayError::Rejected(_) => "manifest-rejected",
+            GatewayError::NotFound(_) => "not-found",
+            GatewayError::Unauthorized { .. } => "unauthorized",
+            GatewayError::Http { status, .. } => match status {
+                401 | 403 => "unauthorized",
+                404 => "not-found",
+                422 => "manifest-rejected",
+                429 => "rate-limited",
+                408 | 500.. => "provider-error",
+                _ => "rejected",
+            },
+            GatewayError::Transport { .. } => "provider-unreachable",
+            GatewayError::Decode(_) => "invalid-response",
+            GatewayError::Chain(e) => e.category(),
+            GatewayError::Setup(_) => "invalid",
+        }
+    }
 }
 
 /// How the tenant proves who it is.
@@ -184,7 +231,9 @@ impl ClientCertStore {
     ) -> Result<ClientCert, GatewayError> {
         let owner = chain.owner().to_string();
         if let Some(cert) = self.load(&owner, passphrase)? {
-            let on_chain = chain.certificates(&owner, &cert.serial, "valid").await?;
+            let on_chain = chain
+                .certificates(&owner, Some(&cert.serial), CertificateStateFilter::Valid)
+                .await?;
             if !on_chain.is_empty() {
                 return Ok(cert);
             }
@@ -320,6 +369,9 @@ pub struct GatewayOptions {
     pub retry_interval: Duration,
     /// JWT lifetime.
     pub jwt_ttl: Duration,
+    /// A PEM bundle of CA certificates to try first for normal PKI (the composition root
+    /// passes `$SSL_CERT_FILE`); the usual system bundle paths follow.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for GatewayOptions {
@@ -329,6 +381,7 @@ impl Default for GatewayOptions {
             not_found_retry_for: Duration::from_secs(60),
             retry_interval: Duration::from_secs(2),
             jwt_ttl: Duration::from_secs(15 * 60),
+            ca_file: None,
         }
     }
 }
@@ -352,12 +405,13 @@ impl std::fmt::Debug for GatewayClient {
     }
 }
 
-/// The system's CA certificates (`SSL_CERT_FILE`, else the usual bundle paths).
-fn system_roots() -> rustls::RootCertStore {
+/// The system's CA certificates: the first of `ca_file` and the usual bundle paths that
+/// holds any.
+pub fn system_roots(ca_file: Option<&Path>) -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
     let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Ok(p) = std::env::var("SSL_CERT_FILE") {
-        candidates.push(PathBuf::from(p));
+    if let Some(p) = ca_file {
+        candidates.push(p.to_path_buf());
     }
     for p in [
         "/etc/ssl/certs/ca-certificates.crt",
@@ -501,19 +555,13 @@ impl GatewayClient {
     ) -> Result<GatewayClient, GatewayError> {
         let record = chain.provider(provider).await?;
         let serials: HashSet<String> = chain
-            .certificates(provider, "", "valid")
+            .certificates(provider, None, CertificateStateFilter::Valid)
             .await?
             .into_iter()
             .map(|c| c.serial)
             .collect();
-        Self::with_host(
-            &record.host_uri,
-            provider,
-            serials,
-            system_roots(),
-            auth,
-            opts,
-        )
+        let roots = system_roots(opts.ca_file.as_deref());
+        Self::with_host(&record.host_uri, provider, serials, roots, auth, opts)
     }
 
     /// A client for `host_uri` (no chain lookups): `serials` are the provider's valid
@@ -685,16 +733,69 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Reads a cert store directory default: `$AF_AKASH_CERT_DIR`, else `./.af-operator/akash`.
-pub fn default_cert_dir() -> PathBuf {
-    std::env::var_os("AF_AKASH_CERT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(".af-operator").join("akash"))
-}
+/// Where client certificates are kept unless the caller says otherwise (relative to the
+/// working directory).
+pub const DEFAULT_CERT_DIR: &str = ".af-operator/akash";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_is_classified() {
+        let http = |status| GatewayError::Http {
+            status,
+            body: String::new(),
+        };
+        let cases = [
+            (
+                GatewayError::Rejected("r".into()),
+                false,
+                "manifest-rejected",
+            ),
+            (GatewayError::NotFound(60.0), true, "not-found"),
+            (
+                GatewayError::Unauthorized {
+                    status: 401,
+                    body: String::new(),
+                },
+                false,
+                "unauthorized",
+            ),
+            (http(403), false, "unauthorized"),
+            (http(404), true, "not-found"),
+            (http(408), true, "provider-error"),
+            (http(422), false, "manifest-rejected"),
+            (http(429), true, "rate-limited"),
+            (http(500), true, "provider-error"),
+            (http(503), true, "provider-error"),
+            (http(400), false, "rejected"),
+            (
+                GatewayError::Transport {
+                    url: "u".into(),
+                    problem: "refused".into(),
+                },
+                true,
+                "provider-unreachable",
+            ),
+            (GatewayError::Decode("d".into()), false, "invalid-response"),
+            (
+                GatewayError::Chain(ClientError::Timeout("t".into())),
+                true,
+                "timeout",
+            ),
+            (
+                GatewayError::Chain(ClientError::NotFound("p".into())),
+                false,
+                "not-found",
+            ),
+            (GatewayError::Setup("s".into()), false, "invalid"),
+        ];
+        for (err, transient, category) in cases {
+            assert_eq!(err.is_transient(), transient, "{err:?}");
+            assert_eq!(err.category(), category, "{err:?}");
+        }
+    }
 
     #[test]
     fn lease_status_json_as_go_writes_it() {
@@ -751,6 +852,24 @@ mod tests {
             .accepts_on_chain(&der, 0)
             .unwrap_err()
             .contains("CN"));
+    }
+
+    #[test]
+    fn ca_file_comes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = certs::generate(&owner(), &[]).unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, &g.cert_pem).unwrap();
+        let roots = system_roots(Some(&path));
+        assert_eq!(
+            roots.len(),
+            1,
+            "only the given bundle is read when it holds any"
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, b"").unwrap();
+        // An empty bundle falls through to the system's (whatever this machine has).
+        assert_eq!(system_roots(Some(&empty)).len(), system_roots(None).len());
     }
 
     #[test]

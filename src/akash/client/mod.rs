@@ -9,15 +9,19 @@
 //! * [`Batcher`] ([`batch`]) — groups messages from one signer into one tx per block and hands
 //!   each caller its own message's outcome; a failing message is found (by the `message index`
 //!   in the log, else by bisection) and the others are retried.
+//! * [`retry`] — exponential backoff with full jitter on tokio's clock.
 //! * [`wallet`] — the mnemonic from a file or an environment variable, or an encrypted keyring.
 //! * [`network`] — `mainnet`, `testnet`, `devnet` or a URL.
+//! * [`types`] — the domain types of the trait's signatures (state filters).
 //! * [`gateway`] — the provider gateway client (manifest, lease status; mTLS or JWT).
 
 pub mod batch;
 pub mod gateway;
 pub mod network;
 pub mod providers;
+pub mod retry;
 pub mod rpc;
+pub mod types;
 pub mod wallet;
 
 #[cfg(test)]
@@ -37,6 +41,7 @@ pub use batch::{BatchConfig, Batcher, MsgOutcome, TxSubmitter};
 pub use network::Network;
 pub use providers::{GatewayPool, ProviderGateway};
 pub use rpc::{RpcChain, RpcConfig};
+pub use types::{CertificateStateFilter, DeploymentStateFilter, UnknownStateFilter};
 
 /// The memo every af-operator transaction carries.
 pub fn memo() -> String {
@@ -65,6 +70,24 @@ pub enum ClientError {
     /// The object does not exist on chain.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A write was broadcast (or may have been: the broadcast itself timed out) but is not
+    /// known to be in a block: the confirmation deadline passed or the RPC failed while
+    /// waiting. It must not be sent again blindly: ask [`AkashChain::tx`] with `hash` until
+    /// it is found, or until the chain's height passes `timeout_height`, after which the tx
+    /// provably never executes (`sdk` code 30) and sending a new one is safe.
+    #[error(
+        "tx {hash} is not confirmed yet ({reason}); it may land until height {timeout_height}"
+    )]
+    Pending {
+        /// The tx hash, upper-case hex.
+        hash: String,
+        /// The caller's message's index in that tx (batched writes share a tx).
+        msg_index: u32,
+        /// The last height the tx can be included at (0: no timeout height).
+        timeout_height: u64,
+        /// Why it is not confirmed.
+        reason: String,
+    },
     /// The tx went through but did not have the expected effect (no confirming event).
     #[error("unconfirmed effect: {0}")]
     Unconfirmed(String),
@@ -91,10 +114,93 @@ impl ClientError {
         }
     }
 
+    /// The hash of the tx a [`ClientError::Pending`] write may still land in.
+    pub fn pending_hash(&self) -> Option<&str> {
+        match self {
+            ClientError::Pending { hash, .. } => Some(hash),
+            _ => None,
+        }
+    }
+
     /// Whether this is `sdk` code 32, account sequence mismatch.
     pub fn is_sequence_mismatch(&self) -> bool {
         matches!(self, ClientError::Chain { codespace, code: 32, .. } if codespace == "sdk" || codespace.is_empty())
     }
+
+    /// Whether trying the same call again later may succeed: the network (transport,
+    /// timeout), a busy or racing chain (`sdk` 19 already in the mempool cache, 20 mempool
+    /// full, 32 sequence mismatch, 11 out of gas since the retry simulates again, 30 and 42
+    /// an expired tx, which provably did not execute, 36 conflict, 39 I/O). Refusals
+    /// (insufficient funds or fee, unauthorized, invalid input, a module's rule, not found)
+    /// are permanent: the same call fails the same way until something else changes.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Timeout(_) | ClientError::Transport(_) | ClientError::Pending { .. } => {
+                true
+            }
+            ClientError::Chain {
+                codespace, code, ..
+            } => is_sdk(codespace) && matches!(code, 11 | 19 | 20 | 30 | 32 | 36 | 39 | 42),
+            ClientError::NotFound(_)
+            | ClientError::Unconfirmed(_)
+            | ClientError::TooMuchGas { .. }
+            | ClientError::Invalid(_) => false,
+        }
+    }
+
+    /// A short, bounded word for conditions, events and metric labels:
+    ///
+    /// | category | what |
+    /// |---|---|
+    /// | `chain-unavailable` | the RPC endpoints cannot be reached or answer garbage; `sdk` 39 |
+    /// | `timeout` | no answer within the deadline |
+    /// | `pending` | a write is broadcast but not confirmed: ask [`AkashChain::tx`] (transient, not to be resent) |
+    /// | `sequence` | `sdk` 32, account sequence mismatch |
+    /// | `mempool-full` | `sdk` 20 |
+    /// | `duplicate` | `sdk` 19, the tx is already in the mempool cache |
+    /// | `out-of-gas` | `sdk` 11 |
+    /// | `expired` | `sdk` 30 (timeout height) or 42 (timeout timestamp) passed |
+    /// | `conflict` | `sdk` 36 |
+    /// | `insufficient-funds` | `sdk` 5 |
+    /// | `insufficient-fee` | `sdk` 13 |
+    /// | `unauthorized` | `sdk` 4 (signature, signer) and 8 (public key) |
+    /// | `not-found` | the object does not exist; `sdk` 9 (unknown address), 22, 38 |
+    /// | `invalid` | bad input or local failure; `sdk` 2, 3, 7, 10, 12, 14–18, 21, 25–29, 31, 33–35, 41; a tx over the gas maximum |
+    /// | `rejected` | any other refusal by the chain (a module's rule: `deployment`, `market`, ...) |
+    /// | `unconfirmed` | the tx executed without the confirming event |
+    pub fn category(&self) -> &'static str {
+        match self {
+            ClientError::Timeout(_) => "timeout",
+            ClientError::Pending { .. } => "pending",
+            ClientError::Transport(_) => "chain-unavailable",
+            ClientError::NotFound(_) => "not-found",
+            ClientError::Unconfirmed(_) => "unconfirmed",
+            ClientError::TooMuchGas { .. } | ClientError::Invalid(_) => "invalid",
+            ClientError::Chain {
+                codespace, code, ..
+            } if is_sdk(codespace) => match code {
+                4 | 8 => "unauthorized",
+                5 => "insufficient-funds",
+                9 | 22 | 38 => "not-found",
+                11 => "out-of-gas",
+                13 => "insufficient-fee",
+                19 => "duplicate",
+                20 => "mempool-full",
+                30 | 42 => "expired",
+                32 => "sequence",
+                36 => "conflict",
+                39 => "chain-unavailable",
+                2 | 3 | 7 | 10 | 12 | 14..=18 | 21 | 25..=29 | 31 | 33..=35 | 41 => "invalid",
+                _ => "rejected",
+            },
+            ClientError::Chain { .. } => "rejected",
+        }
+    }
+}
+
+/// Whether `codespace` is the SDK's root codespace (CometBFT leaves it empty for some).
+fn is_sdk(codespace: &str) -> bool {
+    codespace == "sdk" || codespace.is_empty()
 }
 
 /// Result of client calls.
@@ -123,6 +229,27 @@ impl TxReceipt {
     /// The first typed event matching `pick`.
     pub fn find<T>(&self, pick: impl Fn(&AkashEvent) -> Option<T>) -> Option<T> {
         self.typed_events.iter().find_map(pick)
+    }
+
+    /// The receipt of message `index` alone, from a receipt of the whole tx (what
+    /// [`AkashChain::tx`] returns): the events tagged with that `msg_index`.
+    pub fn message(&self, index: u32) -> TxReceipt {
+        let events: Vec<Event> = self
+            .events
+            .iter()
+            .filter(|e| e.msg_index() == Some(index))
+            .cloned()
+            .collect();
+        let typed_events = events
+            .iter()
+            .filter_map(|e| AkashEvent::decode(e).ok().flatten())
+            .collect();
+        TxReceipt {
+            msg_index: index,
+            events,
+            typed_events,
+            ..self.clone()
+        }
     }
 }
 
@@ -194,11 +321,11 @@ pub trait AkashChain: Send + Sync {
     /// `MsgRevokeCertificate` by serial (decimal).
     async fn revoke_certificate(&self, serial: String) -> Result<TxReceipt>;
 
-    /// Deployments of `owner` (`state` = `active`/`closed`/empty for all), one page.
+    /// Deployments of `owner` in `state`, one page.
     async fn deployments(
         &self,
         owner: &str,
-        state: &str,
+        state: DeploymentStateFilter,
         page: Option<PageRequest>,
     ) -> Result<Page<dv1beta4::QueryDeploymentResponse>>;
     /// One deployment with its groups and escrow account; [`ClientError::NotFound`] if absent.
@@ -224,12 +351,12 @@ pub trait AkashChain: Send + Sync {
     ) -> Result<Page<mv1beta5::QueryLeaseResponse>>;
     /// A provider (host_uri, attributes); [`ClientError::NotFound`] if absent.
     async fn provider(&self, owner: &str) -> Result<provider::Provider>;
-    /// Certificates of `owner` (optionally one serial; `state` `valid`/`revoked`/empty).
+    /// Certificates of `owner` in `state` (only the one with `serial`, decimal, when given).
     async fn certificates(
         &self,
         owner: &str,
-        serial: &str,
-        state: &str,
+        serial: Option<&str>,
+        state: CertificateStateFilter,
     ) -> Result<Vec<cert::CertificateResponse>>;
     /// All balances of `address`.
     async fn balances(&self, address: &str) -> Result<Vec<Coin>>;
@@ -237,6 +364,20 @@ pub trait AkashChain: Send + Sync {
     async fn account(&self, address: &str) -> Result<AccountInfo>;
     /// The latest block height.
     async fn latest_height(&self) -> Result<i64>;
+    /// The tx with `hash` (hex, either case) once it is in a block: its receipt with the
+    /// events of all its messages (narrow with [`TxReceipt::message`]); `None` while it is not
+    /// (yet) in a block. A tx that is in a block but failed (a refusal at delivery, or `sdk`
+    /// code 30 when it arrived past its timeout height) is that [`ClientError::Chain`] error.
+    async fn tx(&self, hash: &str) -> Result<Option<TxReceipt>>;
+}
+
+/// The 32 bytes of a tx hash in hex (either case).
+pub fn parse_tx_hash(hash: &str) -> Result<[u8; 32]> {
+    let bytes = hex::decode(hash.trim())
+        .map_err(|e| ClientError::Invalid(format!("tx hash {hash:?}: {e}")))?;
+    bytes
+        .try_into()
+        .map_err(|_| ClientError::Invalid(format!("tx hash {hash:?}: expected 32 bytes")))
 }
 
 /// The tenant messages, built as Akash's handlers expect them.
@@ -397,4 +538,84 @@ pub fn msg_json(any: &Any) -> serde_json::Value {
         _ => json!({"value_base64": b64(&any.value)}),
     };
     json!({"@type": any.type_url, "value": body})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant, with the sdk codes that matter: (error, transient, category).
+    fn table() -> Vec<(ClientError, bool, &'static str)> {
+        let sdk = |code| ClientError::chain("sdk", code, "x");
+        vec![
+            (ClientError::Timeout("t".into()), true, "timeout"),
+            (
+                ClientError::Transport("t".into()),
+                true,
+                "chain-unavailable",
+            ),
+            (
+                ClientError::Pending {
+                    hash: "AB".into(),
+                    msg_index: 0,
+                    timeout_height: 10,
+                    reason: "r".into(),
+                },
+                true,
+                "pending",
+            ),
+            (ClientError::NotFound("n".into()), false, "not-found"),
+            (ClientError::Unconfirmed("u".into()), false, "unconfirmed"),
+            (ClientError::TooMuchGas { gas: 2, max: 1 }, false, "invalid"),
+            (ClientError::Invalid("i".into()), false, "invalid"),
+            (sdk(32), true, "sequence"),
+            (ClientError::chain("", 32, "x"), true, "sequence"),
+            (sdk(20), true, "mempool-full"),
+            (sdk(19), true, "duplicate"),
+            (sdk(11), true, "out-of-gas"),
+            (sdk(30), true, "expired"),
+            (sdk(42), true, "expired"),
+            (sdk(36), true, "conflict"),
+            (sdk(39), true, "chain-unavailable"),
+            (sdk(5), false, "insufficient-funds"),
+            (sdk(13), false, "insufficient-fee"),
+            (sdk(4), false, "unauthorized"),
+            (sdk(8), false, "unauthorized"),
+            (sdk(9), false, "not-found"),
+            (sdk(38), false, "not-found"),
+            (sdk(2), false, "invalid"),
+            (sdk(18), false, "invalid"),
+            (sdk(21), false, "invalid"),
+            (sdk(1), false, "rejected"),
+            (
+                ClientError::chain("deployment", 2, "deployment exists"),
+                false,
+                "rejected",
+            ),
+            // A module's code 32 or 5 is not the sdk's.
+            (ClientError::chain("market", 32, "x"), false, "rejected"),
+            (ClientError::chain("escrow", 5, "x"), false, "rejected"),
+        ]
+    }
+
+    #[test]
+    fn every_variant_is_classified() {
+        for (err, transient, category) in table() {
+            assert_eq!(err.is_transient(), transient, "{err:?}");
+            assert_eq!(err.category(), category, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn categories_are_short_bounded_words() {
+        for (err, _, _) in table() {
+            let c = err.category();
+            assert!(
+                !c.is_empty()
+                    && c.len() <= 20
+                    && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{c:?}"
+            );
+        }
+    }
 }

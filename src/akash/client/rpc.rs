@@ -4,7 +4,11 @@
 //! * Writes: account number/sequence cached (refreshed on start, after an unconfirmed tx and
 //!   on code 32); gas = `Simulate` × [`RpcConfig::gas_adjustment`]; fee = gas ×
 //!   [`RpcConfig::gas_price_uakt`] in `uakt`; memo `af-operator/<version>`; signed through
-//!   [`crate::akash::tx::sign_tx`]; `broadcast_tx_sync`, then `tx` polled until the deadline.
+//!   [`crate::akash::tx::sign_tx`] with a timeout height (latest height +
+//!   [`RpcConfig::timeout_height_margin`]); `broadcast_tx_sync`, then `tx` polled until the
+//!   deadline. A tx that is sent but not confirmed by then is [`ClientError::Pending`] with
+//!   its hash: [`AkashChain::tx`] finds it later, and past its timeout height it provably
+//!   never executes.
 //!   On "account sequence mismatch" (code 32) the account is re-read and the tx re-signed
 //!   once. Each write is confirmed by its typed event (e.g. `EventDeploymentCreated` with
 //!   the same id).
@@ -16,7 +20,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use backoff::backoff::Backoff;
 use cosmos_sdk_proto::cosmos::auth::v1beta1::{
     BaseAccount, QueryAccountRequest, QueryAccountResponse,
 };
@@ -28,7 +31,11 @@ use tendermint_rpc::{Client, HttpClient, HttpClientUrl};
 use tokio::sync::Mutex;
 
 use super::batch::{receipt_for, BatchConfig, Batcher, TxResult, TxSubmitter};
-use super::{msgs, AccountInfo, AkashChain, ClientError, Page, Result, TxReceipt};
+use super::retry::Backoff;
+use super::{
+    msgs, AccountInfo, AkashChain, CertificateStateFilter, ClientError, DeploymentStateFilter,
+    Page, Result, TxReceipt,
+};
 use crate::akash::keys::Wallet;
 use crate::akash::proto::cert::v1 as cert;
 use crate::akash::proto::deployment::{v1 as dv1, v1beta4 as dv1beta4};
@@ -61,6 +68,10 @@ pub struct RpcConfig {
     pub confirm_timeout: Duration,
     /// How often `tx` is polled.
     pub poll_interval: Duration,
+    /// Every tx carries `timeout_height` = latest height + this, so one that is not in a
+    /// block by then never executes (the ante handler refuses it, `sdk` code 30); 0 sends
+    /// txs without a timeout height.
+    pub timeout_height_margin: u64,
     /// The memo of every tx.
     pub memo: String,
     /// Batch writes (one tx per block for this signer); `None` sends one tx per write.
@@ -78,6 +89,7 @@ impl Default for RpcConfig {
             retry_for: Duration::from_secs(30),
             confirm_timeout: Duration::from_secs(60),
             poll_interval: Duration::from_millis(500),
+            timeout_height_margin: 100,
             memo: super::memo(),
             batching: Some(BatchConfig::default()),
         }
@@ -162,22 +174,18 @@ impl Rpc {
     }
 
     /// Runs `f` against the current endpoint; transient failures move to the next endpoint
-    /// and retry with exponential backoff and jitter until [`Rpc::retry_for`] has passed.
+    /// and retry with exponential backoff and full jitter ([`Backoff::default`]: 100 ms,
+    /// doubling, up to 2 s) until `retry_for` has passed.
     pub async fn call<T, F, Fut>(&self, what: &str, f: F) -> Result<T>
     where
         F: Fn(HttpClient) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, tendermint_rpc::Error>>,
     {
-        let mut policy = backoff::ExponentialBackoff {
-            initial_interval: Duration::from_millis(100),
-            max_interval: Duration::from_secs(2),
-            randomization_factor: 0.5,
-            multiplier: 2.0,
-            max_elapsed_time: Some(self.retry_for),
-            ..backoff::ExponentialBackoff::default()
-        };
-        policy.reset();
-        let started = tokio::time::Instant::now();
+        let mut retry = Backoff {
+            max_elapsed: Some(self.retry_for),
+            ..Backoff::default()
+        }
+        .start();
         let mut attempts = 0u32;
         loop {
             let n = self.endpoints.len();
@@ -208,10 +216,10 @@ impl Rpc {
                     Ordering::Relaxed,
                 );
             }
-            match policy.next_backoff() {
+            match retry.next_wait() {
                 Some(wait) => tokio::time::sleep(wait).await,
                 None => {
-                    let elapsed = started.elapsed().as_secs_f64();
+                    let elapsed = retry.elapsed().as_secs_f64();
                     let summary = format!(
                         "{what}: {attempts} attempts over {elapsed:.1}s on {n} endpoint(s) failed; last ({}): {msg}",
                         endpoint.url
@@ -282,6 +290,7 @@ pub struct Signer {
     gas_adjustment: f64,
     confirm_timeout: Duration,
     poll_interval: Duration,
+    timeout_height_margin: u64,
     memo: String,
     account: Mutex<Option<Seq>>,
     sequence_recoveries: std::sync::atomic::AtomicU64,
@@ -302,20 +311,21 @@ impl Signer {
         (gas as f64 * price).ceil().max(0.0) as u128
     }
 
-    /// Builds, simulates and signs `msgs` with the cached sequence; returns the raw tx and
-    /// its gas limit. Caller holds the account lock.
-    async fn prepare(
-        &self,
-        seq: Seq,
-        msgs: &[Any],
-        max_gas: Option<u64>,
-    ) -> Result<(Vec<u8>, u64)> {
+    /// Builds, simulates and signs `msgs` with the cached sequence; returns the raw tx, its
+    /// gas limit and its timeout height. Caller holds the account lock.
+    async fn prepare(&self, seq: Seq, msgs: &[Any], max_gas: Option<u64>) -> Result<Prepared> {
+        let timeout_height = if self.timeout_height_margin == 0 {
+            0
+        } else {
+            let latest = u64::try_from(self.rpc.status().await?.1).unwrap_or(0);
+            latest.saturating_add(self.timeout_height_margin)
+        };
         let mut tx = UnsignedTx {
             messages: msgs.to_vec(),
             memo: self.memo.clone(),
             fee: Vec::new(),
             gas_limit: 0,
-            timeout_height: 0,
+            timeout_height,
         };
         let sim = sign_tx(&self.wallet, &self.chain_id, seq.number, seq.sequence, &tx)
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
@@ -345,11 +355,17 @@ impl Signer {
         )];
         let raw = sign_tx(&self.wallet, &self.chain_id, seq.number, seq.sequence, &tx)
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
-        Ok((raw, gas))
+        Ok(Prepared {
+            raw,
+            gas,
+            timeout_height,
+        })
     }
 
-    /// Simulates, signs and broadcasts; returns the hash once CheckTx accepted it.
-    async fn broadcast(&self, msgs: &[Any], max_gas: Option<u64>) -> Result<[u8; 32]> {
+    /// Simulates, signs and broadcasts; returns the hash and timeout height once CheckTx
+    /// accepted it. A broadcast whose answer is lost (transport, timeout) may still have
+    /// reached the mempool: that is [`ClientError::Pending`].
+    async fn broadcast(&self, msgs: &[Any], max_gas: Option<u64>) -> Result<([u8; 32], u64)> {
         let mut retried = false;
         loop {
             let mut guard = self.account.lock().await;
@@ -362,7 +378,11 @@ impl Signer {
                 }
             };
             let attempt = async {
-                let (raw, _gas) = self.prepare(seq, msgs, max_gas).await?;
+                let Prepared {
+                    raw,
+                    timeout_height,
+                    ..
+                } = self.prepare(seq, msgs, max_gas).await?;
                 let hash = tx_hash(&raw);
                 let res = self
                     .rpc
@@ -370,24 +390,35 @@ impl Signer {
                         let raw = raw.clone();
                         async move { c.broadcast_tx_sync(raw).await }
                     })
-                    .await?;
+                    .await
+                    .map_err(|e| match e {
+                        ClientError::Transport(_) | ClientError::Timeout(_) => {
+                            ClientError::Pending {
+                                hash: hex::encode_upper(hash),
+                                msg_index: 0,
+                                timeout_height,
+                                reason: format!("broadcast unanswered: {e}"),
+                            }
+                        }
+                        other => other,
+                    })?;
                 let code = res.code.value();
                 // 19: already in the mempool cache (a retried broadcast that did arrive).
                 if code == 0 || (code == 19 && res.codespace == "sdk") {
-                    Ok(hash)
+                    Ok((hash, timeout_height))
                 } else {
                     Err(ClientError::chain(res.codespace, code, res.log))
                 }
             }
             .await;
             match attempt {
-                Ok(hash) => {
+                Ok(sent) => {
                     self.txs_sent.fetch_add(1, Ordering::Relaxed);
                     *guard = Some(Seq {
                         number: seq.number,
                         sequence: seq.sequence + 1,
                     });
-                    return Ok(hash);
+                    return Ok(sent);
                 }
                 Err(e) if e.is_sequence_mismatch() && !retried => {
                     retried = true;
@@ -417,42 +448,38 @@ impl Signer {
         }
     }
 
-    /// Polls `tx` until it is in a block or the deadline passes.
-    async fn confirm(&self, hash: [u8; 32], msg_count: usize) -> Result<TxResult> {
-        let hex_hash = hex::encode_upper(hash);
+    /// Polls `tx` until it is in a block or the deadline passes; then, or when the RPC
+    /// fails meanwhile, the tx is [`ClientError::Pending`].
+    async fn confirm(
+        &self,
+        hash: [u8; 32],
+        timeout_height: u64,
+        msg_count: usize,
+    ) -> Result<TxResult> {
         let deadline = tokio::time::Instant::now() + self.confirm_timeout;
+        let pending = |reason: String| ClientError::Pending {
+            hash: hex::encode_upper(hash),
+            msg_index: 0,
+            timeout_height,
+            reason,
+        };
         loop {
-            let found = self
-                .rpc
-                .call("tx", |c| async move {
-                    c.tx(cosmrs::tendermint::Hash::Sha256(hash), false).await
-                })
-                .await;
-            match found {
-                Ok(r) => {
-                    let res = r.tx_result;
-                    if res.code.is_err() {
-                        return Err(ClientError::chain(res.codespace, res.code.value(), res.log));
-                    }
-                    return Ok(TxResult {
-                        hash: hex_hash,
-                        height: r.height.value() as i64,
-                        gas_wanted: res.gas_wanted.max(0) as u64,
-                        gas_used: res.gas_used.max(0) as u64,
-                        events: res.events.iter().map(convert_event).collect(),
-                        msg_count,
-                    });
+            match find_tx(&self.rpc, hash).await {
+                Ok(Some(mut result)) => {
+                    result.msg_count = msg_count;
+                    return Ok(result);
                 }
-                Err(ClientError::NotFound(_)) => {}
+                Ok(None) => {}
+                Err(e @ ClientError::Chain { .. }) => return Err(e),
                 Err(e) => {
                     *self.account.lock().await = None;
-                    return Err(e);
+                    return Err(pending(format!("confirmation failed: {e}")));
                 }
             }
             if tokio::time::Instant::now() + self.poll_interval > deadline {
                 *self.account.lock().await = None;
-                return Err(ClientError::Timeout(format!(
-                    "tx {hex_hash} was not included within {:.1}s",
+                return Err(pending(format!(
+                    "not in a block within {:.1}s",
                     self.confirm_timeout.as_secs_f64()
                 )));
             }
@@ -461,11 +488,45 @@ impl Signer {
     }
 }
 
+/// What [`Signer::prepare`] makes.
+struct Prepared {
+    raw: Vec<u8>,
+    gas: u64,
+    timeout_height: u64,
+}
+
+/// The tx `hash` once it is in a block (`None` before); a failed tx is its chain error.
+async fn find_tx(rpc: &Rpc, hash: [u8; 32]) -> Result<Option<TxResult>> {
+    let found = rpc
+        .call("tx", |c| async move {
+            c.tx(cosmrs::tendermint::Hash::Sha256(hash), false).await
+        })
+        .await;
+    let r = match found {
+        Ok(r) => r,
+        Err(ClientError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let res = r.tx_result;
+    if res.code.is_err() {
+        return Err(ClientError::chain(res.codespace, res.code.value(), res.log));
+    }
+    let msg_count = crate::akash::tx::decode_tx(&r.tx).map_or(1, |d| d.body.messages.len());
+    Ok(Some(TxResult {
+        hash: hex::encode_upper(hash),
+        height: r.height.value() as i64,
+        gas_wanted: res.gas_wanted.max(0) as u64,
+        gas_used: res.gas_used.max(0) as u64,
+        events: res.events.iter().map(convert_event).collect(),
+        msg_count,
+    }))
+}
+
 #[async_trait]
 impl TxSubmitter for Signer {
     async fn submit(&self, msgs: Vec<Any>, max_gas: Option<u64>) -> Result<TxResult> {
-        let hash = self.broadcast(&msgs, max_gas).await?;
-        self.confirm(hash, msgs.len()).await
+        let (hash, timeout_height) = self.broadcast(&msgs, max_gas).await?;
+        self.confirm(hash, timeout_height, msgs.len()).await
     }
 }
 
@@ -595,6 +656,7 @@ impl RpcChain {
             gas_adjustment: cfg.gas_adjustment,
             confirm_timeout: cfg.confirm_timeout,
             poll_interval: cfg.poll_interval,
+            timeout_height_margin: cfg.timeout_height_margin,
             memo: cfg.memo.clone(),
             account: Mutex::new(None),
             sequence_recoveries: Default::default(),
@@ -637,16 +699,17 @@ impl RpcChain {
     /// (`--dry-run`). Simulates for gas.
     pub async fn dry_run(&self, msgs: &[Any]) -> Result<DryRun> {
         let seq = self.signer.fetch_account().await?;
-        let (raw, gas) = self.signer.prepare(seq, msgs, None).await?;
+        let p = self.signer.prepare(seq, msgs, None).await?;
         Ok(DryRun {
             signer: self.owner.clone(),
             chain_id: self.chain_id.clone(),
             account_number: seq.number,
             sequence: seq.sequence,
-            gas_limit: gas,
-            fee_uakt: Signer::fee_for(gas, self.signer.gas_price_uakt).max(1),
+            gas_limit: p.gas,
+            fee_uakt: Signer::fee_for(p.gas, self.signer.gas_price_uakt).max(1),
             memo: self.signer.memo.clone(),
-            tx_bytes: raw,
+            timeout_height: p.timeout_height,
+            tx_bytes: p.raw,
         })
     }
 
@@ -696,6 +759,8 @@ pub struct DryRun {
     pub fee_uakt: u128,
     /// Memo.
     pub memo: String,
+    /// The last height the tx can be included at (0: none).
+    pub timeout_height: u64,
     /// Signed `TxRaw`.
     pub tx_bytes: Vec<u8>,
 }
@@ -847,7 +912,7 @@ impl AkashChain for RpcChain {
     async fn deployments(
         &self,
         owner: &str,
-        state: &str,
+        state: DeploymentStateFilter,
         page: Option<PageRequest>,
     ) -> Result<Page<dv1beta4::QueryDeploymentResponse>> {
         let resp = self
@@ -856,7 +921,7 @@ impl AkashChain for RpcChain {
                 filters: dv1beta4::DeploymentFilters {
                     owner: owner.to_owned(),
                     dseq: 0,
-                    state: state.to_owned(),
+                    state: state.as_query().to_owned(),
                 },
                 pagination: page,
             })
@@ -931,16 +996,16 @@ impl AkashChain for RpcChain {
     async fn certificates(
         &self,
         owner: &str,
-        serial: &str,
-        state: &str,
+        serial: Option<&str>,
+        state: CertificateStateFilter,
     ) -> Result<Vec<cert::CertificateResponse>> {
         let resp = self
             .rpc
             .query(&cert::QueryCertificatesRequest {
                 filter: cert::CertificateFilter {
                     owner: owner.to_owned(),
-                    serial: serial.to_owned(),
-                    state: state.to_owned(),
+                    serial: serial.unwrap_or_default().to_owned(),
+                    state: state.as_query().to_owned(),
                 },
                 pagination: None,
             })
@@ -969,6 +1034,30 @@ impl AkashChain for RpcChain {
 
     async fn latest_height(&self) -> Result<i64> {
         Ok(self.rpc.status().await?.1)
+    }
+
+    async fn tx(&self, hash: &str) -> Result<Option<TxReceipt>> {
+        let hash = super::parse_tx_hash(hash)?;
+        Ok(find_tx(&self.rpc, hash)
+            .await?
+            .map(|r| whole_tx_receipt(&r)))
+    }
+}
+
+/// The receipt of a whole tx: every message's events.
+fn whole_tx_receipt(result: &TxResult) -> TxReceipt {
+    TxReceipt {
+        hash: result.hash.clone(),
+        height: result.height,
+        gas_used: result.gas_used,
+        gas_wanted: result.gas_wanted,
+        msg_index: 0,
+        events: result.events.clone(),
+        typed_events: result
+            .events
+            .iter()
+            .filter_map(|e| AkashEvent::decode(e).ok().flatten())
+            .collect(),
     }
 }
 

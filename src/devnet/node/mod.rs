@@ -595,6 +595,8 @@ impl Node {
         tx_len: usize,
         mode: Mode,
     ) -> Result<(String, u64, u128), TxError> {
+        // CheckTx and Simulate run at the last committed height, as the SDK's check state.
+        check_timeout_height(p, st.chain.height)?;
         let account = st.chain.accounts.get(&p.signer).ok_or_else(|| {
             sdk(
                 9,
@@ -819,8 +821,22 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// DeliverTx: ante (sequence, fee, public key, sequence bump), then the messages atomically,
-/// with the gas limit enforced.
+/// The SDK's `TxTimeoutHeightDecorator`: a tx whose non-zero `timeout_height` is below the
+/// height it runs at is refused with `sdk` code 30, before the fee or the sequence are
+/// touched. So a tx that is not in a block by its timeout height never executes.
+fn check_timeout_height(p: &ParsedTx, height: i64) -> Result<(), TxError> {
+    let timeout = p.decoded.body.timeout_height;
+    if timeout > 0 && u64::try_from(height).unwrap_or(0) > timeout {
+        return Err(sdk(
+            30,
+            format!("block height: {height}, timeout height: {timeout}: tx timeout height"),
+        ));
+    }
+    Ok(())
+}
+
+/// DeliverTx: ante (timeout height, sequence, fee, public key, sequence bump), then the
+/// messages atomically, with the gas limit enforced.
 fn deliver_tx(
     chain: &mut Chain,
     pending: PendingTx,
@@ -859,6 +875,7 @@ fn deliver_tx(
     out.gas_wanted = gas_limit;
     let ante = gas::ante_gas(raw.len());
     let result = (|| -> Result<Vec<Event>, (TxError, u64)> {
+        check_timeout_height(&p, height).map_err(|e| (e, 0))?;
         chain
             .check_sequence(&p.signer, p.sequence)
             .map_err(|e| (e, 0))?;

@@ -251,3 +251,62 @@ async fn oversized_txs_are_refused() {
     let raw = sign_tx(&w, "test-1", 0, 0, &tx).unwrap();
     assert_eq!(n.submit(raw).code, 21);
 }
+
+fn mint_tx_until(w: &Wallet, seq: u64, timeout_height: u64) -> Vec<u8> {
+    let msg = bme::MsgMintACT {
+        owner: w.address().to_owned(),
+        to: w.address().to_owned(),
+        coins_to_burn: coin("uakt", 1000),
+    };
+    let tx = UnsignedTx {
+        messages: vec![crate::akash::proto::to_any(&msg)],
+        memo: String::new(),
+        fee: vec![coin("uakt", 500)],
+        gas_limit: 200_000,
+        timeout_height,
+    };
+    sign_tx(w, "test-1", 0, seq, &tx).unwrap()
+}
+
+#[tokio::test]
+async fn timeout_height_is_enforced_like_the_ante_handler() {
+    let w = wallet(9);
+    let n = node(genesis(&[&w]));
+    for _ in 0..3 {
+        n.produce_block();
+    }
+    assert_eq!(n.height(), 3);
+    // Past its timeout at CheckTx (committed height 3 > 2): refused, nothing changes.
+    let r = n.submit(mint_tx_until(&w, 0, 2));
+    assert_eq!((r.codespace.as_str(), r.code), ("sdk", 30));
+    assert_eq!(
+        r.log,
+        "block height: 3, timeout height: 2: tx timeout height"
+    );
+    // Simulate refuses it the same way.
+    let err = n.simulate(&mint_tx_until(&w, 0, 2)).unwrap_err();
+    assert_eq!(err.code, 30);
+    // Accepted at height 3 with timeout 3, but block 4 is past it: in the block as code 30,
+    // without executing, charging the fee or using the sequence.
+    let late = mint_tx_until(&w, 0, 3);
+    assert_eq!(n.submit(late.clone()).code, 0);
+    let b = n.produce_block();
+    assert_eq!(b.txs.len(), 1);
+    assert_eq!(b.txs[0].code, 30);
+    assert_eq!(
+        b.txs[0].log,
+        "block height: 4, timeout height: 3: tx timeout height"
+    );
+    assert!(b.txs[0].events.is_empty());
+    assert_eq!(n.read(|c| c.account(w.address())), Some((0, 0)));
+    assert_eq!(n.read(|c| c.balance(w.address(), "uakt")), 10_000_000_000);
+    // Within its timeout (block 5 ≤ 5), and with none (0), it executes.
+    assert_eq!(n.submit(mint_tx_until(&w, 0, 5)).code, 0);
+    let b = n.produce_block();
+    assert_eq!(b.txs[0].code, 0, "{}", b.txs[0].log);
+    assert_eq!(n.submit(mint_tx_until(&w, 1, 0)).code, 0);
+    let b = n.produce_block();
+    assert_eq!(b.txs[0].code, 0, "{}", b.txs[0].log);
+    assert_eq!(n.read(|c| c.account(w.address())), Some((0, 2)));
+    n.shutdown().unwrap();
+}
