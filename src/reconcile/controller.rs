@@ -278,7 +278,11 @@ impl Controller {
             let p = self
                 .ctx
                 .chain
-                .deployments(&owner, "active", page.clone())
+                .deployments(
+                    &owner,
+                    crate::akash::client::DeploymentStateFilter::Active,
+                    page.clone(),
+                )
                 .await
                 .map_err(|e| super::ReconcileError::from_client("list deployments", 0, e))?;
             active.extend(p.items.into_iter().map(|d| d.deployment.id.dseq));

@@ -87,8 +87,10 @@ impl ReconcileError {
     /// The condition reason: the one set, else one derived from the category.
     pub fn reason(&self) -> &'static str {
         self.reason.unwrap_or(match self.category {
-            "chain-unavailable" | "timeout" => "ChainUnavailable",
-            "chain-refused" => "ChainRefused",
+            "chain-unavailable" | "timeout" | "pending" | "sequence" | "mempool-full" => {
+                "ChainUnavailable"
+            }
+            "rejected" | "invalid" | "unauthorized" | "expired" => "ChainRefused",
             "insufficient-funds" => "InsufficientFunds",
             "provider-unreachable" => "ProviderUnreachable",
             "manifest-rejected" => "ManifestRejected",
@@ -100,17 +102,7 @@ impl ReconcileError {
 
     /// A chain call that failed, with what it was about.
     pub fn from_client(op: &str, dseq: u64, e: ClientError) -> Self {
-        let (category, transient) = match &e {
-            ClientError::Timeout(_) => ("timeout", true),
-            ClientError::Transport(_) => ("chain-unavailable", true),
-            ClientError::Unconfirmed(_) => ("chain-unavailable", true),
-            ClientError::Chain { code: 5, .. } => ("insufficient-funds", false),
-            e if e.is_sequence_mismatch() => ("chain-unavailable", true),
-            ClientError::Chain { code: 19 | 20, .. } => ("chain-unavailable", true),
-            ClientError::Chain { .. } => ("chain-refused", true),
-            ClientError::NotFound(_) => ("not-found", true),
-            ClientError::TooMuchGas { .. } | ClientError::Invalid(_) => ("invalid", false),
-        };
+        let (category, transient) = (e.category(), e.is_transient());
         let what = if dseq > 0 {
             format!("{op} (dseq {dseq}): {e}")
         } else {
@@ -126,13 +118,7 @@ impl ReconcileError {
 
     /// A provider gateway call that failed.
     pub fn from_gateway(op: &str, lease: &LeaseID, e: GatewayError) -> Self {
-        let (category, transient) = match &e {
-            GatewayError::Rejected(_) => ("manifest-rejected", true),
-            GatewayError::Unauthorized { .. } => ("unauthorized", true),
-            GatewayError::Chain(_) => ("chain-unavailable", true),
-            GatewayError::Setup(_) => ("invalid", false),
-            _ => ("provider-unreachable", true),
-        };
+        let (category, transient) = (e.category(), e.is_transient());
         ReconcileError {
             category,
             transient,
@@ -147,10 +133,7 @@ impl ReconcileError {
 
 impl From<StoreError> for ReconcileError {
     fn from(e: StoreError) -> Self {
-        let transient = matches!(
-            e,
-            StoreError::Database(_) | StoreError::Open { .. } | StoreError::Conflict { .. }
-        );
+        let transient = e.is_transient();
         ReconcileError {
             category: e.category(),
             transient,

@@ -130,7 +130,11 @@ async fn chain_client(dn: &Devnet) -> RpcChain {
 async fn active_dseqs(chain: &RpcChain) -> Vec<u64> {
     let owner = chain.owner().to_owned();
     let page = chain
-        .deployments(&owner, "active", None)
+        .deployments(
+            &owner,
+            af_operator::akash::client::DeploymentStateFilter::Active,
+            None,
+        )
         .await
         .expect("deployments");
     page.items.iter().map(|d| d.deployment.id.dseq).collect()
