@@ -25,6 +25,10 @@
 //! - [`devnet`]: the local Akash network: a pure, deterministic chain state machine with
 //!   mainnet's deployment, market, escrow, cert, provider, audit and bme rules, bank and
 //!   auth accounts, typed events and gRPC queries by path.
+//! - [`reconcile`]: the controller runtime (work queue, backoff, resync, orphan sweep) and
+//!   the lifecycle of every Akash-hosted kind: a pure planner and the I/O that executes it.
+//! - [`daemon`]: the composition root: one configuration, one `start` that builds the
+//!   context (store, chain, gateways, secrets, probe, metrics) for `serve`, `demo` and tests.
 //! - [`cli`]: the kubectl-style commands (`apply`, `get`, `describe`, `delete`, `diff`,
 //!   `schema`); `main.rs` only parses arguments and calls [`cli::run`].
 #![forbid(unsafe_code)]
