@@ -157,7 +157,7 @@ fn bids_wait_for_the_window_then_the_cheapest_wins_ties_by_address() {
     let p = plan(Some(&desired()), &o, &t());
     assert!(p.steps.is_empty());
     assert_eq!(p.phase, Phase::Bidding);
-    assert_eq!(p.wait, Some(Duration::from_secs(1)));
+    assert_eq!(p.wait, Some(Duration::from_secs(2)), "the whole window");
     // Window over.
     o.status.bidding = vec![BiddingStatus {
         dseq: "7".into(),
