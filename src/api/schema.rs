@@ -15,14 +15,13 @@ use tokio::sync::watch;
 use super::apply::{apply_built, apply_documents};
 use super::auth::{Caller, ProjectScope};
 use super::error::{gql, ApiError};
-use super::feed::ChangeFeed;
 use super::render::SdlRenderer;
 use super::types::{
     AFFunction, AFFunctionCreateInput, AFFunctionUpdateInput, AFFunctionWhereInput,
     AppliedResource, Deleted, GqlKind, ResourceChange, ResourceObject, Viewer,
 };
 use crate::spec::{Kind, ResourceKey, API_VERSION};
-use crate::store::{Change, LabelSelector, ListQuery, Store};
+use crate::store::{Change, ChangeCursor, ChangeFeed, LabelSelector, ListQuery, Store, StoreError};
 
 /// The schema type.
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -42,6 +41,8 @@ pub struct ApiContext {
     pub renderer: Option<Arc<dyn SdlRenderer>>,
     /// The shared change watcher behind subscriptions.
     pub feed: ChangeFeed,
+    /// Turns true when the server shuts down; ends every subscription.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for ApiContext {
@@ -533,16 +534,16 @@ impl ChangeFilter {
 struct ChangeStream {
     store: Arc<dyn Store>,
     filter: ChangeFilter,
-    cursor: i64,
+    cursor: ChangeCursor,
     pending: VecDeque<Change>,
-    latest: watch::Receiver<i64>,
     shutdown: watch::Receiver<bool>,
     failed: bool,
 }
 
 impl ChangeStream {
-    /// The next change to deliver; `None` at shutdown, after a store failure, or when the
-    /// feed is gone.
+    /// The next change to deliver; `None` at shutdown, or after an error (a store failure,
+    /// or a subscriber so far behind that the changes it had not read were pruned: it must
+    /// subscribe again and re-read the resources, since some changes are lost to it).
     async fn next(&mut self) -> Option<Result<ResourceChange, ApiError>> {
         if self.failed {
             return None;
@@ -571,27 +572,23 @@ impl ChangeStream {
                     resource,
                 }));
             }
-            // Mark the feed as seen before reading, so a change committed after the read
-            // wakes the wait below.
-            self.latest.borrow_and_update();
-            match self.store.changes_since(self.cursor, CHANGE_BATCH).await {
-                Ok(changes) if !changes.is_empty() => {
-                    if let Some(last) = changes.last() {
-                        self.cursor = last.id;
-                    }
-                    self.pending
-                        .extend(changes.into_iter().filter(|c| self.filter.matches(c)));
-                    continue;
-                }
-                Ok(_) => {}
+            let batch = tokio::select! {
+                b = self.cursor.next_batch(CHANGE_BATCH) => b,
+                _ = self.shutdown.changed() => return None,
+            };
+            match batch {
+                Ok(changes) => self
+                    .pending
+                    .extend(changes.into_iter().filter(|c| self.filter.matches(c))),
                 Err(e) => {
                     self.failed = true;
-                    return Some(Err(ApiError::from_store(e)));
+                    return Some(Err(match e {
+                        StoreError::Expired { after, oldest } => ApiError::Expired(format!(
+                            "this subscription fell behind: the changes after {after} were pruned (the oldest kept is {oldest}); subscribe again and re-read the resources"
+                        )),
+                        e => ApiError::from_store(e),
+                    }));
                 }
-            }
-            tokio::select! {
-                r = self.latest.changed() => if r.is_err() { return None },
-                _ = self.shutdown.changed() => return None,
             }
         }
     }
@@ -625,7 +622,6 @@ impl SubscriptionRoot {
             Ok((api, c, cursor))
         });
         let (api, c, cursor) = start.await?;
-        let latest = api.feed.subscribe();
         let state = ChangeStream {
             store: api.store.clone(),
             filter: ChangeFilter {
@@ -633,10 +629,9 @@ impl SubscriptionRoot {
                 kind: kind.map(Into::into),
                 name,
             },
-            cursor,
+            cursor: api.feed.cursor(cursor),
             pending: VecDeque::new(),
-            latest,
-            shutdown: api.feed.shutdown(),
+            shutdown: api.shutdown.clone(),
             failed: false,
         };
         Ok(futures::stream::unfold(state, |mut s| async move {

@@ -3,8 +3,10 @@
 //! [`Store`] is the one trait the rest of the crate sees. [`sql::SqlStore`] implements it for
 //! SQLite (the embedded default, zero set-up) and PostgreSQL (production, several replicas),
 //! with migrations per dialect embedded and applied at start. One test suite runs against both.
-//! [`TokenStore`] keeps the digests of API tokens in the same database.
+//! [`TokenStore`] keeps the digests of API tokens in the same database, and [`IntentStore`]
+//! the deployment intents. [`feed`] is the one shared watcher of the change feed.
 
+pub mod feed;
 pub mod intents;
 pub mod selector;
 pub mod sql;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::spec::{Kind, Resource, ResourceInput, ResourceKey, Status};
+pub use feed::{ChangeCursor, ChangeFeed};
 pub use intents::{DeploymentIntent, IntentState, IntentStore};
 pub use selector::LabelSelector;
 pub use tokens::{NewToken, TokenRecord, TokenStore};
@@ -71,6 +74,16 @@ pub enum StoreError {
         /// The dseq.
         dseq: u64,
     },
+    /// A change feed cursor is older than the oldest change kept: changes after it may have
+    /// been pruned, so the reader must list the resources again and continue from
+    /// [`Store::latest_change`].
+    #[error("change feed cursor {after} expired (the oldest change kept is {oldest}); relist")]
+    Expired {
+        /// The cursor.
+        after: i64,
+        /// The oldest change id still kept.
+        oldest: i64,
+    },
     /// A stored row could not be decoded.
     #[error("corrupt row for {key}: {message}")]
     Corrupt {
@@ -95,6 +108,7 @@ impl StoreError {
             StoreError::Corrupt { .. } => "corrupt",
             StoreError::DuplicateDseq { .. } => "conflict",
             StoreError::IntentNotFound { .. } => "not-found",
+            StoreError::Expired { .. } => "expired",
         }
     }
 }
@@ -208,7 +222,7 @@ pub struct Event {
 /// Change operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeOp {
-    /// Created, or its spec, labels, status or finalizers changed.
+    /// Created, or its spec, labels, deletion request, status or finalizers changed.
     Upsert,
     /// Gone from the store.
     Delete,
@@ -223,6 +237,15 @@ pub struct Change {
     pub key: ResourceKey,
     /// What happened.
     pub op: ChangeOp,
+    /// The uid of the resource (a resource deleted and created again has a new one).
+    pub uid: String,
+    /// The resource's generation after the change (its last one, for a deletion; 0 for
+    /// changes recorded before the store kept it).
+    pub generation: i64,
+    /// True when the resource was created or deleted, or its spec, labels or deletion
+    /// request changed; false when only its status or finalizers did (a reconciler's own
+    /// writes), so a reconciler can skip waking for those.
+    pub spec_changed: bool,
 }
 
 /// Where desired and observed state live.
@@ -270,7 +293,8 @@ pub trait Store: Send + Sync {
     /// The latest `limit` events of a resource, oldest first.
     async fn list_events(&self, key: &ResourceKey, limit: i64) -> Result<Vec<Event>, StoreError>;
 
-    /// Changes with an id greater than `after`, oldest first, at most `limit`.
+    /// Changes with an id greater than `after`, oldest first, at most `limit`. Fails with
+    /// [`StoreError::Expired`] when changes after `after` may have been pruned.
     async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError>;
 
     /// The id of the latest change (0 when none).

@@ -1180,6 +1180,60 @@ async fn subscriptions(db: TestDb) {
         .unwrap();
 }
 
+/// A subscriber that falls behind what the store keeps (5 changes here) gets one EXPIRED
+/// error, and its subscription ends: it must subscribe again and re-read.
+async fn lagging_subscription_expires(db: TestDb) {
+    let store = Arc::new(db.open().await.with_change_retention(5));
+    let api = Api::new(store.clone(), store.clone(), None, open_config());
+    let caller = auth::Caller {
+        token_id: "t".into(),
+        project: "alpha".into(),
+        admin: false,
+    };
+    let request =
+        async_graphql::Request::new("subscription { resourceChanged { name } }").data(caller);
+    let mut stream = api.schema().execute_stream(request);
+    let doc = |name: &str| {
+        af_operator::spec::load::load_str("a.yaml", &agent_doc(name, Some("alpha"), "a:1"))
+            .unwrap()
+            .remove(0)
+            .input
+    };
+    // The subscription starts on the first poll: write until it delivers.
+    let mut first = None;
+    for i in 0..50 {
+        store.apply(&[doc(&format!("first-{i}"))]).await.unwrap();
+        if let Ok(r) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
+            first = r;
+            break;
+        }
+    }
+    let first = first.expect("the subscription never delivered");
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    // Drain what was written while it started, then fall behind by 20 writes.
+    while let Ok(Some(r)) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+    for i in 0..20 {
+        store.apply(&[doc(&format!("later-{i}"))]).await.unwrap();
+    }
+    let r = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an answer within 10 s")
+        .expect("an error before the end");
+    let e = &r.errors[0];
+    assert_eq!(
+        e.extensions.as_ref().and_then(|x| x.get("code")),
+        Some(&async_graphql::Value::from("EXPIRED")),
+        "{e:?}"
+    );
+    assert!(e.message.contains("subscribe again"), "{}", e.message);
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the stream ends");
+    assert!(end.is_none(), "the subscription must end after EXPIRED");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_operations_are_rate_limited_too() {
     let h = harness(
@@ -1252,6 +1306,7 @@ on_both_stores!(
     rate_limits,
     health,
     subscriptions,
+    lagging_subscription_expires,
 );
 
 // ---------------------------------------------------------------- schema file

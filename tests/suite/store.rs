@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use af_operator::spec::load::load_str;
 use af_operator::spec::{Condition, ConditionStatus, Kind, ResourceInput, ResourceKey, Status};
 use af_operator::store::{
-    ApplyOutcome, ChangeOp, Deletion, DeploymentIntent, EventType, IntentState, IntentStore,
-    ListQuery, NewEvent, Store, StoreError,
+    ApplyOutcome, ChangeCursor, ChangeFeed, ChangeOp, Deletion, DeploymentIntent, EventType,
+    IntentState, IntentStore, ListQuery, NewEvent, Store, StoreError,
 };
 
 use crate::common::TestDb;
@@ -497,4 +497,149 @@ async fn postgres_intents() {
         return;
     };
     run_intents(Arc::new(db.open().await)).await;
+}
+
+/// The change feed tells spec changes from status and finalizer writes, and a cursor older
+/// than what is kept is told to relist. `store` keeps only 5 changes.
+async fn run_change_feed(store: Arc<dyn Store>) {
+    let feed = ChangeFeed::new(store.clone());
+    let mut cursor = feed.cursor(store.latest_change().await.unwrap());
+    let a = agent("feed", "p", "f:1", "team: core");
+    let key = a.key.clone();
+    let mut next = async || {
+        let batch = tokio::time::timeout(Duration::from_secs(10), cursor.next_batch(10))
+            .await
+            .expect("a change within 10 s")
+            .unwrap();
+        assert_eq!(batch.len(), 1, "{batch:?}");
+        batch.into_iter().next().unwrap()
+    };
+
+    store.apply(std::slice::from_ref(&a)).await.unwrap();
+    let created = next().await;
+    assert_eq!(created.key, key);
+    assert_eq!(created.op, ChangeOp::Upsert);
+    assert!(created.spec_changed, "a creation is a spec change");
+    assert_eq!(created.generation, 1);
+    let uid = store.get(&key).await.unwrap().unwrap().metadata.uid;
+    assert_eq!(created.uid, uid);
+
+    // A status write (the reconciler's own) is not a spec change; its generation stays.
+    let status = Status {
+        observed_generation: Some(1),
+        ..Default::default()
+    };
+    store.write_status(&key, created.id, &status).await.unwrap();
+    let c = next().await;
+    assert_eq!((c.spec_changed, c.generation), (false, 1), "{c:?}");
+    assert_eq!(
+        c.id,
+        store
+            .get(&key)
+            .await
+            .unwrap()
+            .unwrap()
+            .metadata
+            .resource_version
+    );
+
+    // Neither is a finalizer.
+    store.add_finalizer(&key, "akash/lease").await.unwrap();
+    assert!(!next().await.spec_changed);
+
+    // A spec change bumps the generation; a labels-only change does not, but is one.
+    store
+        .apply(&[agent("feed", "p", "f:2", "team: core")])
+        .await
+        .unwrap();
+    let c = next().await;
+    assert_eq!((c.spec_changed, c.generation), (true, 2), "{c:?}");
+    store
+        .apply(&[agent("feed", "p", "f:2", "team: edge")])
+        .await
+        .unwrap();
+    let c = next().await;
+    assert_eq!((c.spec_changed, c.generation), (true, 2), "{c:?}");
+
+    // A deletion request is; removing the last finalizer deletes, which is too.
+    assert_eq!(
+        store.request_deletion(&key).await.unwrap(),
+        Deletion::Requested
+    );
+    let c = next().await;
+    assert_eq!((c.op, c.spec_changed), (ChangeOp::Upsert, true));
+    store.remove_finalizer(&key, "akash/lease").await.unwrap();
+    let c = next().await;
+    assert_eq!(
+        (c.op, c.spec_changed, c.generation),
+        (ChangeOp::Delete, true, 2)
+    );
+    assert_eq!(c.uid, uid);
+
+    // Twenty more writes with 5 kept: a cursor from before them has lost changes.
+    let stale = cursor.position();
+    for i in 0..20 {
+        store
+            .apply(&[agent(&format!("filler-{i}"), "p", "x:1", "")])
+            .await
+            .unwrap();
+    }
+    let latest = store.latest_change().await.unwrap();
+    let kept = store.changes_since(latest - 3, 100).await.unwrap();
+    assert_eq!(kept.len(), 3, "recent cursors still read: {kept:?}");
+    let err = store.changes_since(stale, 100).await.unwrap_err();
+    let StoreError::Expired { after, oldest } = err else {
+        panic!("expected Expired, got {err}");
+    };
+    assert_eq!(after, stale);
+    assert!(
+        oldest > stale + 1 && oldest <= latest,
+        "{oldest} {stale} {latest}"
+    );
+    assert_eq!(
+        err_text(store.changes_since(0, 100).await),
+        format!("change feed cursor 0 expired (the oldest change kept is {oldest}); relist")
+    );
+    // The cursor says so too; after a relist it resets and follows again.
+    assert!(matches!(
+        cursor.next_batch(10).await,
+        Err(StoreError::Expired { .. })
+    ));
+    assert_eq!(
+        cursor.position(),
+        stale,
+        "an error does not move the cursor"
+    );
+    cursor.reset(store.latest_change().await.unwrap());
+    store
+        .apply(&[agent("after", "p", "x:1", "")])
+        .await
+        .unwrap();
+    assert_eq!(next_name(&mut cursor).await, "after");
+}
+
+fn err_text<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
+    r.unwrap_err().to_string()
+}
+
+async fn next_name(cursor: &mut ChangeCursor) -> String {
+    let batch = tokio::time::timeout(Duration::from_secs(10), cursor.next_batch(10))
+        .await
+        .expect("a change within 10 s")
+        .unwrap();
+    batch[0].key.name.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_change_feed() {
+    let db = TestDb::sqlite();
+    run_change_feed(Arc::new(db.open().await.with_change_retention(5))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_change_feed() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    run_change_feed(Arc::new(db.open().await.with_change_retention(5))).await;
 }

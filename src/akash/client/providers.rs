@@ -18,8 +18,11 @@ use crate::akash::proto::market::v1::LeaseID;
 pub trait ProviderGateway: Send + Sync {
     /// `PUT /deployment/{dseq}/manifest` at the lease's provider (404 retried for a bounded
     /// time, 422 a permanent refusal).
-    async fn send_manifest(&self, lease: &LeaseID, manifest_json: &[u8])
-        -> Result<(), GatewayError>;
+    async fn send_manifest(
+        &self,
+        lease: &LeaseID,
+        manifest_json: &[u8],
+    ) -> Result<(), GatewayError>;
     /// `GET /lease/{dseq}/{gseq}/{oseq}/status` at the lease's provider.
     async fn lease_status(&self, lease: &LeaseID) -> Result<LeaseStatus, GatewayError>;
 }
@@ -97,7 +100,9 @@ impl ProviderGateway for GatewayPool {
 
     async fn lease_status(&self, lease: &LeaseID) -> Result<LeaseStatus, GatewayError> {
         let client = self.client(&lease.provider).await?;
-        let result = client.lease_status(lease.dseq, lease.gseq, lease.oseq).await;
+        let result = client
+            .lease_status(lease.dseq, lease.gseq, lease.oseq)
+            .await;
         if let Err(e) = &result {
             self.forget_on_transport(&lease.provider, e).await;
         }
