@@ -46,13 +46,13 @@ pub enum StoreError {
     #[error("{0} not found")]
     NotFound(ResourceKey),
     /// The write was based on a stale resourceVersion.
-    #[error("conflict on {key}: resourceVersion {expected} is stale (now {actual})")]
+    #[error("{}", conflict_text(.key, *.expected, *.actual))]
     Conflict {
         /// The resource.
         key: ResourceKey,
-        /// The version the writer saw.
+        /// The version the writer saw (0: it expected no resource).
         expected: i64,
-        /// The version stored now.
+        /// The version stored now (0: there is no resource).
         actual: i64,
     },
     /// The resource is being deleted and cannot be changed.
@@ -92,6 +92,16 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
+}
+
+fn conflict_text(key: &ResourceKey, expected: i64, actual: i64) -> String {
+    if actual == 0 {
+        format!("conflict on {key}: the write expected resourceVersion {expected}, but it does not exist")
+    } else if expected == 0 {
+        format!("conflict on {key}: the write expected it not to exist (resourceVersion 0), but it exists at resourceVersion {actual}")
+    } else {
+        format!("conflict on {key}: resourceVersion {expected} is stale (now {actual}); read it again and retry")
+    }
 }
 
 impl StoreError {
@@ -253,6 +263,9 @@ pub struct Change {
 pub trait Store: Send + Sync {
     /// Creates or updates every input in one transaction: all or nothing. The generation bumps
     /// only when a spec changes; a resource whose spec and labels are unchanged is not written.
+    /// An input with a `resource_version` is a precondition: [`StoreError::Conflict`] (and
+    /// nothing written) unless it is the stored resourceVersion, or 0 for a resource that does
+    /// not exist.
     async fn apply(&self, inputs: &[ResourceInput]) -> Result<Vec<Applied>, StoreError>;
 
     /// One resource.

@@ -449,7 +449,16 @@ impl Store for SqlStore {
         for input in inputs {
             let key = &input.key;
             let spec = input.spec.to_value();
-            let applied = match Self::fetch(&mut tx, key).await? {
+            let existing = Self::fetch(&mut tx, key).await?;
+            let stored = existing.as_ref().map_or(0, |r| r.metadata.resource_version);
+            if let Some(expected) = input.resource_version.filter(|e| *e != stored) {
+                return Err(StoreError::Conflict {
+                    key: key.clone(),
+                    expected,
+                    actual: stored,
+                });
+            }
+            let applied = match existing {
                 None => {
                     let uid = uuid::Uuid::new_v4().to_string();
                     let rv = self

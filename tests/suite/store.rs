@@ -643,3 +643,133 @@ async fn postgres_change_feed() {
     };
     run_change_feed(Arc::new(db.open().await.with_change_retention(5))).await;
 }
+
+fn with_version(mut input: ResourceInput, rv: i64) -> ResourceInput {
+    input.resource_version = Some(rv);
+    input
+}
+
+/// `metadata.resourceVersion` is a precondition of apply.
+async fn run_optimistic_apply(store: Arc<dyn Store>) {
+    let a = agent("occ", "p", "o:1", "");
+    let key = a.key.clone();
+
+    // Present on an absent resource: only 0 ("create only") is accepted.
+    let err = store
+        .apply(&[with_version(a.clone(), 7)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 7,
+                actual: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(store.get(&key).await.unwrap().is_none());
+    let created = store.apply(&[with_version(a.clone(), 0)]).await.unwrap();
+    assert_eq!(created[0].outcome, ApplyOutcome::Created);
+    let rv = created[0].resource_version;
+
+    // 0 on an existing resource: conflict, with both versions in the message.
+    let err = store
+        .apply(&[with_version(a.clone(), 0)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { expected: 0, actual, .. } if actual == rv),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&rv.to_string()), "{err}");
+
+    // The current version writes; the same version again is stale now, and the whole apply
+    // (with another, fresh resource) is refused.
+    let r = store
+        .apply(&[with_version(agent("occ", "p", "o:2", ""), rv)])
+        .await
+        .unwrap();
+    assert_eq!(r[0].outcome, ApplyOutcome::Configured);
+    let rv2 = r[0].resource_version;
+    let other = agent("occ-other", "p", "x:1", "");
+    let err = store
+        .apply(&[
+            other.clone(),
+            with_version(agent("occ", "p", "o:3", ""), rv),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { expected, actual, .. } if expected == rv && actual == rv2),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("conflict on agent/occ (project p): resourceVersion {rv} is stale (now {rv2}); read it again and retry")
+    );
+    assert!(store.get(&other.key).await.unwrap().is_none(), "atomic");
+    assert_eq!(store.get(&key).await.unwrap().unwrap().spec["image"], "o:2");
+
+    // A status write moves the version too: a document read before it is stale.
+    store
+        .write_status(&key, rv2, &Status::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .apply(&[with_version(agent("occ", "p", "o:3", ""), rv2)])
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    // Without a version, apply writes regardless.
+    let r = store.apply(&[agent("occ", "p", "o:3", "")]).await.unwrap();
+    assert_eq!(r[0].outcome, ApplyOutcome::Configured);
+
+    // Many writers with the version they read: exactly one wins each round.
+    let current = store
+        .get(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .metadata
+        .resource_version;
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .apply(&[with_version(
+                    agent("occ", "p", &format!("race:{t}"), ""),
+                    current,
+                )])
+                .await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_optimistic_apply() {
+    let db = TestDb::sqlite();
+    run_optimistic_apply(Arc::new(db.open().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_optimistic_apply() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    run_optimistic_apply(Arc::new(db.open().await)).await;
+}
