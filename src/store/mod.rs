@@ -4,10 +4,12 @@
 //! SQLite (the embedded default, zero set-up) and PostgreSQL (production, several replicas),
 //! with migrations per dialect embedded and applied at start. One test suite runs against both.
 //! [`TokenStore`] keeps the digests of API tokens in the same database, and [`IntentStore`]
-//! the deployment intents. [`feed`] is the one shared watcher of the change feed.
+//! the deployment intents. [`feed`] is the one shared watcher of the change feed, and
+//! [`leader`] elects one reconciling daemon among several over the same store.
 
 pub mod feed;
 pub mod intents;
+pub mod leader;
 pub mod selector;
 pub mod sql;
 pub mod tokens;
@@ -19,6 +21,7 @@ use async_trait::async_trait;
 use crate::spec::{Kind, Resource, ResourceInput, ResourceKey, Status};
 pub use feed::{ChangeCursor, ChangeFeed};
 pub use intents::{DeploymentIntent, IntentState, IntentStore};
+pub use leader::{elect, LeaderConfig, LeaderHandle, LeaderLease};
 pub use selector::LabelSelector;
 pub use tokens::{NewToken, TokenRecord, TokenStore};
 
@@ -84,6 +87,22 @@ pub enum StoreError {
         /// The oldest change id still kept.
         oldest: i64,
     },
+    /// Another process holds the SQLite store's leader lock.
+    #[error("another af-operator already reconciles this store: {path} is locked by {holder}; stop it first (use PostgreSQL for standby replicas)")]
+    LeaderLocked {
+        /// The lock file.
+        path: String,
+        /// Who holds it, as written in the file (`pid N`).
+        holder: String,
+    },
+    /// The SQLite store's leader lock file cannot be opened or written.
+    #[error("cannot use the leader lock file {path}: {source}")]
+    LeaderLockFile {
+        /// The lock file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// A stored row could not be decoded.
     #[error("corrupt row for {key}: {message}")]
     Corrupt {
@@ -119,6 +138,8 @@ impl StoreError {
             StoreError::DuplicateDseq { .. } => "conflict",
             StoreError::IntentNotFound { .. } => "not-found",
             StoreError::Expired { .. } => "expired",
+            StoreError::LeaderLocked { .. } => "conflict",
+            StoreError::LeaderLockFile { .. } => "config",
         }
     }
 }

@@ -196,6 +196,11 @@ impl SqlStore {
         &self.pool
     }
 
+    /// The URL the store was opened with (it may hold a password: never print it).
+    pub(super) fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use af_operator::spec::load::load_str;
 use af_operator::spec::{Condition, ConditionStatus, Kind, ResourceInput, ResourceKey, Status};
 use af_operator::store::{
-    ApplyOutcome, ChangeCursor, ChangeFeed, ChangeOp, Deletion, DeploymentIntent, EventType,
-    IntentState, IntentStore, ListQuery, NewEvent, Store, StoreError,
+    elect, ApplyOutcome, ChangeCursor, ChangeFeed, ChangeOp, Deletion, DeploymentIntent, EventType,
+    IntentState, IntentStore, LeaderConfig, LeaderLease, ListQuery, NewEvent, Store, StoreError,
 };
 
 use crate::common::TestDb;
@@ -772,4 +772,132 @@ async fn postgres_optimistic_apply() {
         return;
     };
     run_optimistic_apply(Arc::new(db.open().await)).await;
+}
+
+fn short_lease(name: &str) -> LeaderConfig {
+    LeaderConfig {
+        name: name.into(),
+        lease: Duration::from_millis(1200),
+        renew_every: Duration::from_millis(300),
+        retry_every: Duration::from_millis(150),
+    }
+}
+
+/// Waits until `rx` reads `want`; how long that took.
+async fn turns(
+    rx: &mut tokio::sync::watch::Receiver<bool>,
+    want: bool,
+    within: Duration,
+) -> Duration {
+    let t = Instant::now();
+    tokio::time::timeout(within, rx.wait_for(|v| *v == want))
+        .await
+        .unwrap_or_else(|_| panic!("is_leader did not turn {want} within {within:?}"))
+        .unwrap();
+    t.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_leader_election() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    // Two replicas: two stores over one database.
+    let (one, two) = (db.open().await, db.open().await);
+    let cfg = short_lease("reconciler");
+    let a = elect(&one, "replica-a", cfg.clone()).await.unwrap();
+    let b = elect(&two, "replica-b", cfg.clone()).await.unwrap();
+    assert!(*a.is_leader().borrow(), "the first replica leads");
+    assert!(!*b.is_leader().borrow(), "the second stands by");
+
+    // The leader renews: after twice the lease, nothing has moved.
+    tokio::time::sleep(cfg.lease * 2).await;
+    assert!(*a.is_leader().borrow());
+    assert!(!*b.is_leader().borrow());
+    let leases = LeaderLease::new(&one).expect("PostgreSQL has leases");
+    assert_eq!(
+        leases.holder("reconciler").await.unwrap().as_deref(),
+        Some("replica-a")
+    );
+
+    // The leader stops renewing (as if killed): the standby takes over within the lease.
+    let mut b_leads = b.is_leader();
+    drop(a);
+    let took = turns(&mut b_leads, true, Duration::from_secs(10)).await;
+    assert!(
+        took <= cfg.lease + cfg.retry_every + Duration::from_millis(500),
+        "took over after {took:?}"
+    );
+    assert_eq!(
+        leases.holder("reconciler").await.unwrap().as_deref(),
+        Some("replica-b")
+    );
+
+    // The old replica comes back as a standby; a resignation hands over at once.
+    let a = elect(&one, "replica-a", cfg.clone()).await.unwrap();
+    assert!(!*a.is_leader().borrow());
+    let mut a_leads = a.is_leader();
+    b.resign().await.unwrap();
+    let took = turns(&mut a_leads, true, Duration::from_secs(10)).await;
+    assert!(
+        took < cfg.lease,
+        "a resignation must not wait for expiry: {took:?}"
+    );
+
+    // Another lease name has its own leader.
+    let other = elect(&two, "replica-b", short_lease("janitor"))
+        .await
+        .unwrap();
+    assert!(*other.is_leader().borrow());
+
+    // The lease rows themselves: held, refused to others, free once expired.
+    let ttl = Duration::from_millis(300);
+    assert!(leases.try_acquire("raw", "x", ttl).await.unwrap());
+    assert!(
+        leases.try_acquire("raw", "x", ttl).await.unwrap(),
+        "reentrant"
+    );
+    assert!(!leases.try_acquire("raw", "y", ttl).await.unwrap());
+    assert!(!leases.renew("raw", "y", ttl).await.unwrap());
+    assert!(leases.renew("raw", "x", ttl).await.unwrap());
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert_eq!(leases.holder("raw").await.unwrap(), None, "expired");
+    assert!(leases.try_acquire("raw", "y", ttl).await.unwrap());
+    assert!(!leases.renew("raw", "x", ttl).await.unwrap(), "x lost it");
+    leases.release("raw", "x").await.unwrap();
+    assert_eq!(
+        leases.holder("raw").await.unwrap().as_deref(),
+        Some("y"),
+        "only the holder releases"
+    );
+    leases.release("raw", "y").await.unwrap();
+    assert_eq!(leases.holder("raw").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn sqlite_leader_is_the_process_holding_the_lock_file() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let first = elect(&store, "a", LeaderConfig::default()).await.unwrap();
+    assert!(*first.is_leader().borrow());
+    let path = format!("{}.lock", db.url.trim_start_matches("sqlite://"));
+    let pid = format!("pid {}", std::process::id());
+    assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), pid);
+
+    // A second daemon is refused, told which file and which process.
+    let other = db.open().await;
+    let err = elect(&other, "b", LeaderConfig::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::LeaderLocked { path: p, holder } if *p == path && *holder == pid),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&path) && text.contains(&pid), "{text}");
+
+    // Once the leader is gone, the lock is free.
+    drop(first);
+    let next = elect(&other, "b", LeaderConfig::default()).await.unwrap();
+    assert!(*next.is_leader().borrow());
 }
