@@ -8,7 +8,8 @@
 //!   and what would be valid, and the JSON Schemas generated from the types (`crds/`).
 //! - [`store`]: the `Store` trait that keeps specs, status, events and a change feed, with
 //!   its SQL implementation for SQLite (the embedded default) and PostgreSQL (production),
-//!   migrations per dialect.
+//!   migrations per dialect; deployment intents, API tokens, the one shared change-feed
+//!   watcher, and leader election among replicas.
 //! - [`sdl`]: Akash SDL, exact: parse and validate SDL 2.0/2.1, build the deployment groups
 //!   (the very protobuf types the chain client sends) and the provider manifest, and compute
 //!   the manifest version as Akash's Go code does. Pure; imports nothing else from the crate.

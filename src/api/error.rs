@@ -29,6 +29,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The request is malformed: not JSON, not a valid GraphQL operation, a bad argument.
     BadRequest,
+    /// A subscription fell so far behind that changes it had not read were pruned; it ends,
+    /// and the client subscribes again and re-reads the resources.
+    Expired,
     /// The query is nested too deep or too complex.
     QueryTooComplex,
     /// The request body is larger than the server accepts.
@@ -48,6 +51,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::Expired => "EXPIRED",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::Internal => "INTERNAL",
@@ -61,6 +65,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::Expired => 410,
             ErrorCode::RateLimited => 429,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Internal => 500,
@@ -164,6 +169,9 @@ pub enum ApiError {
     /// A malformed request or argument.
     #[error("{0}")]
     BadRequest(String),
+    /// A subscription's place in the change feed is gone.
+    #[error("{0}")]
+    Expired(String),
     /// The body is larger than allowed.
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge {
@@ -194,6 +202,7 @@ impl ApiError {
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::Expired(_) => ErrorCode::Expired,
             ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             ApiError::Internal { .. } => ErrorCode::Internal,
         }
@@ -214,6 +223,7 @@ impl ApiError {
             StoreError::Conflict { .. } | StoreError::BeingDeleted(_) => {
                 ApiError::Conflict(e.to_string())
             }
+            StoreError::Expired { .. } => ApiError::Expired(e.to_string()),
             other => ApiError::internal("store failure", &other),
         }
     }

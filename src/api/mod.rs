@@ -11,7 +11,7 @@
 //! - [`auth`]: tokens (`af_…`, stored as BLAKE3 digests) and the [`auth::Caller`] they
 //!   authenticate, scoped to one project or admin.
 //! - [`rate`]: per-token token buckets. [`error`]: errors with stable `extensions.code`s.
-//! - [`feed`]: one watcher of the store's change feed behind every subscription.
+//! - Subscriptions follow the store's shared [`ChangeFeed`](crate::store::ChangeFeed).
 //! - [`render`]: [`SdlRenderer`], the hook through which `renderedSdl` is answered.
 //! - `http`: the axum routes (`/graphql`, `/graphiql`, `/healthz`, `/readyz`).
 //!
@@ -20,7 +20,6 @@
 pub mod apply;
 pub mod auth;
 pub mod error;
-pub mod feed;
 mod http;
 pub mod rate;
 pub mod render;
@@ -33,7 +32,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::store::{Store, TokenStore};
+use crate::store::{ChangeFeed, Store, TokenStore};
 pub use render::SdlRenderer;
 use schema::{ApiContext, ApiSchema, QueryLimits};
 
@@ -90,12 +89,26 @@ impl std::fmt::Debug for Api {
 
 impl Api {
     /// An API over `store`, authenticating with `tokens`. `renderer` answers `renderedSdl`
-    /// (null without one).
+    /// (null without one). Subscriptions follow a change feed of the API's own; use
+    /// [`Api::with_feed`] to share one with other consumers.
     pub fn new(
         store: Arc<dyn Store>,
         tokens: Arc<dyn TokenStore>,
         renderer: Option<Arc<dyn SdlRenderer>>,
         config: ApiConfig,
+    ) -> Api {
+        let feed = ChangeFeed::new(store.clone());
+        Api::with_feed(store, tokens, renderer, config, feed)
+    }
+
+    /// As [`Api::new`], with subscriptions following `feed` (a clone of the feed the
+    /// reconciler watches, so that the store is watched once).
+    pub fn with_feed(
+        store: Arc<dyn Store>,
+        tokens: Arc<dyn TokenStore>,
+        renderer: Option<Arc<dyn SdlRenderer>>,
+        config: ApiConfig,
+        feed: ChangeFeed,
     ) -> Api {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let limiter = config
@@ -104,7 +117,8 @@ impl Api {
         let context = ApiContext {
             store: store.clone(),
             renderer,
-            feed: feed::ChangeFeed::new(store.clone(), shutdown_rx),
+            feed,
+            shutdown: shutdown_rx,
         };
         let schema = schema::build(
             context,
@@ -147,7 +161,7 @@ impl Api {
         &self.inner.schema
     }
 
-    /// Ends every subscription and stops the change watcher.
+    /// Ends every subscription (the change feed's watcher stops once its last user is gone).
     pub fn shut_down(&self) {
         self.inner.shutdown.send_replace(true);
     }

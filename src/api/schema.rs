@@ -15,14 +15,13 @@ use tokio::sync::watch;
 use super::apply::{apply_built, apply_documents};
 use super::auth::{Caller, ProjectScope};
 use super::error::{gql, ApiError};
-use super::feed::ChangeFeed;
 use super::render::SdlRenderer;
 use super::types::{
     AFFunction, AFFunctionCreateInput, AFFunctionUpdateInput, AFFunctionWhereInput,
     AppliedResource, Deleted, GqlKind, ResourceChange, ResourceObject, Viewer,
 };
 use crate::spec::{Kind, ResourceKey, API_VERSION};
-use crate::store::{Change, LabelSelector, ListQuery, Store};
+use crate::store::{Change, ChangeCursor, ChangeFeed, LabelSelector, ListQuery, Store, StoreError};
 
 /// The schema type.
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -42,6 +41,8 @@ pub struct ApiContext {
     pub renderer: Option<Arc<dyn SdlRenderer>>,
     /// The shared change watcher behind subscriptions.
     pub feed: ChangeFeed,
+    /// Turns true when the server shuts down; ends every subscription.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for ApiContext {
@@ -284,13 +285,87 @@ async fn find_function(
     }
 }
 
-fn function_document(project: &str, name: &str, labels: &Value, spec: Value) -> Value {
+/// A Function document that the store writes only if `resource_version` is still the stored
+/// one (0: only if it does not exist yet).
+fn function_document(
+    project: &str,
+    name: &str,
+    labels: &Value,
+    spec: Value,
+    resource_version: i64,
+) -> Value {
     json!({
         "apiVersion": API_VERSION,
         "kind": "Function",
-        "metadata": {"name": name, "project": project, "labels": labels},
+        "metadata": {"name": name, "project": project, "labels": labels, "resourceVersion": resource_version},
         "spec": spec,
     })
+}
+
+/// How often `updateAFFunction` reads and merges again when the function changed between
+/// its read and its write.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// The document `updateAFFunction` writes: the stored Function with the given fields
+/// replaced, conditional on the resourceVersion it was read at.
+fn updated_function(
+    existing: &crate::spec::Resource,
+    data: &AFFunctionUpdateInput,
+) -> Result<Value, ApiError> {
+    let Value::Object(mut spec) = existing.spec.clone() else {
+        return Err(ApiError::internal(
+            "a stored Function spec is not an object",
+            &existing.key().to_string(),
+        ));
+    };
+    use async_graphql::MaybeUndefined::{Null, Undefined, Value as Set};
+    match &data.slug {
+        Set(s) => {
+            spec.insert("slug".into(), Value::String(s.clone()));
+        }
+        Null => {
+            spec.remove("slug");
+        }
+        Undefined => {}
+    }
+    if let Some(r) = &data.runtime {
+        spec.insert("runtime".into(), Value::String(r.clone()));
+    }
+    if let Some(code) = &data.code {
+        spec.insert(
+            "code".into(),
+            json!({"cid": code.cid, "blake3": code.blake3}),
+        );
+    }
+    match &data.routes {
+        Set(Json(r)) if !r.is_null() => {
+            spec.insert("routes".into(), r.clone());
+        }
+        Set(_) | Null => {
+            spec.remove("routes");
+        }
+        Undefined => {}
+    }
+    match &data.env {
+        Set(env) => {
+            spec.insert(
+                "env".into(),
+                Value::Array(env.iter().map(|e| e.to_json()).collect()),
+            );
+        }
+        Null => {
+            spec.remove("env");
+        }
+        Undefined => {}
+    }
+    let labels = serde_json::to_value(&existing.metadata.labels).unwrap_or(json!({}));
+    Ok(function_document(
+        &existing.metadata.project,
+        &existing.metadata.name,
+        &labels,
+        Value::Object(spec),
+        existing.metadata.resource_version,
+    ))
 }
 
 async fn load_function(api: &ApiContext, key: &ResourceKey) -> Result<AFFunction, ApiError> {
@@ -367,9 +442,9 @@ impl MutationRoot {
         .await
     }
 
-    /// Creates a Function. CONFLICT when one of that name exists in the project. `routes`
-    /// is validated as the Function spec validates it; problems name `data.…` paths and the
-    /// offending route.
+    /// Creates a Function. CONFLICT when one of that name exists in the project (checked in
+    /// the write itself: of two concurrent creates, one succeeds). `routes` is validated as
+    /// the Function spec validates it; problems name `data.…` paths and the offending route.
     #[graphql(name = "createAFFunction")]
     async fn create_af_function(
         &self,
@@ -380,6 +455,14 @@ impl MutationRoot {
             let (api, c) = (ApiContext::get(ctx)?, caller(ctx)?);
             let project = data.project.clone().unwrap_or_else(|| c.project.clone());
             let key = ResourceKey::new(Kind::Function, &project, &data.name);
+            let exists = || {
+                ApiError::Conflict(format!(
+                    "function `{}` already exists in project `{project}`; use updateAFFunction",
+                    data.name
+                ))
+            };
+            // A friendly early answer; the write below is what guarantees it (resourceVersion
+            // 0: only if it does not exist).
             if c.may_access(&project)
                 && api
                     .store
@@ -388,10 +471,7 @@ impl MutationRoot {
                     .map_err(ApiError::from_store)?
                     .is_some()
             {
-                return Err(ApiError::Conflict(format!(
-                    "function `{}` already exists in project `{project}`; use updateAFFunction",
-                    data.name
-                )));
+                return Err(exists());
             }
             let mut spec = serde_json::Map::new();
             spec.insert("runtime".into(), Value::String(data.runtime.clone()));
@@ -413,14 +493,21 @@ impl MutationRoot {
                     Value::Array(env.iter().map(|e| e.to_json()).collect()),
                 );
             }
-            let doc = function_document(&project, &data.name, &json!({}), Value::Object(spec));
-            let applied = apply_built(api.store.as_ref(), c, &doc).await?;
+            let doc = function_document(&project, &data.name, &json!({}), Value::Object(spec), 0);
+            let applied = match apply_built(api.store.as_ref(), c, &doc).await {
+                Err(ApiError::Conflict(_)) => return Err(exists()),
+                other => other?,
+            };
             load_function(api, &applied.key).await
         })
         .await
     }
 
-    /// Updates a Function found by `id` or `name`: fields left out keep their value.
+    /// Updates a Function found by `id` or `name`: fields left out keep their value. The
+    /// write applies only if the function did not change since it was read; if it did
+    /// (another update, the operator's status), the update is merged into the newer function
+    /// and tried again, so concurrent updates all land and none is lost; CONFLICT only when
+    /// it keeps changing.
     #[graphql(name = "updateAFFunction")]
     async fn update_af_function(
         &self,
@@ -430,62 +517,16 @@ impl MutationRoot {
     ) -> async_graphql::Result<AFFunction> {
         gql(async {
             let (api, c) = (ApiContext::get(ctx)?, caller(ctx)?);
-            let existing = find_function(api, c, &where_).await?;
-            let Value::Object(mut spec) = existing.spec.clone() else {
-                return Err(ApiError::internal(
-                    "a stored Function spec is not an object",
-                    &existing.key().to_string(),
-                ));
-            };
-            use async_graphql::MaybeUndefined::{Null, Undefined, Value as Set};
-            match &data.slug {
-                Set(s) => {
-                    spec.insert("slug".into(), Value::String(s.clone()));
+            let mut attempt = 1;
+            loop {
+                let existing = find_function(api, c, &where_).await?;
+                let doc = updated_function(&existing, &data)?;
+                match apply_built(api.store.as_ref(), c, &doc).await {
+                    Ok(applied) => return load_function(api, &applied.key).await,
+                    Err(ApiError::Conflict(_)) if attempt < UPDATE_ATTEMPTS => attempt += 1,
+                    Err(e) => return Err(e),
                 }
-                Null => {
-                    spec.remove("slug");
-                }
-                Undefined => {}
             }
-            if let Some(r) = &data.runtime {
-                spec.insert("runtime".into(), Value::String(r.clone()));
-            }
-            if let Some(code) = &data.code {
-                spec.insert(
-                    "code".into(),
-                    json!({"cid": code.cid, "blake3": code.blake3}),
-                );
-            }
-            match &data.routes {
-                Set(Json(r)) if !r.is_null() => {
-                    spec.insert("routes".into(), r.clone());
-                }
-                Set(_) | Null => {
-                    spec.remove("routes");
-                }
-                Undefined => {}
-            }
-            match &data.env {
-                Set(env) => {
-                    spec.insert(
-                        "env".into(),
-                        Value::Array(env.iter().map(|e| e.to_json()).collect()),
-                    );
-                }
-                Null => {
-                    spec.remove("env");
-                }
-                Undefined => {}
-            }
-            let labels = serde_json::to_value(&existing.metadata.labels).unwrap_or(json!({}));
-            let doc = function_document(
-                &existing.metadata.project,
-                &existing.metadata.name,
-                &labels,
-                Value::Object(spec),
-            );
-            let applied = apply_built(api.store.as_ref(), c, &doc).await?;
-            load_function(api, &applied.key).await
         })
         .await
     }
@@ -533,16 +574,16 @@ impl ChangeFilter {
 struct ChangeStream {
     store: Arc<dyn Store>,
     filter: ChangeFilter,
-    cursor: i64,
+    cursor: ChangeCursor,
     pending: VecDeque<Change>,
-    latest: watch::Receiver<i64>,
     shutdown: watch::Receiver<bool>,
     failed: bool,
 }
 
 impl ChangeStream {
-    /// The next change to deliver; `None` at shutdown, after a store failure, or when the
-    /// feed is gone.
+    /// The next change to deliver; `None` at shutdown, or after an error (a store failure,
+    /// or a subscriber so far behind that the changes it had not read were pruned: it must
+    /// subscribe again and re-read the resources, since some changes are lost to it).
     async fn next(&mut self) -> Option<Result<ResourceChange, ApiError>> {
         if self.failed {
             return None;
@@ -571,27 +612,23 @@ impl ChangeStream {
                     resource,
                 }));
             }
-            // Mark the feed as seen before reading, so a change committed after the read
-            // wakes the wait below.
-            self.latest.borrow_and_update();
-            match self.store.changes_since(self.cursor, CHANGE_BATCH).await {
-                Ok(changes) if !changes.is_empty() => {
-                    if let Some(last) = changes.last() {
-                        self.cursor = last.id;
-                    }
-                    self.pending
-                        .extend(changes.into_iter().filter(|c| self.filter.matches(c)));
-                    continue;
-                }
-                Ok(_) => {}
+            let batch = tokio::select! {
+                b = self.cursor.next_batch(CHANGE_BATCH) => b,
+                _ = self.shutdown.changed() => return None,
+            };
+            match batch {
+                Ok(changes) => self
+                    .pending
+                    .extend(changes.into_iter().filter(|c| self.filter.matches(c))),
                 Err(e) => {
                     self.failed = true;
-                    return Some(Err(ApiError::from_store(e)));
+                    return Some(Err(match e {
+                        StoreError::Expired { after, oldest } => ApiError::Expired(format!(
+                            "this subscription fell behind: the changes after {after} were pruned (the oldest kept is {oldest}); subscribe again and re-read the resources"
+                        )),
+                        e => ApiError::from_store(e),
+                    }));
                 }
-            }
-            tokio::select! {
-                r = self.latest.changed() => if r.is_err() { return None },
-                _ = self.shutdown.changed() => return None,
             }
         }
     }
@@ -625,7 +662,6 @@ impl SubscriptionRoot {
             Ok((api, c, cursor))
         });
         let (api, c, cursor) = start.await?;
-        let latest = api.feed.subscribe();
         let state = ChangeStream {
             store: api.store.clone(),
             filter: ChangeFilter {
@@ -633,10 +669,9 @@ impl SubscriptionRoot {
                 kind: kind.map(Into::into),
                 name,
             },
-            cursor,
+            cursor: api.feed.cursor(cursor),
             pending: VecDeque::new(),
-            latest,
-            shutdown: api.feed.shutdown(),
+            shutdown: api.shutdown.clone(),
             failed: false,
         };
         Ok(futures::stream::unfold(state, |mut s| async move {

@@ -62,7 +62,8 @@ pub struct LoadedDocument {
 }
 
 /// Metadata as a user writes it. Server-managed fields are accepted (so that the output of
-/// `get -o yaml` can be applied again) and ignored.
+/// `get -o yaml` can be applied again) and ignored, except `resourceVersion`, which makes the
+/// write conditional on it (optimistic concurrency).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct MetadataInput {
@@ -75,8 +76,8 @@ struct MetadataInput {
     _uid: Option<Value>,
     #[serde(default, rename = "generation")]
     _generation: Option<Value>,
-    #[serde(default, rename = "resourceVersion")]
-    _resource_version: Option<Value>,
+    #[serde(default)]
+    resource_version: Option<i64>,
     #[serde(default, rename = "createdAt")]
     _created_at: Option<Value>,
     #[serde(default, rename = "deletionRequestedAt")]
@@ -332,6 +333,12 @@ fn load_one(ctx: &mut DocContext<'_>) -> Option<ResourceInput> {
         for (k, v) in &m.labels {
             check_label(k, v, &mp.key("labels"), &mut problems);
         }
+        if m.resource_version.is_some_and(|v| v < 0) {
+            problems.add(
+                &mp.key("resourceVersion"),
+                "a resourceVersion is 0 or more: the version read with `get`, or 0 to create only",
+            );
+        }
     }
     let sp = root.key("spec");
     let spec = match (kind, top.get("spec")) {
@@ -364,6 +371,7 @@ fn load_one(ctx: &mut DocContext<'_>) -> Option<ResourceInput> {
         ),
         labels: m.labels,
         spec,
+        resource_version: m.resource_version,
     })
 }
 
@@ -601,12 +609,37 @@ spec:
     }
 
     #[test]
-    fn server_managed_fields_are_ignored() {
+    fn server_managed_fields_are_ignored_but_the_resource_version() {
         let text = AGENT.replace(
             "  project: defarm\n",
             "  project: defarm\n  uid: x\n  generation: 7\n  resourceVersion: 9\n",
         ) + "status:\n  observedGeneration: 3\n";
-        assert!(load_str("t.yaml", &text).is_ok());
+        let doc = load_str("t.yaml", &text).unwrap().remove(0);
+        assert_eq!(doc.input.resource_version, Some(9));
+        assert_eq!(
+            load_str("t.yaml", AGENT).unwrap()[0].input.resource_version,
+            None
+        );
+        let bad = AGENT.replace(
+            "  project: defarm\n",
+            "  project: defarm\n  resourceVersion: -1\n",
+        );
+        let e = load_str("t.yaml", &bad).unwrap_err();
+        assert_eq!(
+            e.0[0].path.as_deref(),
+            Some("metadata.resourceVersion"),
+            "{e}"
+        );
+        let bad = AGENT.replace(
+            "  project: defarm\n",
+            "  project: defarm\n  resourceVersion: x\n",
+        );
+        let e = load_str("t.yaml", &bad).unwrap_err();
+        assert_eq!(
+            e.0[0].path.as_deref(),
+            Some("metadata.resourceVersion"),
+            "{e}"
+        );
     }
 
     #[test]

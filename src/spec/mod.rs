@@ -265,6 +265,10 @@ pub struct ResourceInput {
     pub labels: BTreeMap<String, String>,
     /// The typed, validated spec.
     pub spec: Spec,
+    /// `metadata.resourceVersion` as the document gave it: when present, the store writes
+    /// the resource only if this is still its resourceVersion (0: only if it does not exist
+    /// yet), and refuses with a conflict otherwise. `None`: write whatever is stored.
+    pub resource_version: Option<i64>,
 }
 
 impl ResourceInput {

@@ -26,6 +26,11 @@ struct Metadata {
     project: Option<String>,
     /// Labels, e.g. `team: core`; `get -l team=core` selects by them.
     labels: Option<BTreeMap<String, String>>,
+    /// Optional optimistic concurrency: apply writes only if this is still the stored
+    /// resourceVersion (as `get` shows it), or, when 0, only if the resource does not exist
+    /// yet; otherwise it refuses with a conflict naming both versions.
+    #[schemars(range(min = 0))]
+    resource_version: Option<i64>,
 }
 
 /// A resource document.
@@ -37,8 +42,9 @@ struct Document<S> {
     api_version: String,
     /// The kind.
     kind: String,
-    /// Name, project and labels. Server-managed fields (uid, generation, resourceVersion,
-    /// createdAt, deletionRequestedAt, finalizers) are ignored on apply.
+    /// Name, project, labels and optionally the resourceVersion the write expects.
+    /// Server-managed fields (uid, generation, createdAt, deletionRequestedAt, finalizers) are
+    /// ignored on apply.
     metadata: Metadata,
     /// The desired state.
     spec: S,

@@ -4,9 +4,13 @@
 //! SQLite (the embedded default, zero set-up) and PostgreSQL (production, several replicas),
 //! with migrations per dialect embedded and applied at start. One test suite runs against both.
 //! [`TokenStore`] keeps the digests of API tokens in the same database, [`SecretRecords`] the
-//! sealed values of the secret vault (never plaintext).
+//! sealed values of the secret vault (never plaintext), and [`IntentStore`] the deployment
+//! intents. [`feed`] is the one shared watcher of the change feed, and [`leader`] elects one
+//! reconciling daemon among several over the same store.
 
+pub mod feed;
 pub mod intents;
+pub mod leader;
 pub mod secrets;
 pub mod selector;
 pub mod sql;
@@ -17,7 +21,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::spec::{Kind, Resource, ResourceInput, ResourceKey, Status};
+pub use feed::{ChangeCursor, ChangeFeed};
 pub use intents::{DeploymentIntent, IntentState, IntentStore};
+pub use leader::{elect, LeaderConfig, LeaderHandle, LeaderLease};
 pub use secrets::{SecretRecord, SecretRecords};
 pub use selector::LabelSelector;
 pub use tokens::{NewToken, TokenRecord, TokenStore};
@@ -46,13 +52,13 @@ pub enum StoreError {
     #[error("{0} not found")]
     NotFound(ResourceKey),
     /// The write was based on a stale resourceVersion.
-    #[error("conflict on {key}: resourceVersion {expected} is stale (now {actual})")]
+    #[error("{}", conflict_text(.key, *.expected, *.actual))]
     Conflict {
         /// The resource.
         key: ResourceKey,
-        /// The version the writer saw.
+        /// The version the writer saw (0: it expected no resource).
         expected: i64,
-        /// The version stored now.
+        /// The version stored now (0: there is no resource).
         actual: i64,
     },
     /// The resource is being deleted and cannot be changed.
@@ -74,6 +80,32 @@ pub enum StoreError {
         /// The dseq.
         dseq: u64,
     },
+    /// A change feed cursor is older than the oldest change kept: changes after it may have
+    /// been pruned, so the reader must list the resources again and continue from
+    /// [`Store::latest_change`].
+    #[error("change feed cursor {after} expired (the oldest change kept is {oldest}); relist")]
+    Expired {
+        /// The cursor.
+        after: i64,
+        /// The oldest change id still kept.
+        oldest: i64,
+    },
+    /// Another process holds the SQLite store's leader lock.
+    #[error("another af-operator already reconciles this store: {path} is locked by {holder}; stop it first (use PostgreSQL for standby replicas)")]
+    LeaderLocked {
+        /// The lock file.
+        path: String,
+        /// Who holds it, as written in the file (`pid N`).
+        holder: String,
+    },
+    /// The SQLite store's leader lock file cannot be opened or written.
+    #[error("cannot use the leader lock file {path}: {source}")]
+    LeaderLockFile {
+        /// The lock file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// A stored row could not be decoded.
     #[error("corrupt row for {key}: {message}")]
     Corrupt {
@@ -82,6 +114,16 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
+}
+
+fn conflict_text(key: &ResourceKey, expected: i64, actual: i64) -> String {
+    if actual == 0 {
+        format!("conflict on {key}: the write expected resourceVersion {expected}, but it does not exist")
+    } else if expected == 0 {
+        format!("conflict on {key}: the write expected it not to exist (resourceVersion 0), but it exists at resourceVersion {actual}")
+    } else {
+        format!("conflict on {key}: resourceVersion {expected} is stale (now {actual}); read it again and retry")
+    }
 }
 
 impl StoreError {
@@ -98,6 +140,9 @@ impl StoreError {
             StoreError::Corrupt { .. } => "corrupt",
             StoreError::DuplicateDseq { .. } => "conflict",
             StoreError::IntentNotFound { .. } => "not-found",
+            StoreError::Expired { .. } => "expired",
+            StoreError::LeaderLocked { .. } => "conflict",
+            StoreError::LeaderLockFile { .. } => "config",
         }
     }
 
@@ -118,7 +163,11 @@ impl StoreError {
             | StoreError::BeingDeleted(_)
             | StoreError::DuplicateDseq { .. }
             | StoreError::IntentNotFound { .. }
-            | StoreError::Corrupt { .. } => false,
+            | StoreError::Corrupt { .. }
+            | StoreError::LeaderLockFile { .. } => false,
+            // Another daemon holds the lock; it may go away.
+            StoreError::LeaderLocked { .. } => true,
+            StoreError::Expired { .. } => false,
         }
     }
 }
@@ -263,7 +312,7 @@ pub struct Event {
 /// Change operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeOp {
-    /// Created, or its spec, labels, status or finalizers changed.
+    /// Created, or its spec, labels, deletion request, status or finalizers changed.
     Upsert,
     /// Gone from the store.
     Delete,
@@ -278,6 +327,15 @@ pub struct Change {
     pub key: ResourceKey,
     /// What happened.
     pub op: ChangeOp,
+    /// The uid of the resource (a resource deleted and created again has a new one).
+    pub uid: String,
+    /// The resource's generation after the change (its last one, for a deletion; 0 for
+    /// changes recorded before the store kept it).
+    pub generation: i64,
+    /// True when the resource was created or deleted, or its spec, labels or deletion
+    /// request changed; false when only its status or finalizers did (a reconciler's own
+    /// writes), so a reconciler can skip waking for those.
+    pub spec_changed: bool,
 }
 
 /// Where desired and observed state live.
@@ -285,6 +343,9 @@ pub struct Change {
 pub trait Store: Send + Sync {
     /// Creates or updates every input in one transaction: all or nothing. The generation bumps
     /// only when a spec changes; a resource whose spec and labels are unchanged is not written.
+    /// An input with a `resource_version` is a precondition: [`StoreError::Conflict`] (and
+    /// nothing written) unless it is the stored resourceVersion, or 0 for a resource that does
+    /// not exist.
     async fn apply(&self, inputs: &[ResourceInput]) -> Result<Vec<Applied>, StoreError>;
 
     /// One resource.
@@ -325,7 +386,8 @@ pub trait Store: Send + Sync {
     /// The latest `limit` events of a resource, oldest first.
     async fn list_events(&self, key: &ResourceKey, limit: i64) -> Result<Vec<Event>, StoreError>;
 
-    /// Changes with an id greater than `after`, oldest first, at most `limit`.
+    /// Changes with an id greater than `after`, oldest first, at most `limit`. Fails with
+    /// [`StoreError::Expired`] when changes after `after` may have been pruned.
     async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError>;
 
     /// The id of the latest change (0 when none).

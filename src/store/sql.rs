@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
-use tokio::sync::Mutex;
+use tokio::sync::{oneshot, watch, OnceCell};
 
 use super::{
     Applied, ApplyOutcome, Change, ChangeOp, Deletion, Event, ListQuery, NewEvent, Store,
@@ -33,8 +33,9 @@ pub enum Dialect {
 const WRITE_LOCK: i64 = 0x6166_6f70_0001;
 /// Channel that carries change notifications on PostgreSQL.
 const CHANNEL: &str = "af_operator_changes";
-/// Change rows kept for late watchers; older ones are pruned.
-const CHANGES_KEPT: i64 = 100_000;
+/// How many of the latest changes a store keeps by default for late watchers; older ones are
+/// pruned (see [`SqlStore::with_change_retention`]).
+pub const DEFAULT_CHANGE_RETENTION: i64 = 100_000;
 /// Events kept per resource.
 const EVENTS_KEPT: i64 = 200;
 
@@ -43,7 +44,27 @@ pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
     url: String,
-    listener: Mutex<Option<sqlx::postgres::PgListener>>,
+    change_retention: i64,
+    /// PostgreSQL: the one LISTEN connection of this store, started by the first wait.
+    notifier: OnceCell<Notifier>,
+}
+
+/// The one listener of a PostgreSQL store: a task owns the LISTEN connection and bumps a
+/// counter on every notification (and after a reconnect, since notifications sent meanwhile
+/// are lost); every waiter watches the counter, so any number of watchers share one
+/// connection. Dropping the store stops the task.
+struct Notifier {
+    bumps: watch::Receiver<u64>,
+    _stop: oneshot::Sender<()>,
+}
+
+/// What one write tells the change feed.
+struct ChangeEntry<'a> {
+    key: &'a ResourceKey,
+    uid: &'a str,
+    op: ChangeOp,
+    generation: i64,
+    spec_changed: bool,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -151,8 +172,18 @@ impl SqlStore {
             pool,
             dialect,
             url: url.to_string(),
-            listener: Mutex::new(None),
+            change_retention: DEFAULT_CHANGE_RETENTION,
+            notifier: OnceCell::new(),
         })
+    }
+
+    /// Keeps about the latest `kept` changes (at least 1) instead of
+    /// [`DEFAULT_CHANGE_RETENTION`]; older ones are pruned as new ones are written, and
+    /// [`Store::changes_since`] with a cursor older than what is kept fails with
+    /// [`StoreError::Expired`].
+    pub fn with_change_retention(mut self, kept: i64) -> SqlStore {
+        self.change_retention = kept.max(1);
+        self
     }
 
     /// The dialect.
@@ -165,9 +196,32 @@ impl SqlStore {
         &self.pool
     }
 
+    /// The URL the store was opened with (it may hold a password: never print it).
+    pub(super) fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// A receiver of this store's notification counter, starting the one LISTEN connection
+    /// on first use. LISTEN is in place before this returns, so a change committed after the
+    /// caller's next read is seen.
+    async fn notifications(&self) -> Result<watch::Receiver<u64>, StoreError> {
+        let notifier = self
+            .notifier
+            .get_or_try_init(|| async {
+                let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+                listener.listen(CHANNEL).await?;
+                let (bump, bumps) = watch::channel(0u64);
+                let (stop, stopped) = oneshot::channel();
+                tokio::spawn(listen(listener, bump, stopped));
+                Ok::<_, sqlx::Error>(Notifier { bumps, _stop: stop })
+            })
+            .await?;
+        Ok(notifier.bumps.clone())
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
@@ -199,32 +253,43 @@ impl SqlStore {
     }
 
     async fn record_change(
+        &self,
         tx: &mut Transaction<'static, Any>,
-        key: &ResourceKey,
-        uid: &str,
-        op: ChangeOp,
+        change: ChangeEntry<'_>,
     ) -> Result<i64, sqlx::Error> {
-        let op = match op {
+        let op = match change.op {
             ChangeOp::Upsert => "upsert",
             ChangeOp::Delete => "delete",
         };
         let row = sqlx::query(
-            "INSERT INTO changes (kind, project, name, uid, op, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO changes (kind, project, name, uid, op, at, generation, spec_changed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
-        .bind(key.kind.as_str())
-        .bind(&key.project)
-        .bind(&key.name)
-        .bind(uid)
+        .bind(change.key.kind.as_str())
+        .bind(&change.key.project)
+        .bind(&change.key.name)
+        .bind(change.uid)
         .bind(op)
         .bind(now())
+        .bind(change.generation)
+        .bind(i64::from(change.spec_changed))
         .fetch_one(&mut **tx)
         .await?;
         let id: i64 = row.try_get(0)?;
-        if id % 1000 == 0 {
-            sqlx::query("DELETE FROM changes WHERE id < $1")
-                .bind(id - CHANGES_KEPT)
+        // Prune now and then (every 1% of the retention, at most every 1000 ids), and record
+        // how far, so that a cursor from before the cut is told to relist.
+        let kept = self.change_retention;
+        if id % (kept / 100).clamp(1, 1000) == 0 {
+            let cut = id - kept;
+            let pruned = sqlx::query("DELETE FROM changes WHERE id <= $1")
+                .bind(cut)
                 .execute(&mut **tx)
                 .await?;
+            if pruned.rows_affected() > 0 {
+                sqlx::query("UPDATE change_feed SET pruned_through = $1 WHERE id = 1 AND pruned_through < $1")
+                    .bind(cut)
+                    .execute(&mut **tx)
+                    .await?;
+            }
         }
         Ok(id)
     }
@@ -245,6 +310,7 @@ impl SqlStore {
     }
 
     async fn delete_row(
+        &self,
         tx: &mut Transaction<'static, Any>,
         r: &Resource,
     ) -> Result<(), StoreError> {
@@ -259,16 +325,38 @@ impl SqlStore {
             .bind(&r.metadata.uid)
             .execute(&mut **tx)
             .await?;
-        Self::record_change(tx, &key, &r.metadata.uid, ChangeOp::Delete).await?;
+        self.record_change(
+            tx,
+            ChangeEntry {
+                key: &key,
+                uid: &r.metadata.uid,
+                op: ChangeOp::Delete,
+                generation: r.metadata.generation,
+                spec_changed: true,
+            },
+        )
+        .await?;
         Ok(())
     }
 
     async fn write_finalizers(
+        &self,
         tx: &mut Transaction<'static, Any>,
         r: &mut Resource,
     ) -> Result<(), StoreError> {
         let key = r.key();
-        let rv = Self::record_change(tx, &key, &r.metadata.uid, ChangeOp::Upsert).await?;
+        let rv = self
+            .record_change(
+                tx,
+                ChangeEntry {
+                    key: &key,
+                    uid: &r.metadata.uid,
+                    op: ChangeOp::Upsert,
+                    generation: r.metadata.generation,
+                    spec_changed: false,
+                },
+            )
+            .await?;
         sqlx::query("UPDATE resources SET finalizers = $1, resource_version = $2 WHERE kind = $3 AND project = $4 AND name = $5")
             .bind(json_text(&r.metadata.finalizers))
             .bind(rv)
@@ -279,6 +367,38 @@ impl SqlStore {
             .await?;
         r.metadata.resource_version = rv;
         Ok(())
+    }
+}
+
+/// The listener task of a PostgreSQL store; ends when the store (and with it `stopped`'s
+/// sender) is dropped.
+async fn listen(
+    mut listener: sqlx::postgres::PgListener,
+    bump: watch::Sender<u64>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let mut failing = false;
+    loop {
+        let received = tokio::select! {
+            r = listener.try_recv() => r,
+            _ = &mut stopped => return,
+        };
+        // A notification, or a lost connection (reconnected on the next call; whatever was
+        // sent meanwhile is lost): either way, wake every waiter to read the store again.
+        bump.send_modify(|n| *n = n.wrapping_add(1));
+        match received {
+            Ok(_) => failing = false,
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "change listener: connection failed; retrying");
+                }
+                failing = true;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = &mut stopped => return,
+                }
+            }
+        }
     }
 }
 
@@ -334,10 +454,30 @@ impl Store for SqlStore {
         for input in inputs {
             let key = &input.key;
             let spec = input.spec.to_value();
-            let applied = match Self::fetch(&mut tx, key).await? {
+            let existing = Self::fetch(&mut tx, key).await?;
+            let stored = existing.as_ref().map_or(0, |r| r.metadata.resource_version);
+            if let Some(expected) = input.resource_version.filter(|e| *e != stored) {
+                return Err(StoreError::Conflict {
+                    key: key.clone(),
+                    expected,
+                    actual: stored,
+                });
+            }
+            let applied = match existing {
                 None => {
                     let uid = uuid::Uuid::new_v4().to_string();
-                    let rv = Self::record_change(&mut tx, key, &uid, ChangeOp::Upsert).await?;
+                    let rv = self
+                        .record_change(
+                            &mut tx,
+                            ChangeEntry {
+                                key,
+                                uid: &uid,
+                                op: ChangeOp::Upsert,
+                                generation: 1,
+                                spec_changed: true,
+                            },
+                        )
+                        .await?;
                     sqlx::query(
                         "INSERT INTO resources (kind, project, name, uid, labels, spec, status, generation, resource_version, created_at, deletion_requested_at, finalizers) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, NULL, '[]')",
                     )
@@ -375,13 +515,18 @@ impl Store for SqlStore {
                         }
                     } else {
                         let generation = existing.metadata.generation + i64::from(spec_changed);
-                        let rv = Self::record_change(
-                            &mut tx,
-                            key,
-                            &existing.metadata.uid,
-                            ChangeOp::Upsert,
-                        )
-                        .await?;
+                        let rv = self
+                            .record_change(
+                                &mut tx,
+                                ChangeEntry {
+                                    key,
+                                    uid: &existing.metadata.uid,
+                                    op: ChangeOp::Upsert,
+                                    generation,
+                                    spec_changed: true,
+                                },
+                            )
+                            .await?;
                         sqlx::query("UPDATE resources SET labels = $1, spec = $2, generation = $3, resource_version = $4 WHERE kind = $5 AND project = $6 AND name = $7")
                             .bind(json_text(&input.labels))
                             .bind(json_text(&spec))
@@ -470,7 +615,18 @@ impl Store for SqlStore {
                 actual: r.metadata.resource_version,
             });
         }
-        let rv = Self::record_change(&mut tx, key, &r.metadata.uid, ChangeOp::Upsert).await?;
+        let rv = self
+            .record_change(
+                &mut tx,
+                ChangeEntry {
+                    key,
+                    uid: &r.metadata.uid,
+                    op: ChangeOp::Upsert,
+                    generation: r.metadata.generation,
+                    spec_changed: false,
+                },
+            )
+            .await?;
         sqlx::query("UPDATE resources SET status = $1, resource_version = $2 WHERE kind = $3 AND project = $4 AND name = $5")
             .bind(json_text(status))
             .bind(rv)
@@ -501,7 +657,7 @@ impl Store for SqlStore {
             return Err(StoreError::BeingDeleted(key.clone()));
         }
         r.metadata.finalizers.push(finalizer.to_string());
-        Self::write_finalizers(&mut tx, &mut r).await?;
+        self.write_finalizers(&mut tx, &mut r).await?;
         self.commit(tx, true).await?;
         Ok(r)
     }
@@ -518,14 +674,14 @@ impl Store for SqlStore {
         let before = r.metadata.finalizers.len();
         r.metadata.finalizers.retain(|f| f != finalizer);
         if r.metadata.finalizers.is_empty() && r.metadata.deletion_requested_at.is_some() {
-            Self::delete_row(&mut tx, &r).await?;
+            self.delete_row(&mut tx, &r).await?;
             self.commit(tx, true).await?;
             return Ok(None);
         }
         if r.metadata.finalizers.len() == before {
             return Ok(Some(r));
         }
-        Self::write_finalizers(&mut tx, &mut r).await?;
+        self.write_finalizers(&mut tx, &mut r).await?;
         self.commit(tx, true).await?;
         Ok(Some(r))
     }
@@ -539,11 +695,22 @@ impl Store for SqlStore {
             return Ok(Deletion::AlreadyRequested);
         }
         if r.metadata.finalizers.is_empty() {
-            Self::delete_row(&mut tx, &r).await?;
+            self.delete_row(&mut tx, &r).await?;
             self.commit(tx, true).await?;
             return Ok(Deletion::Deleted);
         }
-        let rv = Self::record_change(&mut tx, key, &r.metadata.uid, ChangeOp::Upsert).await?;
+        let rv = self
+            .record_change(
+                &mut tx,
+                ChangeEntry {
+                    key,
+                    uid: &r.metadata.uid,
+                    op: ChangeOp::Upsert,
+                    generation: r.metadata.generation,
+                    spec_changed: true,
+                },
+            )
+            .await?;
         sqlx::query("UPDATE resources SET deletion_requested_at = $1, resource_version = $2 WHERE kind = $3 AND project = $4 AND name = $5")
             .bind(now())
             .bind(rv)
@@ -618,19 +785,35 @@ impl Store for SqlStore {
 
     async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, kind, project, name, op FROM changes WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, kind, project, name, uid, op, generation, spec_changed FROM changes WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        // Read after the rows: a prune that ran before the read above shows here, so rows
+        // missing from it are never taken for "no changes".
+        let through: i64 = sqlx::query("SELECT pruned_through FROM change_feed WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        if after < through {
+            let oldest: Option<i64> = sqlx::query("SELECT MIN(id) FROM changes")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
+            return Err(StoreError::Expired {
+                after,
+                oldest: oldest.unwrap_or(through + 1),
+            });
+        }
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let kind_text: String = row.try_get(1)?;
             let Some(kind) = Kind::ALL.into_iter().find(|k| k.as_str() == kind_text) else {
                 continue;
             };
-            let op: String = row.try_get(4)?;
+            let op: String = row.try_get(5)?;
             out.push(Change {
                 id: row.try_get(0)?,
                 key: ResourceKey::new(
@@ -643,6 +826,9 @@ impl Store for SqlStore {
                 } else {
                     ChangeOp::Upsert
                 },
+                uid: row.try_get(4)?,
+                generation: row.try_get(6)?,
+                spec_changed: row.try_get::<i64, _>(7)? != 0,
             });
         }
         Ok(out)
@@ -671,23 +857,15 @@ impl Store for SqlStore {
                 .await;
             },
             Dialect::Postgres => {
-                let mut guard = self.listener.lock().await;
-                if guard.is_none() {
-                    let mut l = sqlx::postgres::PgListener::connect(&self.url).await?;
-                    l.listen(CHANNEL).await?;
-                    *guard = Some(l);
-                }
+                let mut bumps = self.notifications().await?;
+                bumps.borrow_and_update();
                 if self.latest_change().await? > after {
                     return Ok(());
                 }
-                if let Some(l) = guard.as_mut() {
-                    match tokio::time::timeout_at(deadline, l.recv()).await {
-                        Ok(Ok(_)) | Err(_) => {}
-                        Ok(Err(e)) => {
-                            *guard = None;
-                            return Err(e.into());
-                        }
-                    }
+                match tokio::time::timeout_at(deadline, bumps.changed()).await {
+                    Ok(Ok(())) | Err(_) => {}
+                    // The listener is gone only when the store is being dropped.
+                    Ok(Err(_)) => tokio::time::sleep_until(deadline).await,
                 }
                 Ok(())
             }

@@ -1180,6 +1180,185 @@ async fn subscriptions(db: TestDb) {
         .unwrap();
 }
 
+/// Runs an operation on the API's router from any task.
+async fn gql_on(api: &Api, token: &str, query: &str, variables: Value) -> Value {
+    let body = json!({"query": query, "variables": variables}).to_string();
+    let req = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(body))
+        .unwrap();
+    let resp = api.router().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Concurrent creates of one Function: exactly one succeeds. Concurrent updates of one
+/// Function: none is lost (each lands, or answers CONFLICT).
+async fn concurrent_function_writes(db: TestDb) {
+    let h = harness(db, open_config()).await;
+    let create = "mutation($data: AFFunctionCreateInput!) { createAFFunction(data: $data) { name runtime } }";
+    let cid = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG";
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let (api, token) = (h.api.clone(), h.alpha.clone());
+        tasks.push(tokio::spawn(async move {
+            let data = json!({"name": "racy", "runtime": format!("rt-{t}"),
+                "code": {"cid": cid, "blake3": format!("{:064x}", t)}});
+            gql_on(&api, &token, create, json!({"data": data})).await
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let v = t.await.unwrap();
+        if v.get("errors").is_none() {
+            winners.push(v["data"]["createAFFunction"]["runtime"].clone());
+        } else {
+            assert_eq!(code(&v), "CONFLICT", "{v}");
+            assert!(
+                v["errors"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("already exists"),
+                "{v}"
+            );
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create wins: {winners:?}");
+    let key = ResourceKey::new(Kind::Function, "alpha", "racy");
+    let stored = h.store.get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        stored.spec["runtime"], winners[0],
+        "the winner's spec is stored"
+    );
+
+    // Four updates at once, each of another field, for a few rounds; the operator writes
+    // status meanwhile. Every update that answers without error is in the result.
+    let update = "mutation($w: AFFunctionWhereInput!, $data: AFFunctionUpdateInput!) { updateAFFunction(where: $w, data: $data) { name } }";
+    for round in 0..5 {
+        let fields = [
+            json!({"slug": format!("slug-{round}")}),
+            json!({"runtime": format!("runtime-{round}")}),
+            json!({"code": {"cid": cid, "blake3": format!("{:064x}", 100 + round)}}),
+            json!({"env": [{"name": "ROUND", "value": round.to_string()}]}),
+        ];
+        let before = h.store.get(&key).await.unwrap().unwrap();
+        let mut tasks = Vec::new();
+        for data in fields {
+            let (api, token) = (h.api.clone(), h.alpha.clone());
+            tasks.push(tokio::spawn(async move {
+                gql_on(
+                    &api,
+                    &token,
+                    update,
+                    json!({"w": {"name": "racy"}, "data": data}),
+                )
+                .await
+            }));
+        }
+        // The operator's status write, as a reconciler does it: read, write, retry if stale.
+        loop {
+            let cur = h.store.get(&key).await.unwrap().unwrap();
+            match h
+                .store
+                .write_status(&key, cur.metadata.resource_version, &Status::default())
+                .await
+            {
+                Ok(_) => break,
+                Err(af_operator::store::StoreError::Conflict { .. }) => continue,
+                Err(e) => panic!("status write: {e}"),
+            }
+        }
+        let mut landed = Vec::new();
+        for t in tasks {
+            let v = t.await.unwrap();
+            if v.get("errors").is_none() {
+                landed.push(true);
+            } else {
+                assert_eq!(code(&v), "CONFLICT", "{v}");
+                landed.push(false);
+            }
+        }
+        let after = h.store.get(&key).await.unwrap().unwrap();
+        let spec = &after.spec;
+        let checks = [
+            spec["slug"] == json!(format!("slug-{round}")),
+            spec["runtime"] == json!(format!("runtime-{round}")),
+            spec["code"]["blake3"] == json!(format!("{:064x}", 100 + round)),
+            spec["env"][0]["value"] == json!(round.to_string()),
+        ];
+        for (i, (landed, present)) in landed.iter().zip(checks).enumerate() {
+            assert!(
+                !landed || present,
+                "round {round}: update {i} answered success but was lost: {spec}"
+            );
+        }
+        let n = landed.iter().filter(|l| **l).count() as i64;
+        assert_eq!(
+            after.metadata.generation,
+            before.metadata.generation + n,
+            "each update that landed is one generation"
+        );
+    }
+}
+
+/// A subscriber that falls behind what the store keeps (5 changes here) gets one EXPIRED
+/// error, and its subscription ends: it must subscribe again and re-read.
+async fn lagging_subscription_expires(db: TestDb) {
+    let store = Arc::new(db.open().await.with_change_retention(5));
+    let api = Api::new(store.clone(), store.clone(), None, open_config());
+    let caller = auth::Caller {
+        token_id: "t".into(),
+        project: "alpha".into(),
+        admin: false,
+    };
+    let request =
+        async_graphql::Request::new("subscription { resourceChanged { name } }").data(caller);
+    let mut stream = api.schema().execute_stream(request);
+    let doc = |name: &str| {
+        af_operator::spec::load::load_str("a.yaml", &agent_doc(name, Some("alpha"), "a:1"))
+            .unwrap()
+            .remove(0)
+            .input
+    };
+    // The subscription starts on the first poll: write until it delivers.
+    let mut first = None;
+    for i in 0..50 {
+        store.apply(&[doc(&format!("first-{i}"))]).await.unwrap();
+        if let Ok(r) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
+            first = r;
+            break;
+        }
+    }
+    let first = first.expect("the subscription never delivered");
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    // Drain what was written while it started, then fall behind by 20 writes.
+    while let Ok(Some(r)) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+    for i in 0..20 {
+        store.apply(&[doc(&format!("later-{i}"))]).await.unwrap();
+    }
+    let r = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an answer within 10 s")
+        .expect("an error before the end");
+    let e = &r.errors[0];
+    assert_eq!(
+        e.extensions.as_ref().and_then(|x| x.get("code")),
+        Some(&async_graphql::Value::from("EXPIRED")),
+        "{e:?}"
+    );
+    assert!(e.message.contains("subscribe again"), "{}", e.message);
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the stream ends");
+    assert!(end.is_none(), "the subscription must end after EXPIRED");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_operations_are_rate_limited_too() {
     let h = harness(
@@ -1252,6 +1431,8 @@ on_both_stores!(
     rate_limits,
     health,
     subscriptions,
+    lagging_subscription_expires,
+    concurrent_function_writes,
 );
 
 // ---------------------------------------------------------------- schema file

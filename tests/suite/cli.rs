@@ -398,3 +398,90 @@ async fn concurrent_processes_open_a_new_postgres_store() {
             .unwrap();
     }
 }
+
+/// `get -o yaml`, edit, `apply`: refused with both versions once someone else wrote first.
+fn stale_apply(db: &str) {
+    let site = "apiVersion: alternatefutures.ai/v1alpha1\nkind: Site\nmetadata: {name: occ-site, project: web}\nspec:\n  source: {ipfs: QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG}\n";
+    let r = af_stdin(db, &["apply", "-f", "-"], site);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let read = af(
+        db,
+        &["get", "site", "occ-site", "--project", "web", "-o", "yaml"],
+    );
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    let v: serde_json::Value = serde_yaml::from_str(&read.stdout).unwrap();
+    let read_rv = v["metadata"]["resourceVersion"].as_i64().unwrap();
+    let edited = |ipfs: &str| {
+        read.stdout
+            .replace("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG", ipfs)
+    };
+
+    // Someone else writes first (without a version: unconditional).
+    let r = af_stdin(
+        db,
+        &["apply", "-f", "-"],
+        &site.replace(
+            "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+            "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+        ),
+    );
+    assert_eq!(r.stdout.trim(), "site/occ-site configured", "{}", r.stderr);
+    let now = af(
+        db,
+        &["get", "site", "occ-site", "--project", "web", "-o", "json"],
+    );
+    let now: serde_json::Value = serde_json::from_str(&now.stdout).unwrap();
+    let now_rv = now["metadata"]["resourceVersion"].as_i64().unwrap();
+    assert!(now_rv > read_rv);
+
+    // Our edit of the old read is refused, naming the resource and both versions.
+    let r = af_stdin(
+        db,
+        &["apply", "-f", "-"],
+        &edited("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"),
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "conflict on site/occ-site (project web): resourceVersion {read_rv} is stale (now {now_rv})"
+        )),
+        "{}",
+        r.stderr
+    );
+    let after = af(
+        db,
+        &["get", "site", "occ-site", "--project", "web", "-o", "json"],
+    );
+    assert!(after
+        .stdout
+        .contains("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"));
+
+    // Read again, edit, apply: it lands.
+    let read = af(
+        db,
+        &["get", "site", "occ-site", "--project", "web", "-o", "yaml"],
+    );
+    let text = read.stdout.replace(
+        "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+        "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o",
+    );
+    let r = af_stdin(db, &["apply", "-f", "-"], &text);
+    assert_eq!(r.stdout.trim(), "site/occ-site configured", "{}", r.stderr);
+}
+
+#[test]
+fn stale_apply_is_refused_on_sqlite() {
+    let db = TestDb::sqlite();
+    stale_apply(&db.url);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_apply_is_refused_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || stale_apply(&url))
+        .await
+        .unwrap();
+}

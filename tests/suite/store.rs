@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use af_operator::spec::load::load_str;
 use af_operator::spec::{Condition, ConditionStatus, Kind, ResourceInput, ResourceKey, Status};
 use af_operator::store::{
-    ApplyOutcome, ChangeOp, Deletion, DeploymentIntent, EventType, IntentState, IntentStore,
-    ListQuery, NewEvent, Store, StoreError,
+    elect, ApplyOutcome, ChangeCursor, ChangeFeed, ChangeOp, Deletion, DeploymentIntent, EventType,
+    IntentState, IntentStore, LeaderConfig, LeaderLease, ListQuery, NewEvent, Store, StoreError,
 };
 
 use crate::common::TestDb;
@@ -497,4 +497,407 @@ async fn postgres_intents() {
         return;
     };
     run_intents(Arc::new(db.open().await)).await;
+}
+
+/// The change feed tells spec changes from status and finalizer writes, and a cursor older
+/// than what is kept is told to relist. `store` keeps only 5 changes.
+async fn run_change_feed(store: Arc<dyn Store>) {
+    let feed = ChangeFeed::new(store.clone());
+    let mut cursor = feed.cursor(store.latest_change().await.unwrap());
+    let a = agent("feed", "p", "f:1", "team: core");
+    let key = a.key.clone();
+    let mut next = async || {
+        let batch = tokio::time::timeout(Duration::from_secs(10), cursor.next_batch(10))
+            .await
+            .expect("a change within 10 s")
+            .unwrap();
+        assert_eq!(batch.len(), 1, "{batch:?}");
+        batch.into_iter().next().unwrap()
+    };
+
+    store.apply(std::slice::from_ref(&a)).await.unwrap();
+    let created = next().await;
+    assert_eq!(created.key, key);
+    assert_eq!(created.op, ChangeOp::Upsert);
+    assert!(created.spec_changed, "a creation is a spec change");
+    assert_eq!(created.generation, 1);
+    let uid = store.get(&key).await.unwrap().unwrap().metadata.uid;
+    assert_eq!(created.uid, uid);
+
+    // A status write (the reconciler's own) is not a spec change; its generation stays.
+    let status = Status {
+        observed_generation: Some(1),
+        ..Default::default()
+    };
+    store.write_status(&key, created.id, &status).await.unwrap();
+    let c = next().await;
+    assert_eq!((c.spec_changed, c.generation), (false, 1), "{c:?}");
+    assert_eq!(
+        c.id,
+        store
+            .get(&key)
+            .await
+            .unwrap()
+            .unwrap()
+            .metadata
+            .resource_version
+    );
+
+    // Neither is a finalizer.
+    store.add_finalizer(&key, "akash/lease").await.unwrap();
+    assert!(!next().await.spec_changed);
+
+    // A spec change bumps the generation; a labels-only change does not, but is one.
+    store
+        .apply(&[agent("feed", "p", "f:2", "team: core")])
+        .await
+        .unwrap();
+    let c = next().await;
+    assert_eq!((c.spec_changed, c.generation), (true, 2), "{c:?}");
+    store
+        .apply(&[agent("feed", "p", "f:2", "team: edge")])
+        .await
+        .unwrap();
+    let c = next().await;
+    assert_eq!((c.spec_changed, c.generation), (true, 2), "{c:?}");
+
+    // A deletion request is; removing the last finalizer deletes, which is too.
+    assert_eq!(
+        store.request_deletion(&key).await.unwrap(),
+        Deletion::Requested
+    );
+    let c = next().await;
+    assert_eq!((c.op, c.spec_changed), (ChangeOp::Upsert, true));
+    store.remove_finalizer(&key, "akash/lease").await.unwrap();
+    let c = next().await;
+    assert_eq!(
+        (c.op, c.spec_changed, c.generation),
+        (ChangeOp::Delete, true, 2)
+    );
+    assert_eq!(c.uid, uid);
+
+    // Twenty more writes with 5 kept: a cursor from before them has lost changes.
+    let stale = cursor.position();
+    for i in 0..20 {
+        store
+            .apply(&[agent(&format!("filler-{i}"), "p", "x:1", "")])
+            .await
+            .unwrap();
+    }
+    let latest = store.latest_change().await.unwrap();
+    let kept = store.changes_since(latest - 3, 100).await.unwrap();
+    assert_eq!(kept.len(), 3, "recent cursors still read: {kept:?}");
+    let err = store.changes_since(stale, 100).await.unwrap_err();
+    let StoreError::Expired { after, oldest } = err else {
+        panic!("expected Expired, got {err}");
+    };
+    assert_eq!(after, stale);
+    assert!(
+        oldest > stale + 1 && oldest <= latest,
+        "{oldest} {stale} {latest}"
+    );
+    assert_eq!(
+        err_text(store.changes_since(0, 100).await),
+        format!("change feed cursor 0 expired (the oldest change kept is {oldest}); relist")
+    );
+    // The cursor says so too; after a relist it resets and follows again.
+    assert!(matches!(
+        cursor.next_batch(10).await,
+        Err(StoreError::Expired { .. })
+    ));
+    assert_eq!(
+        cursor.position(),
+        stale,
+        "an error does not move the cursor"
+    );
+    cursor.reset(store.latest_change().await.unwrap());
+    store
+        .apply(&[agent("after", "p", "x:1", "")])
+        .await
+        .unwrap();
+    assert_eq!(next_name(&mut cursor).await, "after");
+}
+
+fn err_text<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
+    r.unwrap_err().to_string()
+}
+
+async fn next_name(cursor: &mut ChangeCursor) -> String {
+    let batch = tokio::time::timeout(Duration::from_secs(10), cursor.next_batch(10))
+        .await
+        .expect("a change within 10 s")
+        .unwrap();
+    batch[0].key.name.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_change_feed() {
+    let db = TestDb::sqlite();
+    run_change_feed(Arc::new(db.open().await.with_change_retention(5))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_change_feed() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    run_change_feed(Arc::new(db.open().await.with_change_retention(5))).await;
+}
+
+fn with_version(mut input: ResourceInput, rv: i64) -> ResourceInput {
+    input.resource_version = Some(rv);
+    input
+}
+
+/// `metadata.resourceVersion` is a precondition of apply.
+async fn run_optimistic_apply(store: Arc<dyn Store>) {
+    let a = agent("occ", "p", "o:1", "");
+    let key = a.key.clone();
+
+    // Present on an absent resource: only 0 ("create only") is accepted.
+    let err = store
+        .apply(&[with_version(a.clone(), 7)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 7,
+                actual: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(store.get(&key).await.unwrap().is_none());
+    let created = store.apply(&[with_version(a.clone(), 0)]).await.unwrap();
+    assert_eq!(created[0].outcome, ApplyOutcome::Created);
+    let rv = created[0].resource_version;
+
+    // 0 on an existing resource: conflict, with both versions in the message.
+    let err = store
+        .apply(&[with_version(a.clone(), 0)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { expected: 0, actual, .. } if actual == rv),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&rv.to_string()), "{err}");
+
+    // The current version writes; the same version again is stale now, and the whole apply
+    // (with another, fresh resource) is refused.
+    let r = store
+        .apply(&[with_version(agent("occ", "p", "o:2", ""), rv)])
+        .await
+        .unwrap();
+    assert_eq!(r[0].outcome, ApplyOutcome::Configured);
+    let rv2 = r[0].resource_version;
+    let other = agent("occ-other", "p", "x:1", "");
+    let err = store
+        .apply(&[
+            other.clone(),
+            with_version(agent("occ", "p", "o:3", ""), rv),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { expected, actual, .. } if expected == rv && actual == rv2),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("conflict on agent/occ (project p): resourceVersion {rv} is stale (now {rv2}); read it again and retry")
+    );
+    assert!(store.get(&other.key).await.unwrap().is_none(), "atomic");
+    assert_eq!(store.get(&key).await.unwrap().unwrap().spec["image"], "o:2");
+
+    // A status write moves the version too: a document read before it is stale.
+    store
+        .write_status(&key, rv2, &Status::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .apply(&[with_version(agent("occ", "p", "o:3", ""), rv2)])
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    // Without a version, apply writes regardless.
+    let r = store.apply(&[agent("occ", "p", "o:3", "")]).await.unwrap();
+    assert_eq!(r[0].outcome, ApplyOutcome::Configured);
+
+    // Many writers with the version they read: exactly one wins each round.
+    let current = store
+        .get(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .metadata
+        .resource_version;
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .apply(&[with_version(
+                    agent("occ", "p", &format!("race:{t}"), ""),
+                    current,
+                )])
+                .await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_optimistic_apply() {
+    let db = TestDb::sqlite();
+    run_optimistic_apply(Arc::new(db.open().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_optimistic_apply() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    run_optimistic_apply(Arc::new(db.open().await)).await;
+}
+
+fn short_lease(name: &str) -> LeaderConfig {
+    LeaderConfig {
+        name: name.into(),
+        lease: Duration::from_millis(1200),
+        renew_every: Duration::from_millis(300),
+        retry_every: Duration::from_millis(150),
+    }
+}
+
+/// Waits until `rx` reads `want`; how long that took.
+async fn turns(
+    rx: &mut tokio::sync::watch::Receiver<bool>,
+    want: bool,
+    within: Duration,
+) -> Duration {
+    let t = Instant::now();
+    tokio::time::timeout(within, rx.wait_for(|v| *v == want))
+        .await
+        .unwrap_or_else(|_| panic!("is_leader did not turn {want} within {within:?}"))
+        .unwrap();
+    t.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_leader_election() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    // Two replicas: two stores over one database.
+    let (one, two) = (db.open().await, db.open().await);
+    let cfg = short_lease("reconciler");
+    let a = elect(&one, "replica-a", cfg.clone()).await.unwrap();
+    let b = elect(&two, "replica-b", cfg.clone()).await.unwrap();
+    assert!(*a.is_leader().borrow(), "the first replica leads");
+    assert!(!*b.is_leader().borrow(), "the second stands by");
+
+    // The leader renews: after twice the lease, nothing has moved.
+    tokio::time::sleep(cfg.lease * 2).await;
+    assert!(*a.is_leader().borrow());
+    assert!(!*b.is_leader().borrow());
+    let leases = LeaderLease::new(&one).expect("PostgreSQL has leases");
+    assert_eq!(
+        leases.holder("reconciler").await.unwrap().as_deref(),
+        Some("replica-a")
+    );
+
+    // The leader stops renewing (as if killed): the standby takes over within the lease.
+    let mut b_leads = b.is_leader();
+    drop(a);
+    let took = turns(&mut b_leads, true, Duration::from_secs(10)).await;
+    assert!(
+        took <= cfg.lease + cfg.retry_every + Duration::from_millis(500),
+        "took over after {took:?}"
+    );
+    assert_eq!(
+        leases.holder("reconciler").await.unwrap().as_deref(),
+        Some("replica-b")
+    );
+
+    // The old replica comes back as a standby; a resignation hands over at once.
+    let a = elect(&one, "replica-a", cfg.clone()).await.unwrap();
+    assert!(!*a.is_leader().borrow());
+    let mut a_leads = a.is_leader();
+    b.resign().await.unwrap();
+    let took = turns(&mut a_leads, true, Duration::from_secs(10)).await;
+    assert!(
+        took < cfg.lease,
+        "a resignation must not wait for expiry: {took:?}"
+    );
+
+    // Another lease name has its own leader.
+    let other = elect(&two, "replica-b", short_lease("janitor"))
+        .await
+        .unwrap();
+    assert!(*other.is_leader().borrow());
+
+    // The lease rows themselves: held, refused to others, free once expired.
+    let ttl = Duration::from_millis(300);
+    assert!(leases.try_acquire("raw", "x", ttl).await.unwrap());
+    assert!(
+        leases.try_acquire("raw", "x", ttl).await.unwrap(),
+        "reentrant"
+    );
+    assert!(!leases.try_acquire("raw", "y", ttl).await.unwrap());
+    assert!(!leases.renew("raw", "y", ttl).await.unwrap());
+    assert!(leases.renew("raw", "x", ttl).await.unwrap());
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert_eq!(leases.holder("raw").await.unwrap(), None, "expired");
+    assert!(leases.try_acquire("raw", "y", ttl).await.unwrap());
+    assert!(!leases.renew("raw", "x", ttl).await.unwrap(), "x lost it");
+    leases.release("raw", "x").await.unwrap();
+    assert_eq!(
+        leases.holder("raw").await.unwrap().as_deref(),
+        Some("y"),
+        "only the holder releases"
+    );
+    leases.release("raw", "y").await.unwrap();
+    assert_eq!(leases.holder("raw").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn sqlite_leader_is_the_process_holding_the_lock_file() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let first = elect(&store, "a", LeaderConfig::default()).await.unwrap();
+    assert!(*first.is_leader().borrow());
+    let path = format!("{}.lock", db.url.trim_start_matches("sqlite://"));
+    let pid = format!("pid {}", std::process::id());
+    assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), pid);
+
+    // A second daemon is refused, told which file and which process.
+    let other = db.open().await;
+    let err = elect(&other, "b", LeaderConfig::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::LeaderLocked { path: p, holder } if *p == path && *holder == pid),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&path) && text.contains(&pid), "{text}");
+
+    // Once the leader is gone, the lock is free.
+    drop(first);
+    let next = elect(&other, "b", LeaderConfig::default()).await.unwrap();
+    assert!(*next.is_leader().borrow());
 }
