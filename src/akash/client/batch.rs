@@ -301,6 +301,23 @@ pub fn receipt_for(result: &TxResult, index: u32) -> TxReceipt {
     }
 }
 
+/// The receipt of a whole tx: every message's events (narrow with [`TxReceipt::message`]).
+pub fn receipt_of_tx(result: &TxResult) -> TxReceipt {
+    TxReceipt {
+        hash: result.hash.clone(),
+        height: result.height,
+        gas_used: result.gas_used,
+        gas_wanted: result.gas_wanted,
+        msg_index: 0,
+        events: result.events.clone(),
+        typed_events: result
+            .events
+            .iter()
+            .filter_map(|e| AkashEvent::decode(e).ok().flatten())
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

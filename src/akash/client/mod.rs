@@ -14,11 +14,15 @@
 //! * [`network`] — `mainnet`, `testnet`, `devnet` or a URL.
 //! * [`types`] — the domain types of the trait's signatures (state filters).
 //! * [`gateway`] — the provider gateway client (manifest, lease status; mTLS or JWT).
+//! * [`fake`] — [`fake::FakeChain`] and [`fake::FakeGateway`], in-memory fakes of the two
+//!   traits for fast reconciler tests.
 
 pub mod batch;
+pub mod fake;
 pub mod gateway;
 pub mod network;
 pub mod providers;
+mod reads;
 pub mod retry;
 pub mod rpc;
 pub mod types;

@@ -20,17 +20,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cosmos_sdk_proto::cosmos::auth::v1beta1::{
-    BaseAccount, QueryAccountRequest, QueryAccountResponse,
-};
-use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryAllBalancesRequest, QueryAllBalancesResponse};
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse};
 use prost::Message;
 use tendermint_rpc::client::CompatMode;
 use tendermint_rpc::{Client, HttpClient, HttpClientUrl};
 use tokio::sync::Mutex;
 
-use super::batch::{receipt_for, BatchConfig, Batcher, TxResult, TxSubmitter};
+use super::batch::{receipt_for, receipt_of_tx, BatchConfig, Batcher, TxResult, TxSubmitter};
+use super::reads::{self, QueryRaw};
 use super::retry::Backoff;
 use super::{
     msgs, AccountInfo, AkashChain, CertificateStateFilter, ClientError, DeploymentStateFilter,
@@ -46,8 +43,6 @@ use crate::akash::tx::{sign_tx, tx_hash, UnsignedTx};
 
 /// Path of the Cosmos tx simulation query.
 pub const SIMULATE_PATH: &str = "/cosmos.tx.v1beta1.Service/Simulate";
-const ACCOUNT_PATH: &str = "/cosmos.auth.v1beta1.Query/Account";
-const ALL_BALANCES_PATH: &str = "/cosmos.bank.v1beta1.Query/AllBalances";
 
 /// How to reach the chain and how to pay.
 #[derive(Debug, Clone)]
@@ -246,11 +241,12 @@ impl Rpc {
             })
             .await?;
         if q.code.is_err() {
-            let log = q.log.to_string();
-            if log.contains("not found") {
-                return Err(ClientError::NotFound(format!("{path}: {log}")));
-            }
-            return Err(ClientError::chain(q.codespace, q.code.value(), log));
+            return Err(reads::query_error(
+                path,
+                q.codespace,
+                q.code.value(),
+                q.log.to_string(),
+            ));
         }
         Ok(q.value)
     }
@@ -271,6 +267,13 @@ impl Rpc {
             s.node_info.network.to_string(),
             s.sync_info.latest_block_height.value() as i64,
         ))
+    }
+}
+
+#[async_trait]
+impl QueryRaw for Rpc {
+    async fn query_raw(&self, path: &str, data: Vec<u8>) -> Result<Vec<u8>> {
+        Rpc::query_raw(self, path, data).await
     }
 }
 
@@ -299,7 +302,7 @@ pub struct Signer {
 
 impl Signer {
     async fn fetch_account(&self) -> Result<Seq> {
-        let info = account_info(&self.rpc, self.wallet.address()).await?;
+        let info = reads::account_info(&*self.rpc, self.wallet.address()).await?;
         Ok(Seq {
             number: info.account_number,
             sequence: info.sequence,
@@ -555,56 +558,6 @@ fn convert_event(e: &cosmrs::tendermint::abci::Event) -> Event {
     }
 }
 
-async fn account_info(rpc: &Rpc, address: &str) -> Result<AccountInfo> {
-    let req = QueryAccountRequest {
-        address: address.to_owned(),
-    };
-    let bytes = rpc.query_raw(ACCOUNT_PATH, req.encode_to_vec()).await?;
-    let resp = QueryAccountResponse::decode(bytes.as_slice())
-        .map_err(|e| ClientError::Transport(format!("undecodable account: {e}")))?;
-    let any = resp
-        .account
-        .ok_or_else(|| ClientError::NotFound(format!("account {address}")))?;
-    let base = base_account(&any.type_url, &any.value)
-        .ok_or_else(|| ClientError::Transport(format!("unknown account type {}", any.type_url)))?;
-    Ok(AccountInfo {
-        address: base.address,
-        account_number: base.account_number,
-        sequence: base.sequence,
-        has_pub_key: base.pub_key.is_some(),
-    })
-}
-
-/// The `BaseAccount` of an auth account, plain or vesting.
-fn base_account(type_url: &str, value: &[u8]) -> Option<BaseAccount> {
-    use cosmos_sdk_proto::cosmos::vesting::v1beta1 as v;
-    let from_vesting = |b: Option<v::BaseVestingAccount>| b.and_then(|b| b.base_account);
-    match type_url {
-        "/cosmos.auth.v1beta1.BaseAccount" => BaseAccount::decode(value).ok(),
-        "/cosmos.vesting.v1beta1.ContinuousVestingAccount" => from_vesting(
-            v::ContinuousVestingAccount::decode(value)
-                .ok()?
-                .base_vesting_account,
-        ),
-        "/cosmos.vesting.v1beta1.DelayedVestingAccount" => from_vesting(
-            v::DelayedVestingAccount::decode(value)
-                .ok()?
-                .base_vesting_account,
-        ),
-        "/cosmos.vesting.v1beta1.PeriodicVestingAccount" => from_vesting(
-            v::PeriodicVestingAccount::decode(value)
-                .ok()?
-                .base_vesting_account,
-        ),
-        "/cosmos.vesting.v1beta1.PermanentLockedAccount" => from_vesting(
-            v::PermanentLockedAccount::decode(value)
-                .ok()?
-                .base_vesting_account,
-        ),
-        _ => None,
-    }
-}
-
 /// [`AkashChain`] over CometBFT JSON-RPC. Cheap to clone.
 #[derive(Clone)]
 pub struct RpcChain {
@@ -765,21 +718,6 @@ pub struct DryRun {
     pub tx_bytes: Vec<u8>,
 }
 
-fn page_of<T>(items: Vec<T>, p: Option<crate::akash::proto::PageResponse>) -> Page<T> {
-    let (next_key, total) = match p {
-        Some(p) => (
-            (!p.next_key.is_empty()).then_some(p.next_key),
-            (p.total > 0).then_some(p.total),
-        ),
-        None => (None, None),
-    };
-    Page {
-        items,
-        next_key,
-        total,
-    }
-}
-
 #[async_trait]
 impl AkashChain for RpcChain {
     fn owner(&self) -> &str {
@@ -915,27 +853,14 @@ impl AkashChain for RpcChain {
         state: DeploymentStateFilter,
         page: Option<PageRequest>,
     ) -> Result<Page<dv1beta4::QueryDeploymentResponse>> {
-        let resp = self
-            .rpc
-            .query(&dv1beta4::QueryDeploymentsRequest {
-                filters: dv1beta4::DeploymentFilters {
-                    owner: owner.to_owned(),
-                    dseq: 0,
-                    state: state.as_query().to_owned(),
-                },
-                pagination: page,
-            })
-            .await?;
-        Ok(page_of(resp.deployments, resp.pagination))
+        reads::deployments(&*self.rpc, owner, state, page).await
     }
 
     async fn deployment(
         &self,
         id: &dv1::DeploymentID,
     ) -> Result<dv1beta4::QueryDeploymentResponse> {
-        self.rpc
-            .query(&dv1beta4::QueryDeploymentRequest { id: id.clone() })
-            .await
+        reads::deployment(&*self.rpc, id).await
     }
 
     async fn orders(
@@ -943,14 +868,7 @@ impl AkashChain for RpcChain {
         filters: mv1beta5::OrderFilters,
         page: Option<PageRequest>,
     ) -> Result<Page<mv1beta5::Order>> {
-        let resp = self
-            .rpc
-            .query(&mv1beta5::QueryOrdersRequest {
-                filters,
-                pagination: page,
-            })
-            .await?;
-        Ok(page_of(resp.orders, resp.pagination))
+        reads::orders(&*self.rpc, filters, page).await
     }
 
     async fn bids(
@@ -958,14 +876,7 @@ impl AkashChain for RpcChain {
         filters: mv1beta5::BidFilters,
         page: Option<PageRequest>,
     ) -> Result<Page<mv1beta5::QueryBidResponse>> {
-        let resp = self
-            .rpc
-            .query(&mv1beta5::QueryBidsRequest {
-                filters,
-                pagination: page,
-            })
-            .await?;
-        Ok(page_of(resp.bids, resp.pagination))
+        reads::bids(&*self.rpc, filters, page).await
     }
 
     async fn leases(
@@ -973,24 +884,11 @@ impl AkashChain for RpcChain {
         filters: mv1::LeaseFilters,
         page: Option<PageRequest>,
     ) -> Result<Page<mv1beta5::QueryLeaseResponse>> {
-        let resp = self
-            .rpc
-            .query(&mv1beta5::QueryLeasesRequest {
-                filters,
-                pagination: page,
-            })
-            .await?;
-        Ok(page_of(resp.leases, resp.pagination))
+        reads::leases(&*self.rpc, filters, page).await
     }
 
     async fn provider(&self, owner: &str) -> Result<provider::Provider> {
-        let resp = self
-            .rpc
-            .query(&provider::QueryProviderRequest {
-                owner: owner.to_owned(),
-            })
-            .await?;
-        Ok(resp.provider)
+        reads::provider(&*self.rpc, owner).await
     }
 
     async fn certificates(
@@ -999,37 +897,15 @@ impl AkashChain for RpcChain {
         serial: Option<&str>,
         state: CertificateStateFilter,
     ) -> Result<Vec<cert::CertificateResponse>> {
-        let resp = self
-            .rpc
-            .query(&cert::QueryCertificatesRequest {
-                filter: cert::CertificateFilter {
-                    owner: owner.to_owned(),
-                    serial: serial.unwrap_or_default().to_owned(),
-                    state: state.as_query().to_owned(),
-                },
-                pagination: None,
-            })
-            .await?;
-        Ok(resp.certificates)
+        reads::certificates(&*self.rpc, owner, serial, state).await
     }
 
     async fn balances(&self, address: &str) -> Result<Vec<Coin>> {
-        let req = QueryAllBalancesRequest {
-            address: address.to_owned(),
-            pagination: None,
-            resolve_denom: false,
-        };
-        let bytes = self
-            .rpc
-            .query_raw(ALL_BALANCES_PATH, req.encode_to_vec())
-            .await?;
-        let resp = QueryAllBalancesResponse::decode(bytes.as_slice())
-            .map_err(|e| ClientError::Transport(format!("undecodable balances: {e}")))?;
-        Ok(resp.balances)
+        reads::balances(&*self.rpc, address).await
     }
 
     async fn account(&self, address: &str) -> Result<AccountInfo> {
-        account_info(&self.rpc, address).await
+        reads::account_info(&*self.rpc, address).await
     }
 
     async fn latest_height(&self) -> Result<i64> {
@@ -1038,26 +914,7 @@ impl AkashChain for RpcChain {
 
     async fn tx(&self, hash: &str) -> Result<Option<TxReceipt>> {
         let hash = super::parse_tx_hash(hash)?;
-        Ok(find_tx(&self.rpc, hash)
-            .await?
-            .map(|r| whole_tx_receipt(&r)))
-    }
-}
-
-/// The receipt of a whole tx: every message's events.
-fn whole_tx_receipt(result: &TxResult) -> TxReceipt {
-    TxReceipt {
-        hash: result.hash.clone(),
-        height: result.height,
-        gas_used: result.gas_used,
-        gas_wanted: result.gas_wanted,
-        msg_index: 0,
-        events: result.events.clone(),
-        typed_events: result
-            .events
-            .iter()
-            .filter_map(|e| AkashEvent::decode(e).ok().flatten())
-            .collect(),
+        Ok(find_tx(&self.rpc, hash).await?.map(|r| receipt_of_tx(&r)))
     }
 }
 
