@@ -21,6 +21,7 @@ use crate::reconcile::metrics::Metrics;
 use crate::reconcile::{Context, Controller, ControllerConfig};
 use crate::render::{Renderer, TemplateSource};
 use crate::store::sql::SqlStore;
+use crate::store::LeaderConfig;
 
 /// How to reach Akash and as whom.
 pub struct ChainConfig {
@@ -68,14 +69,73 @@ pub struct DaemonConfig {
     pub secrets: Arc<dyn SecretSource>,
     /// Called on every phase transition.
     pub progress: Option<ProgressHook>,
+    /// The leader election among daemons sharing the store.
+    pub leader: LeaderConfig,
+}
+
+/// This daemon's name in the leader election: host and process id.
+fn holder_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!(
+        "{host}/{}/{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Waits until leadership is `want`. When the election has ended (SQLite: the lock is held
+/// for the process's life) and the value is not `want`, it never will be.
+async fn until(rx: &mut watch::Receiver<bool>, want: bool) {
+    let reached = rx.wait_for(|l| *l == want).await.is_ok();
+    if !reached && *rx.borrow() != want {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs the controllers while this daemon leads; a fresh controller (queue, backoff) per term.
+async fn lead(
+    ctx: Arc<Context>,
+    leader: crate::store::LeaderHandle,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut leading = leader.is_leader();
+    loop {
+        metrics.set_leader(false);
+        tokio::select! {
+            _ = until(&mut leading, true) => {},
+            _ = shutdown.wait_for(|s| *s) => break,
+        }
+        tracing::info!("leading: the controllers start");
+        metrics.set_leader(true);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let controller = Controller::new(ctx.clone());
+        let run = tokio::spawn(controller.run(stop_rx));
+        let stopping = tokio::select! {
+            _ = until(&mut leading, false) => false,
+            _ = shutdown.wait_for(|s| *s) => true,
+        };
+        let _ = stop_tx.send(true);
+        let _ = run.await;
+        metrics.set_leader(false);
+        if stopping || *shutdown.borrow() {
+            break;
+        }
+        tracing::warn!("leadership lost: the controllers stopped; standing by");
+    }
+    if let Err(e) = leader.resign().await {
+        tracing::warn!(error = %e, "cannot hand the leadership over");
+    }
 }
 
 /// A running daemon.
 pub struct Daemon {
     /// Where the API listens.
     pub api_addr: Option<SocketAddr>,
-    /// The controllers, when running.
-    pub controller: Option<Arc<Controller>>,
+    /// The controllers' context, when they run.
+    pub context: Option<Arc<Context>>,
     /// The store.
     pub store: Arc<SqlStore>,
     tasks: Vec<JoinHandle<()>>,
@@ -107,7 +167,7 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
     let metrics = Arc::new(Metrics::new());
     let mut tasks = Vec::new();
 
-    let controller = match cfg.chain {
+    let context = match cfg.chain {
         None => None,
         Some(chain_cfg) => {
             let rpc = RpcConfig {
@@ -147,12 +207,16 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
                 config: cfg.controller.clone(),
                 progress: cfg.progress.clone(),
             }));
-            let controller = Controller::new(ctx);
-            metrics.set_leader(true);
-            let c = controller.clone();
+            // One reconciling daemon per store: a lease on PostgreSQL (standbys take over),
+            // a lock file on SQLite (a second daemon is refused).
+            let leader = crate::store::elect(&store, &holder_name(), cfg.leader.clone())
+                .await
+                .context("cannot take part in the leader election")?;
             let sd = shutdown.clone();
-            tasks.push(tokio::spawn(async move { c.run(sd).await }));
-            Some(controller)
+            let m = metrics.clone();
+            let c = ctx.clone();
+            tasks.push(tokio::spawn(async move { lead(c, leader, m, sd).await }));
+            Some(ctx)
         }
     };
 
@@ -181,7 +245,7 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
     }
     Ok(Daemon {
         api_addr,
-        controller,
+        context,
         store,
         tasks,
     })

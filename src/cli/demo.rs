@@ -230,6 +230,7 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             templates: crate::render::TemplateSource::builtin(),
             secrets: vault,
             progress: Some(progress),
+            leader: Default::default(),
         },
         stop_rx,
     )

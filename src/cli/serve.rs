@@ -243,6 +243,7 @@ async fn serve_inner(args: &ServeArgs, database_url: &str, io: &mut Io<'_>) -> a
             templates: crate::render::source_from(args.sdl_templates.as_deref()),
             secrets,
             progress: None,
+            leader: Default::default(),
         },
         stop_rx,
     )

@@ -120,33 +120,36 @@ impl Controller {
         }
     }
 
-    async fn follow_feed(&self, mut cursor: i64) {
+    async fn follow_feed(&self, after: i64) {
+        let feed = crate::store::ChangeFeed::new(self.ctx.store.clone());
+        let mut cursor = feed.cursor(after);
         loop {
-            if let Err(e) = self
-                .ctx
-                .store
-                .wait_for_change(cursor, Duration::from_secs(5))
-                .await
-            {
-                warn!(error = %e, "change feed unavailable; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            match self.ctx.store.changes_since(cursor, 1000).await {
+            match cursor.next_batch(1000).await {
                 Ok(changes) => {
                     for c in changes {
-                        cursor = cursor.max(c.id);
-                        if KINDS.contains(&c.key.kind) {
+                        // Our own status and finalizer writes do not wake us: only a created,
+                        // changed or deleted spec (or a deletion request) does.
+                        if c.spec_changed && KINDS.contains(&c.key.kind) {
                             self.queue.schedule(c.key, Duration::ZERO, Urgency::Change);
                         }
                     }
                 }
-                Err(e) => {
-                    warn!(error = %e, "cannot read changes; relisting");
-                    if let Ok(latest) = self.ctx.store.latest_change().await {
-                        cursor = latest;
+                Err(crate::store::StoreError::Expired { .. }) => {
+                    warn!("the change feed moved past our cursor; relisting");
+                    match self.ctx.store.latest_change().await {
+                        Ok(latest) => {
+                            self.enqueue_all(Urgency::Change).await;
+                            cursor.reset(latest);
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "cannot read the change feed; retrying");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                     }
-                    self.enqueue_all(Urgency::Change).await;
+                }
+                Err(e) => {
+                    warn!(error = %e, "change feed unavailable; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
             self.ctx.metrics.queue_depth(self.queue.due_now());

@@ -77,6 +77,7 @@ async fn start(dn: &Devnet, url: &str) -> (Daemon, watch::Sender<bool>) {
                 af_operator::render::FileSecrets::default(),
             ))),
             progress: None,
+            leader: Default::default(),
         },
         rx,
     )
