@@ -8,7 +8,7 @@
 //!   holder and an expiry computed by the database's clock (`now()`), so replicas with skewed
 //!   clocks agree. The leader renews every [`LeaderConfig::renew_every`] (5 s); standbys try
 //!   every [`LeaderConfig::retry_every`] (2 s) and take an expired lease over, so a standby
-//!   leads within the lease (15 s) plus one retry after the leader is killed. A leader that
+//!   leads within the lease (12 s) plus one retry (1 s) after the leader is killed. A leader that
 //!   cannot renew steps down when its lease, measured on its own monotonic clock from before
 //!   its last successful renewal, runs out, before any standby can take over. [`LeaderLease`]
 //!   is the row-level facility underneath.
@@ -45,9 +45,9 @@ impl Default for LeaderConfig {
     fn default() -> Self {
         LeaderConfig {
             name: "reconciler".into(),
-            lease: Duration::from_secs(15),
-            renew_every: Duration::from_secs(5),
-            retry_every: Duration::from_secs(2),
+            lease: Duration::from_secs(12),
+            renew_every: Duration::from_secs(4),
+            retry_every: Duration::from_secs(1),
         }
     }
 }

@@ -347,3 +347,129 @@ async fn reconcile_crash_at_every_step_leaves_exactly_one_deployment() {
     );
     dn.shutdown().unwrap();
 }
+
+/// A `serve` process with controllers against the devnet; its API address read from stderr.
+struct Serve {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Serve {
+    fn start(dn: &Devnet, db: &str) -> Serve {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--bid-window",
+                "200ms",
+                "--resync",
+                "2s",
+            ])
+            .arg("--network")
+            .arg(dn.rpc_url())
+            .arg("--devnet-control")
+            .arg(dn.control_url())
+            .env("AF_DATABASE_URL", db)
+            .env("AF_AKASH_MNEMONIC", dn.mnemonic().as_str())
+            .env_remove("PORT")
+            .env_remove("AF_LISTEN")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn serve");
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("serve exited").expect("stderr");
+            if let Some(rest) = line.split("serving GraphQL on http://").nth(1) {
+                break rest.split('/').next().unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Serve { child, addr }
+    }
+
+    async fn leading(&self) -> bool {
+        let Ok(r) = reqwest::get(format!("http://{}/metrics", self.addr)).await else {
+            return false;
+        };
+        r.text()
+            .await
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l == "af_operator_leader 1")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two daemons on one PostgreSQL: exactly one leads; after the leader is SIGKILLed the
+/// standby leads within 15 s and takes a new spec to Ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reconcile_leader_failover_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let dn = devnet().await;
+    let a = Serve::start(&dn, &db.url);
+    let b = Serve::start(&dn, &db.url);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let (la, lb) = loop {
+        let (la, lb) = (a.leading().await, b.leading().await);
+        if la || lb {
+            break (la, lb);
+        }
+        assert!(std::time::Instant::now() < deadline, "nobody leads");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(la ^ lb, "exactly one leads");
+    let (mut leader, standby) = if la { (a, b) } else { (b, a) };
+    failover(&mut leader, &standby, &dn, &db).await;
+}
+
+async fn failover(leader: &mut Serve, standby: &Serve, dn: &Devnet, db: &TestDb) {
+    leader.child.kill().unwrap(); // SIGKILL
+    let _ = leader.child.wait();
+    let killed = std::time::Instant::now();
+    while !standby.leading().await {
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "the standby did not take over within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("standby leads {:?} after the SIGKILL", killed.elapsed());
+    let store = db.open().await;
+    apply(&store, &agent("1.25", "0.5")).await;
+    until_ready(&store, 1, "after failover").await;
+    let chain = chain_client(dn).await;
+    assert_eq!(active_dseqs(&chain).await.len(), 1);
+    store.close().await;
+}
+
+/// On SQLite a second reconciling daemon is refused, naming the lock file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_second_daemon_on_sqlite_is_refused() {
+    let dn = devnet().await;
+    let db = TestDb::sqlite();
+    let first = Serve::start(&dn, &db.url);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--network")
+        .arg(dn.rpc_url())
+        .env("AF_DATABASE_URL", &db.url)
+        .env("AF_AKASH_MNEMONIC", dn.mnemonic().as_str())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(".lock") && err.contains("pid"), "{err}");
+    drop(first);
+}
