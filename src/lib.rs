@@ -10,7 +10,7 @@
 //!   its SQL implementation for SQLite (the embedded default) and PostgreSQL (production),
 //!   migrations per dialect; deployment intents, API tokens, the one shared change-feed
 //!   watcher, and leader election among replicas.
-//! - [`sdl`]: Akash SDL, exact: parse and validate SDL 2.0/2.1, build the deployment groups
+//! - [`sdl`] (the `af-akash` crate's): Akash SDL, exact: parse and validate SDL 2.0/2.1, build the deployment groups
 //!   (the very protobuf types the chain client sends) and the provider manifest, and compute
 //!   the manifest version as Akash's Go code does. Pure; imports nothing else from the crate.
 //! - [`akash`]: Akash's protobuf messages (deployment v1beta4, market v1beta5, escrow v1,
@@ -23,7 +23,7 @@
 //!   a keyed digest only, and decrypted per project into the resolver rendering uses.
 //! - [`api`]: the GraphQL API over HTTP (`af-operator serve`): mutations that enqueue
 //!   desired state, queries, live subscriptions, tokens scoped to projects.
-//! - [`devnet`]: the local Akash network: a pure, deterministic chain state machine with
+//! - [`devnet`] (the `af-devnet` crate): the local Akash network: a pure, deterministic chain state machine with
 //!   mainnet's deployment, market, escrow, cert, provider, audit and bme rules, bank and
 //!   auth accounts, typed events and gRPC queries by path.
 //! - [`reconcile`]: the controller runtime (work queue, backoff, resync, orphan sweep) and
@@ -35,13 +35,13 @@
 #![forbid(unsafe_code)]
 
 pub mod akash;
+pub use af_akash::sdl;
+pub use af_devnet as devnet;
 pub mod api;
 pub mod cli;
 pub mod daemon;
-pub mod devnet;
 pub mod reconcile;
 pub mod render;
-pub mod sdl;
 pub mod secrets;
 pub mod spec;
 pub mod store;

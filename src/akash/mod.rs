@@ -1,10 +1,7 @@
-//! Akash Network: the protobuf messages the chain speaks ([`proto`]), keys and signing
-//! ([`keys`], [`tx`]), mTLS certificates ([`certs`]) and gateway JWTs ([`jwt`]), shared by the
-//! chain client and the local devnet.
+//! Akash Network: the protocol ([`proto`], [`keys`], [`tx`], [`certs`], [`jwt`]) lives in
+//! the `af-akash` crate, shared with the devnet; [`client`] is the operator's chain and
+//! gateway client.
 
-pub mod certs;
+pub use af_akash::{certs, jwt, keys, proto, tx};
+
 pub mod client;
-pub mod jwt;
-pub mod keys;
-pub mod proto;
-pub mod tx;

@@ -1,0 +1,335 @@
+//! Workloads: the services of an accepted manifest "run" — they answer HTTP on every path with
+//! 200 and a small JSON (500 while unhealthy) — behind the provider's ingress listener (routing
+//! by Host header), forwarded-port listeners and leased IPs.
+
+use super::prov::{BidKey, Provider, State};
+use af_akash::sdl::ManifestGroup;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// A forwarded port.
+#[derive(Clone, Debug)]
+pub(crate) struct Forward {
+    pub port: u32,
+    pub external_port: u16,
+    pub proto: String,
+}
+
+/// A leased-IP endpoint.
+#[derive(Clone, Debug)]
+pub(crate) struct LeasedIp {
+    pub port: u32,
+    pub external_port: u32,
+    pub proto: String,
+    pub ip: Ipv4Addr,
+}
+
+/// One running service.
+#[derive(Debug)]
+pub(crate) struct ServiceRun {
+    pub name: String,
+    pub image: String,
+    pub count: u32,
+    pub uris: Vec<String>,
+    pub forwards: Vec<Forward>,
+    pub ips: Vec<LeasedIp>,
+}
+
+/// The services of one lease.
+pub(crate) struct LeaseWorkload {
+    pub dseq: u64,
+    pub services: Vec<ServiceRun>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _udp: Vec<std::net::UdpSocket>,
+}
+
+impl Drop for LeaseWorkload {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl ServiceRun {
+    pub(crate) fn status_json(&self) -> Value {
+        let uris = if self.uris.is_empty() {
+            Value::Null
+        } else {
+            json!(self.uris)
+        };
+        json!({
+            "name": self.name,
+            "available": self.count,
+            "total": self.count,
+            "uris": uris,
+            "observed_generation": 1,
+            "replicas": self.count,
+            "updated_replicas": self.count,
+            "ready_replicas": self.count,
+            "available_replicas": self.count,
+        })
+    }
+}
+
+impl LeaseWorkload {
+    /// `LeaseStatus` as the Go provider prints it.
+    pub(crate) fn status_json(&self) -> Value {
+        let mut services = serde_json::Map::new();
+        let mut forwarded = serde_json::Map::new();
+        let mut ips = serde_json::Map::new();
+        for s in &self.services {
+            services.insert(s.name.clone(), s.status_json());
+            if !s.forwards.is_empty() {
+                let list: Vec<Value> = s
+                    .forwards
+                    .iter()
+                    .map(|f| {
+                        json!({"host": "127.0.0.1", "port": f.port, "externalPort": f.external_port,
+                               "proto": f.proto, "name": s.name})
+                    })
+                    .collect();
+                forwarded.insert(s.name.clone(), Value::Array(list));
+            }
+            if !s.ips.is_empty() {
+                let list: Vec<Value> = s
+                    .ips
+                    .iter()
+                    .map(|i| {
+                        json!({"Port": i.port, "ExternalPort": i.external_port,
+                               "Protocol": i.proto, "IP": i.ip.to_string()})
+                    })
+                    .collect();
+                ips.insert(s.name.clone(), Value::Array(list));
+            }
+        }
+        let or_null = |m: serde_json::Map<String, Value>| {
+            if m.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(m)
+            }
+        };
+        json!({
+            "services": services,
+            "forwarded_ports": or_null(forwarded),
+            "ips": or_null(ips),
+        })
+    }
+}
+
+/// The ingress label of a service: 16 base-36 characters, deterministic given the devnet's
+/// seed, the provider and the lease (so a restarted devnet hands out the same hostnames).
+fn ingress_label(p: &Provider, key: &BidKey, service: &str) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let label = format!(
+        "ingress/{}/{}/{}/{}/{}/{service}",
+        key.0, key.1, key.2, key.3, key.5
+    );
+    let digest = super::derive(p.seed, &label, p.index);
+    digest[..16]
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Stops the workload of lease `key` and frees its IPs.
+pub(crate) fn stop(st: &mut State, key: &BidKey) {
+    st.workloads.remove(key);
+    st.ips_in_use.retain(|_, k| k != key);
+}
+
+/// Runs the services of `group` for lease `key` (replacing a previous manifest's; ingress
+/// hostnames of services that stay are kept).
+pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &ManifestGroup) {
+    let old_hosts: HashMap<String, String> = st
+        .workloads
+        .get(key)
+        .map(|w| {
+            w.services
+                .iter()
+                .filter_map(|s| {
+                    s.uris
+                        .iter()
+                        .find(|u| u.ends_with(&format!(".ingress.{}.devnet", p.name)))
+                        .map(|u| (s.name.clone(), u.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    st.workloads.remove(key);
+    st.ips_in_use.retain(|_, k| k != key);
+
+    let mut tasks = Vec::new();
+    let mut udp = Vec::new();
+    let mut ip_by_name: HashMap<String, Ipv4Addr> = HashMap::new();
+    let mut services = Vec::new();
+    for s in &group.services {
+        let mut uris = Vec::new();
+        let mut forwards = Vec::new();
+        let mut ips = Vec::new();
+        for e in s.expose.iter().filter(|e| e.global) {
+            let external = e.effective_external_port();
+            let tcp = e.proto.eq_ignore_ascii_case("TCP");
+            if tcp && external == 80 {
+                if uris.is_empty() {
+                    let host = old_hosts.get(&s.name).cloned().unwrap_or_else(|| {
+                        format!(
+                            "{}.ingress.{}.devnet",
+                            ingress_label(p, key, &s.name),
+                            p.name
+                        )
+                    });
+                    uris.push(host);
+                }
+                for h in e.hosts.iter().flatten() {
+                    if !uris.contains(h) {
+                        uris.push(h.clone());
+                    }
+                }
+            } else {
+                let port = if tcp {
+                    match forward_listener(p, key.1, &s.name, &s.image) {
+                        Some((port, task)) => {
+                            tasks.push(task);
+                            port
+                        }
+                        None => continue,
+                    }
+                } else {
+                    match std::net::UdpSocket::bind("127.0.0.1:0") {
+                        Ok(sock) => {
+                            let port = sock.local_addr().map(|a| a.port()).unwrap_or(0);
+                            udp.push(sock);
+                            port
+                        }
+                        Err(_) => continue,
+                    }
+                };
+                forwards.push(Forward {
+                    port: e.port,
+                    external_port: port,
+                    proto: e.proto.to_ascii_uppercase(),
+                });
+            }
+            if !e.ip.is_empty() {
+                let ip = match ip_by_name.get(&e.ip) {
+                    Some(ip) => Some(*ip),
+                    None => {
+                        let free = p
+                            .ip_pool
+                            .iter()
+                            .find(|ip| !st.ips_in_use.contains_key(ip))
+                            .copied();
+                        if let Some(ip) = free {
+                            st.ips_in_use.insert(ip, key.clone());
+                            ip_by_name.insert(e.ip.clone(), ip);
+                        }
+                        free
+                    }
+                };
+                if let Some(ip) = ip {
+                    ips.push(LeasedIp {
+                        port: e.port,
+                        external_port: external,
+                        proto: e.proto.to_ascii_uppercase(),
+                        ip,
+                    });
+                }
+            }
+        }
+        services.push(ServiceRun {
+            name: s.name.clone(),
+            image: s.image.clone(),
+            count: s.count,
+            uris,
+            forwards,
+            ips,
+        });
+    }
+    st.workloads.insert(
+        key.clone(),
+        LeaseWorkload {
+            dseq: key.1,
+            services,
+            tasks,
+            _udp: udp,
+        },
+    );
+}
+
+/// A listener serving one service directly (a forwarded port).
+fn forward_listener(
+    p: &Arc<Provider>,
+    dseq: u64,
+    service: &str,
+    image: &str,
+) -> Option<(u16, tokio::task::JoinHandle<()>)> {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    std_listener.set_nonblocking(true).ok()?;
+    let port = std_listener.local_addr().ok()?.port();
+    let listener = tokio::net::TcpListener::from_std(std_listener).ok()?;
+    let p2 = p.clone();
+    let service = service.to_string();
+    let image = image.to_string();
+    let router = Router::new().fallback(move || {
+        let p = p2.clone();
+        let service = service.clone();
+        let image = image.clone();
+        async move { answer(&p, dseq, &service, &image) }
+    });
+    let task = super::gateway::spawn_accept(listener, None, router, p.clone());
+    Some((port, task))
+}
+
+fn answer(p: &Provider, dseq: u64, service: &str, image: &str) -> Response {
+    let body = json!({"service": service, "image": image, "dseq": dseq.to_string(), "provider": p.address});
+    if p.state().faults.is_unhealthy(dseq, service) {
+        let body = json!({"error": "service unhealthy", "service": service, "dseq": dseq.to_string(),
+                          "provider": p.address});
+        return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response();
+    }
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// The ingress: routes by Host header to the service owning that hostname.
+pub(crate) fn ingress_router(p: Arc<Provider>) -> Router {
+    Router::new().fallback(move |req: Request| {
+        let p = p.clone();
+        async move {
+            let host = req
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .map(|h| {
+                    h.rsplit_once(':')
+                        .map_or(h, |(h, _)| h)
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default();
+            let target = {
+                let st = p.state();
+                st.workloads.values().find_map(|w| {
+                    w.services
+                        .iter()
+                        .find(|s| s.uris.iter().any(|u| u.eq_ignore_ascii_case(&host)))
+                        .map(|s| (w.dseq, s.name.clone(), s.image.clone()))
+                })
+            };
+            match target {
+                Some((dseq, service, image)) => answer(&p, dseq, &service, &image),
+                None => (
+                    StatusCode::NOT_FOUND,
+                    format!("no service for host {host:?}\n"),
+                )
+                    .into_response(),
+            }
+        }
+    })
+}
