@@ -269,10 +269,43 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// The store answers; now the controllers: off or standing by is ready; leading is ready
+/// while the chain has answered within the last two minutes (or not yet been asked).
+fn controllers_ready(api: &Api) -> Response {
+    use crate::reconcile::metrics::Role;
+    let Some(m) = api.metrics() else {
+        return (StatusCode::OK, "ready\n").into_response();
+    };
+    match m.role() {
+        Role::Off => (StatusCode::OK, "ready\ncontrollers: off\n").into_response(),
+        Role::Standby => (StatusCode::OK, "ready\ncontrollers: standby\n").into_response(),
+        Role::Leading => {
+            let last = m.chain_last_answer_ms();
+            let age_ms = chrono::Utc::now().timestamp_millis() - last;
+            if last == 0 || age_ms <= 120_000 {
+                (StatusCode::OK, "ready\ncontrollers: leading\n").into_response()
+            } else {
+                tracing::warn!(
+                    seconds = age_ms / 1000,
+                    "readyz: the chain has not answered"
+                );
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "controllers: leading, but the chain has not answered for {} s\n",
+                        age_ms / 1000
+                    ),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
 async fn readyz(State(api): State<Api>) -> Response {
     let check = tokio::time::timeout(Duration::from_secs(2), api.inner.store.latest_change()).await;
     match check {
-        Ok(Ok(_)) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Ok(_)) => controllers_ready(&api),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readyz: the store is unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()

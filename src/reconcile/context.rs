@@ -151,7 +151,19 @@ pub struct Context {
     /// Progress callback.
     pub progress: Option<ProgressHook>,
     rendered: Mutex<HashMap<String, Arc<Rendered>>>,
+    heights: Mutex<BlockClock>,
 }
+
+/// The chain's time per block, from heights sampled over time (mainnet's ~6 s until two
+/// samples exist).
+#[derive(Debug, Default)]
+struct BlockClock {
+    first: Option<(i64, i64)>,
+    last: Option<(i64, i64)>,
+}
+
+/// Mainnet's block time, used until the chain has been watched for a while.
+pub const DEFAULT_BLOCK_TIME_MS: f64 = 6_000.0;
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,6 +214,28 @@ impl Context {
             clock: Clock::new(),
             progress: p.progress,
             rendered: Mutex::new(HashMap::new()),
+            heights: Mutex::new(BlockClock::default()),
+        }
+    }
+
+    /// Records the chain's height now (the controller samples it at every resync).
+    pub fn sample_height(&self, height: i64) {
+        let now = self.clock.now_ms();
+        let mut c = self.heights.lock().unwrap_or_else(|e| e.into_inner());
+        if c.first.is_none() {
+            c.first = Some((height, now));
+        }
+        c.last = Some((height, now));
+    }
+
+    /// The observed time per block in milliseconds.
+    pub fn block_time_ms(&self) -> f64 {
+        let c = self.heights.lock().unwrap_or_else(|e| e.into_inner());
+        match (c.first, c.last) {
+            (Some((h0, t0)), Some((h1, t1))) if h1 > h0 && t1 > t0 => {
+                (t1 - t0) as f64 / (h1 - h0) as f64
+            }
+            _ => DEFAULT_BLOCK_TIME_MS,
         }
     }
 

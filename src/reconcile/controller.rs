@@ -68,6 +68,7 @@ impl Controller {
                 0
             }
         };
+        self.sample_height().await;
         self.enqueue_all(Urgency::Change).await;
         {
             let me = self.clone();
@@ -159,10 +160,22 @@ impl Controller {
     async fn resync_loop(&self) {
         loop {
             tokio::time::sleep(jittered(self.ctx.config.resync)).await;
+            self.sample_height().await;
             self.enqueue_all(Urgency::Resync).await;
             if let Err(e) = self.sweep().await {
                 warn!(error = %e, "orphan sweep failed; retried at the next resync");
             }
+        }
+    }
+
+    /// One height sample per resync (not per resource): the block time behind escrow runways.
+    async fn sample_height(&self) {
+        match self.ctx.chain.latest_height().await {
+            Ok(h) => {
+                self.ctx.sample_height(h);
+                self.ctx.metrics.chain_answered(self.ctx.clock.now_ms());
+            }
+            Err(e) => warn!(error = %e, "cannot read the chain's height"),
         }
     }
 

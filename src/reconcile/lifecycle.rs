@@ -241,12 +241,25 @@ async fn observe(
                 )
             })
             .collect::<Vec<_>>();
+        let escrow = d
+            .escrow_account
+            .state
+            .funds
+            .iter()
+            .find(|b| b.denom == "uact")
+            .or(d.escrow_account.state.funds.first())
+            .map(|b| {
+                let amount = legacy_dec::to_decimal(&b.amount)
+                    .parse::<f64>()
+                    .unwrap_or(0.0);
+                (amount, b.denom.clone())
+            });
         let mut dep = ChainDeployment {
             active,
             hash: hex::encode(&d.deployment.hash),
             groups,
-            leases: Vec::new(),
-            bids: Vec::new(),
+            escrow,
+            ..ChainDeployment::default()
         };
         if active {
             let leases = ctx
@@ -262,6 +275,12 @@ async fn observe(
                 )
                 .await
                 .map_err(|e| ReconcileError::from_client("query leases", intent.dseq, e))?;
+            for l in &leases.items {
+                let price = legacy_dec::to_decimal(&l.lease.price.amount)
+                    .parse::<f64>()
+                    .unwrap_or(0.0);
+                dep.lease_prices.insert(lease_key(&l.lease.id), price);
+            }
             dep.leases = leases.items.into_iter().map(|l| l.lease.id).collect();
             let unleased = dep
                 .groups
@@ -296,6 +315,11 @@ async fn observe(
         chain.insert(intent.dseq, dep);
     }
 
+    if !intents.is_empty() {
+        // Every chain read above answered (an error returns early): for /readyz.
+        ctx.metrics.chain_answered(ctx.clock.now_ms());
+    }
+
     // The providers' view, only where the manifest at the desired version was accepted.
     let mut health = BTreeMap::new();
     if let Some(r) = rendered {
@@ -325,6 +349,7 @@ async fn observe(
         chain,
         health,
         status: status.clone(),
+        block_time_ms: ctx.block_time_ms(),
     })
 }
 
@@ -467,11 +492,41 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
         leases.push(t);
     }
     status.leases = leases;
+    // Escrow: funds left ÷ the leases' price per block × the observed block time.
+    let rate: f64 = dep.lease_prices.values().sum();
+    for t in &mut status.leases {
+        let key = (
+            t.dseq.parse().unwrap_or_default(),
+            t.gseq,
+            t.oseq,
+            t.provider.clone(),
+        );
+        if let (Some(p), Some((_, denom))) = (dep.lease_prices.get(&key), &dep.escrow) {
+            t.price = format!("{}{denom}", trim_decimal(*p));
+        }
+    }
+    match &dep.escrow {
+        Some((funds, denom)) => {
+            status.escrow_balance = Some(format!("{}{denom}", trim_decimal(*funds)));
+            status.escrow_runway_seconds =
+                (rate > 0.0).then(|| (funds / rate * obs.block_time_ms / 1000.0).floor() as i64);
+        }
+        None => {
+            status.escrow_balance = None;
+            status.escrow_runway_seconds = None;
+        }
+    }
     status.provider = status
         .leases
         .iter()
         .min_by_key(|l| l.gseq)
         .map(|l| l.provider.clone());
+}
+
+/// A decimal without trailing zeros (`12.500000` → `12.5`).
+fn trim_decimal(x: f64) -> String {
+    let s = format!("{x:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 enum StepOutcome {
@@ -879,6 +934,14 @@ async fn write_status(
     }
     akash.next_retry = None;
     akash.last_reconcile_time = Some(now.clone());
+    if let Some(secs) = akash.escrow_runway_seconds {
+        ctx.metrics.runway(
+            resource.kind.as_str(),
+            &resource.metadata.project,
+            &resource.metadata.name,
+            secs,
+        );
+    }
     let ready = if phase == Phase::Ready {
         ConditionStatus::True
     } else {

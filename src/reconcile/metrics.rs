@@ -33,8 +33,21 @@ struct ResourceLabels {
     name: String,
 }
 
+/// What this replica's controllers are doing, for `/readyz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// No controllers in this process (`--controllers=false`).
+    Off,
+    /// Another replica leads; this one stands by.
+    Standby,
+    /// This replica reconciles.
+    Leading,
+}
+
 /// Every metric of the controllers.
 pub struct Metrics {
+    role: std::sync::atomic::AtomicU8,
+    chain_ok_ms: std::sync::atomic::AtomicI64,
     registry: Mutex<Registry>,
     reconciles: Family<ResultLabels, Counter>,
     duration: Family<KindLabels, Histogram>,
@@ -112,6 +125,8 @@ impl Metrics {
         let unmanaged = Gauge::default();
         registry.register("unmanaged_deployments", "Active deployments of the wallet that af-operator never recorded (reported, never closed)", unmanaged.clone());
         Metrics {
+            role: std::sync::atomic::AtomicU8::new(0),
+            chain_ok_ms: std::sync::atomic::AtomicI64::new(0),
             registry: Mutex::new(registry),
             reconciles,
             duration,
@@ -174,9 +189,31 @@ impl Metrics {
             .set(seconds);
     }
 
-    /// Whether this replica leads.
+    /// Whether this replica leads (it stands by otherwise).
     pub fn set_leader(&self, leading: bool) {
         self.leader.set(i64::from(leading));
+        let role = if leading { 2 } else { 1 };
+        self.role.store(role, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// What the controllers of this process do.
+    pub fn role(&self) -> Role {
+        match self.role.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => Role::Standby,
+            2 => Role::Leading,
+            _ => Role::Off,
+        }
+    }
+
+    /// The chain answered a read (milliseconds since the epoch).
+    pub fn chain_answered(&self, now_ms: i64) {
+        self.chain_ok_ms
+            .store(now_ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// When the chain last answered (milliseconds since the epoch; 0: never).
+    pub fn chain_last_answer_ms(&self) -> i64 {
+        self.chain_ok_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Active deployments of the wallet that no intent names.

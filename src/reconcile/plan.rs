@@ -43,6 +43,10 @@ pub struct ChainDeployment {
     pub leases: Vec<LeaseID>,
     /// Open bids on its open orders, with their price per block (a decimal).
     pub bids: Vec<(BidID, f64)>,
+    /// The price per block of each active lease (a decimal, in the escrow's denomination).
+    pub lease_prices: BTreeMap<LeaseKey, f64>,
+    /// The escrow account's funds left (a decimal) and their denomination.
+    pub escrow: Option<(f64, String)>,
 }
 
 /// What a lease's provider says.
@@ -73,6 +77,8 @@ pub struct Observed {
     pub health: BTreeMap<LeaseKey, LeaseHealth>,
     /// The status as last written.
     pub status: AkashStatus,
+    /// The chain's observed time per block, in milliseconds.
+    pub block_time_ms: f64,
 }
 
 /// A lease without its owner (the owner is always us).

@@ -168,6 +168,20 @@ async fn lifecycle(db: TestDb) {
         .iter()
         .any(|f| f == "af-operator.io/akash"));
     assert_eq!(s.leases.len(), 1);
+    assert!(s.leases[0].price.ends_with("uact"), "{:?}", s.leases[0]);
+    assert!(
+        s.escrow_balance
+            .as_deref()
+            .is_some_and(|b| b.ends_with("uact")),
+        "{:?}",
+        s.escrow_balance
+    );
+    // 5 ACT at a price well under 1 uact per block lasts for days.
+    assert!(
+        s.escrow_runway_seconds.is_some_and(|r| r > 86_400),
+        "{:?}",
+        s.escrow_runway_seconds
+    );
     assert!(
         s.uris.iter().any(|u| u.contains(".ingress.provider-")),
         "{:?}",

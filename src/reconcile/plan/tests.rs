@@ -51,8 +51,7 @@ fn dep(version: &str, groups: &[&str]) -> ChainDeployment {
             .enumerate()
             .map(|(i, g)| (i as u32 + 1, group(g), true))
             .collect(),
-        leases: vec![],
-        bids: vec![],
+        ..ChainDeployment::default()
     }
 }
 
