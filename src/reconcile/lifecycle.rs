@@ -296,6 +296,24 @@ async fn observe(
         chain.insert(intent.dseq, dep);
     }
 
+    // A create broadcast without confirmation may still land until its timeout height: asked
+    // for by its hash, never sent again while it may.
+    let mut in_flight = BTreeMap::new();
+    if let Some(p) = &status.pending_intent {
+        let dseq = p.dseq.parse::<u64>().ok();
+        let waiting = dseq.filter(|d| {
+            !chain.contains_key(d)
+                && intents
+                    .iter()
+                    .any(|i| i.dseq == *d && i.state == IntentState::Pending)
+        });
+        if let (Some(dseq), Some(hash), Some(timeout)) = (waiting, &p.tx_hash, p.timeout_height) {
+            if create_may_land(ctx, dseq, hash, timeout).await? {
+                in_flight.insert(dseq, timeout);
+            }
+        }
+    }
+
     // The providers' view, only where the manifest at the desired version was accepted.
     let mut health = BTreeMap::new();
     if let Some(r) = rendered {
@@ -325,7 +343,38 @@ async fn observe(
         chain,
         health,
         status: status.clone(),
+        in_flight,
     })
+}
+
+/// Whether the create of `dseq`, broadcast as tx `hash` with `timeout_height`, may still land:
+/// not in a block yet and the chain not past its timeout height (0: no timeout height, so
+/// nothing proves it never lands; sending again is still safe, as the chain refuses a second
+/// deployment with the same dseq).
+async fn create_may_land(
+    ctx: &Context,
+    dseq: u64,
+    hash: &str,
+    timeout_height: u64,
+) -> Result<bool, ReconcileError> {
+    if timeout_height == 0 {
+        return Ok(false);
+    }
+    match ctx.chain.tx(hash).await {
+        // In a block: the deployment query above decides (found, or refused by the chain).
+        Ok(Some(_)) => Ok(false),
+        Ok(None) => {
+            let height = ctx
+                .chain
+                .latest_height()
+                .await
+                .map_err(|e| ReconcileError::from_client("latest height", dseq, e))?;
+            Ok(u64::try_from(height).unwrap_or(0) <= timeout_height)
+        }
+        // The chain refused it: it never executes.
+        Err(ClientError::Chain { .. }) => Ok(false),
+        Err(e) => Err(ReconcileError::from_client("query create tx", dseq, e)),
+    }
 }
 
 /// What the provider says of a lease, and the health check through its URI.
@@ -549,10 +598,16 @@ async fn execute(
                     Err(e) => return Err(e.into()),
                 }
             }
+            // The first deployment is the one to show while its create is pending (a
+            // replacement shows once it is on chain, beside the one still serving).
+            if status.dseq.is_none() {
+                status.dseq = Some(dseq.to_string());
+            }
             status.pending_intent = Some(PendingIntent {
                 action: "create-deployment".into(),
                 dseq: dseq.to_string(),
                 since: now,
+                ..PendingIntent::default()
             });
             ctx.crash_point("after-intent");
             send_create(ctx, resource, status, r, dseq).await?;
@@ -815,8 +870,33 @@ async fn send_create(
             Ok(())
         }
         // Whatever happened, the intent stays pending: the next round reads the chain and
-        // adopts the deployment or sends it again with the same dseq.
-        Err(e) => Err(ReconcileError::from_client("create deployment", dseq, e)),
+        // adopts the deployment, waits while a broadcast tx may still land, or sends it again
+        // with the same dseq.
+        Err(e) => {
+            if let ClientError::Pending {
+                hash,
+                timeout_height,
+                ..
+            } = &e
+            {
+                let p = status
+                    .pending_intent
+                    .take()
+                    .filter(|p| p.dseq == dseq.to_string())
+                    .unwrap_or_else(|| PendingIntent {
+                        action: "create-deployment".into(),
+                        dseq: dseq.to_string(),
+                        since: chrono::Utc::now().to_rfc3339(),
+                        ..PendingIntent::default()
+                    });
+                status.pending_intent = Some(PendingIntent {
+                    tx_hash: Some(hash.clone()),
+                    timeout_height: Some(*timeout_height),
+                    ..p
+                });
+            }
+            Err(ReconcileError::from_client("create deployment", dseq, e))
+        }
     }
 }
 

@@ -73,6 +73,9 @@ pub struct Observed {
     pub health: BTreeMap<LeaseKey, LeaseHealth>,
     /// The status as last written.
     pub status: AkashStatus,
+    /// Pending intents whose create was broadcast and may still land: dseq → the last height
+    /// its tx can be included at. Such a create is waited for, never sent again.
+    pub in_flight: BTreeMap<u64, u64>,
 }
 
 /// A lease without its owner (the owner is always us).
@@ -301,6 +304,18 @@ fn plan_newest(
     let dseq = newest.dseq;
     let dep = obs.chain.get(&dseq);
     match (newest.state, dep) {
+        (IntentState::Pending, None) if obs.in_flight.contains_key(&dseq) => {
+            let mut p = Plan::new(
+                Phase::Deploying,
+                "CreatePending",
+                format!(
+                    "the create of deployment {dseq} was broadcast and may still land until height {}; waiting for it",
+                    obs.in_flight[&dseq]
+                ),
+            );
+            p.wait = Some(timing.poll);
+            return p;
+        }
         (IntentState::Pending, None) => {
             let mut p = Plan::new(
                 Phase::Deploying,

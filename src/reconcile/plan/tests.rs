@@ -124,6 +124,24 @@ fn a_pending_intent_not_on_chain_is_sent_again_with_the_same_dseq() {
 }
 
 #[test]
+fn a_pending_create_that_may_still_land_is_waited_for_not_sent_again() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Pending, "v1")];
+    o.in_flight.insert(7, 120);
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.phase, Phase::Deploying);
+    assert_eq!(p.reason, "CreatePending");
+    assert!(p.message.contains("120"), "{}", p.message);
+    assert_eq!(p.wait, Some(t().poll));
+    assert_eq!(p.current, Some(7));
+    // Once it provably never lands (no longer in flight), it is sent again.
+    o.in_flight.clear();
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.steps, vec![Step::ResendCreate { dseq: 7 }]);
+}
+
+#[test]
 fn a_pending_intent_on_chain_with_its_version_is_adopted_never_repeated() {
     let mut o = obs();
     o.intents = vec![intent(7, IntentState::Pending, "v1")];
