@@ -189,8 +189,10 @@ async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileE
             return Err(e);
         }
         if !progressed {
+            // Ready waits for the resync, unless a health check is failing below its
+            // threshold: then it is looked at again soon.
             let wait = match p.phase {
-                Phase::Ready => ctx.config.resync,
+                Phase::Ready => p.wait.unwrap_or(ctx.config.resync),
                 _ => p.wait.unwrap_or(ctx.config.timing.poll),
             };
             return Ok(Action::Requeue(wait));
@@ -483,6 +485,7 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
         });
     }
     status.bidding = bidding;
+    let threshold = r.map_or(3, |r| r.desired.failure_threshold).max(1);
     let mut leases = Vec::new();
     for l in &dep.leases {
         let prev = status.leases.iter().find(|t| {
@@ -507,8 +510,9 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
                 t.healthy = true;
                 t.health_failures = 0;
             } else if h.available {
-                t.healthy = false;
-                t.health_failures += 1;
+                // Healthy until `failureThreshold` consecutive failures (as the planner sees it).
+                t.health_failures = t.health_failures.saturating_add(1);
+                t.healthy = t.healthy && t.health_failures < threshold;
             } else {
                 t.healthy = false;
             }

@@ -481,11 +481,17 @@ fn plan_newest(
         match obs.health.get(&lease_key(lease)) {
             Some(h) if h.available && h.healthy => {}
             Some(h) if h.available => {
-                let failures = tracked.map_or(0, |t| t.health_failures);
+                // This look's failure counts too: `failureThreshold` consecutive failures make
+                // the lease unhealthy; below that a lease that was healthy keeps serving (and
+                // is looked at again soon), one that never was is still starting.
+                let failures = tracked.map_or(0, |t| t.health_failures).saturating_add(1);
+                let was_healthy = tracked.is_some_and(|t| t.healthy);
                 if failures >= desired.failure_threshold.max(1) {
                     unhealthy.push(group.name.clone());
+                    starting += 1;
+                } else if !was_healthy {
+                    starting += 1;
                 }
-                starting += 1;
                 wait = min_opt(wait, timing.poll);
             }
             _ => {

@@ -79,7 +79,8 @@ pub struct LeaseStatus {
     /// Whether every service of the group has its replicas available.
     #[serde(default)]
     pub available: bool,
-    /// Whether the health check passed on this lease at the manifest version.
+    /// Whether the lease counts as healthy at the manifest version: its health check passed,
+    /// and has not failed `failureThreshold` times in a row since.
     #[serde(default)]
     pub healthy: bool,
     /// Consecutive failed health checks.

@@ -297,6 +297,45 @@ fn an_unhealthy_lease_past_the_threshold_is_degraded() {
 }
 
 #[test]
+fn health_failures_below_the_threshold_keep_a_healthy_lease_ready() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let l = lease(7, 1, "akash1p");
+    let mut d = dep("v1", &["akash"]);
+    d.leases = vec![l.clone()];
+    o.chain.insert(7, d);
+    o.health.insert(
+        lease_key(&l),
+        LeaseHealth {
+            available: true,
+            healthy: false,
+            uris: vec![],
+        },
+    );
+    let want = desired(); // failureThreshold 3
+    let mut tracked = tracked_lease(&l, Some("v1"));
+    tracked.healthy = true;
+    for (before, phase) in [
+        (0, Phase::Ready),
+        (1, Phase::Ready),
+        (2, Phase::Degraded),
+        (5, Phase::Degraded),
+    ] {
+        tracked.health_failures = before;
+        o.status.leases = vec![tracked.clone()];
+        let p = plan(Some(&want), &o, &t());
+        assert_eq!(p.phase, phase, "{before} failures before this one");
+        assert_eq!(p.wait, Some(t().poll), "looked at again soon");
+        assert!(p.steps.is_empty());
+    }
+    // A lease that never passed its check is still starting below the threshold.
+    tracked.healthy = false;
+    tracked.health_failures = 1;
+    o.status.leases = vec![tracked];
+    assert_eq!(plan(Some(&want), &o, &t()).phase, Phase::Starting);
+}
+
+#[test]
 fn a_new_manifest_on_the_same_groups_updates_in_place_then_resends() {
     let mut o = obs();
     o.intents = vec![intent(7, IntentState::Active, "v1")];
