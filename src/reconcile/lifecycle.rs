@@ -164,6 +164,19 @@ async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileE
             tracing::Span::current().record("dseq", d);
         }
         update_tracking(&mut status, &obs, &p, rendered.as_deref());
+        if p.reason == "DeploymentLost" {
+            // Closed by someone else (another tool, the escrow running dry): worth a warning
+            // of its own, not only the phase event of the replacement.
+            warn!(message = %p.message, "deployment lost");
+            event(
+                ctx,
+                &resource,
+                EventType::Warning,
+                "DeploymentLost",
+                p.message.clone(),
+            )
+            .await;
+        }
         let progressed = !p.steps.is_empty();
         let mut gone = false;
         let mut step_error = None;
