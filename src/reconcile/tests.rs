@@ -4,10 +4,11 @@
 //! [`Controller`]) and asserts on the stored status, the fake chain's state and the fakes'
 //! write counters.
 //!
-//! SQLite and paused time: sqlx runs SQLite on a thread of its own and arms its pool's acquire
-//! timeout (15 s) around every query. While the query runs every tokio task is idle, so a
-//! paused clock auto-advances straight to that timeout: opening the store fails with
-//! `PoolTimedOut`, and so may any query. [`ClockHeld`] wraps the store and holds the clock
+//! SQLite and paused time: sqlx runs SQLite on a thread of its own, and every query first
+//! acquires a pooled connection (pinging it on that thread) under the pool's acquire timeout
+//! (15 s). While SQLite works every tokio task is idle, so a paused clock auto-advances
+//! straight to that timeout: opening the store, and the first query after it, fail with
+//! `PoolTimedOut`. [`ClockHeld`] wraps the store and holds the clock
 //! still during each call (a `spawn_blocking` task inhibits auto-advance on the current-thread
 //! runtime while it lives); between calls time advances as usual.
 
@@ -572,6 +573,7 @@ async fn a_pending_create_is_adopted_never_sent_twice() {
         .clone()
         .expect("a pending intent in the status");
     assert_eq!(pending.action, "create-deployment");
+    assert!(pending.tx_hash.is_some() && pending.timeout_height.is_some());
     let dseq: u64 = pending.dseq.parse().unwrap();
     assert_eq!(
         h.intent_states().await,
@@ -593,6 +595,13 @@ async fn a_pending_create_is_adopted_never_sent_twice() {
         1,
         "a create that may still land was sent again ({again:?})"
     );
+    assert_eq!(again, Ok(Action::Requeue(Duration::from_secs(2))));
+    let r = h.resource().await;
+    assert_eq!(
+        condition(&r, "Ready"),
+        (ConditionStatus::False, "CreatePending".into())
+    );
+    assert_eq!(AkashStatus::from_status(&r.status).phase, Phase::Deploying);
 
     // It lands: the next reconcile adopts it.
     h.chain.set_pending(false);
@@ -628,6 +637,7 @@ async fn an_expired_create_is_sent_again_with_the_same_dseq() {
     h.chain.set_pending(true);
     h.reconcile().await.expect_err("held");
     let dseq = current_dseq(&h.status().await);
+    assert_eq!(h.writes_of(CREATE_DEPLOYMENT), 1);
     h.chain.set_pending(false);
     assert_eq!(h.chain.expire_pending().len(), 1);
 
