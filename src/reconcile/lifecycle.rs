@@ -164,6 +164,19 @@ async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileE
             tracing::Span::current().record("dseq", d);
         }
         update_tracking(&mut status, &obs, &p, rendered.as_deref());
+        if p.reason == "DeploymentLost" {
+            // Closed by someone else (another tool, the escrow running dry): worth a warning
+            // of its own, not only the phase event of the replacement.
+            warn!(message = %p.message, "deployment lost");
+            event(
+                ctx,
+                &resource,
+                EventType::Warning,
+                "DeploymentLost",
+                p.message.clone(),
+            )
+            .await;
+        }
         let progressed = !p.steps.is_empty();
         let mut gone = false;
         let mut step_error = None;
@@ -189,8 +202,10 @@ async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileE
             return Err(e);
         }
         if !progressed {
+            // Ready waits for the resync, unless a health check is failing below its
+            // threshold: then it is looked at again soon.
             let wait = match p.phase {
-                Phase::Ready => ctx.config.resync,
+                Phase::Ready => p.wait.unwrap_or(ctx.config.resync),
                 _ => p.wait.unwrap_or(ctx.config.timing.poll),
             };
             return Ok(Action::Requeue(wait));
@@ -320,6 +335,24 @@ async fn observe(
         ctx.metrics.chain_answered(ctx.clock.now_ms());
     }
 
+    // A create broadcast without confirmation may still land until its timeout height: asked
+    // for by its hash, never sent again while it may.
+    let mut in_flight = BTreeMap::new();
+    if let Some(p) = &status.pending_intent {
+        let dseq = p.dseq.parse::<u64>().ok();
+        let waiting = dseq.filter(|d| {
+            !chain.contains_key(d)
+                && intents
+                    .iter()
+                    .any(|i| i.dseq == *d && i.state == IntentState::Pending)
+        });
+        if let (Some(dseq), Some(hash), Some(timeout)) = (waiting, &p.tx_hash, p.timeout_height) {
+            if create_may_land(ctx, dseq, hash, timeout).await? {
+                in_flight.insert(dseq, timeout);
+            }
+        }
+    }
+
     // The providers' view, only where the manifest at the desired version was accepted.
     let mut health = BTreeMap::new();
     if let Some(r) = rendered {
@@ -350,7 +383,38 @@ async fn observe(
         health,
         status: status.clone(),
         block_time_ms: ctx.block_time_ms(),
+        in_flight,
     })
+}
+
+/// Whether the create of `dseq`, broadcast as tx `hash` with `timeout_height`, may still land:
+/// not in a block yet and the chain not past its timeout height (0: no timeout height, so
+/// nothing proves it never lands; sending again is still safe, as the chain refuses a second
+/// deployment with the same dseq).
+async fn create_may_land(
+    ctx: &Context,
+    dseq: u64,
+    hash: &str,
+    timeout_height: u64,
+) -> Result<bool, ReconcileError> {
+    if timeout_height == 0 {
+        return Ok(false);
+    }
+    match ctx.chain.tx(hash).await {
+        // In a block: the deployment query above decides (found, or refused by the chain).
+        Ok(Some(_)) => Ok(false),
+        Ok(None) => {
+            let height = ctx
+                .chain
+                .latest_height()
+                .await
+                .map_err(|e| ReconcileError::from_client("latest height", dseq, e))?;
+            Ok(u64::try_from(height).unwrap_or(0) <= timeout_height)
+        }
+        // The chain refused it: it never executes.
+        Err(ClientError::Chain { .. }) => Ok(false),
+        Err(e) => Err(ReconcileError::from_client("query create tx", dseq, e)),
+    }
 }
 
 /// What the provider says of a lease, and the health check through its URI.
@@ -459,6 +523,7 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
         });
     }
     status.bidding = bidding;
+    let threshold = r.map_or(3, |r| r.desired.failure_threshold).max(1);
     let mut leases = Vec::new();
     for l in &dep.leases {
         let prev = status.leases.iter().find(|t| {
@@ -483,8 +548,9 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
                 t.healthy = true;
                 t.health_failures = 0;
             } else if h.available {
-                t.healthy = false;
-                t.health_failures += 1;
+                // Healthy until `failureThreshold` consecutive failures (as the planner sees it).
+                t.health_failures = t.health_failures.saturating_add(1);
+                t.healthy = t.healthy && t.health_failures < threshold;
             } else {
                 t.healthy = false;
             }
@@ -604,10 +670,16 @@ async fn execute(
                     Err(e) => return Err(e.into()),
                 }
             }
+            // The first deployment is the one to show while its create is pending (a
+            // replacement shows once it is on chain, beside the one still serving).
+            if status.dseq.is_none() {
+                status.dseq = Some(dseq.to_string());
+            }
             status.pending_intent = Some(PendingIntent {
                 action: "create-deployment".into(),
                 dseq: dseq.to_string(),
                 since: now,
+                ..PendingIntent::default()
             });
             ctx.crash_point("after-intent");
             send_create(ctx, resource, status, r, dseq).await?;
@@ -870,8 +942,33 @@ async fn send_create(
             Ok(())
         }
         // Whatever happened, the intent stays pending: the next round reads the chain and
-        // adopts the deployment or sends it again with the same dseq.
-        Err(e) => Err(ReconcileError::from_client("create deployment", dseq, e)),
+        // adopts the deployment, waits while a broadcast tx may still land, or sends it again
+        // with the same dseq.
+        Err(e) => {
+            if let ClientError::Pending {
+                hash,
+                timeout_height,
+                ..
+            } = &e
+            {
+                let p = status
+                    .pending_intent
+                    .take()
+                    .filter(|p| p.dseq == dseq.to_string())
+                    .unwrap_or_else(|| PendingIntent {
+                        action: "create-deployment".into(),
+                        dseq: dseq.to_string(),
+                        since: chrono::Utc::now().to_rfc3339(),
+                        ..PendingIntent::default()
+                    });
+                status.pending_intent = Some(PendingIntent {
+                    tx_hash: Some(hash.clone()),
+                    timeout_height: Some(*timeout_height),
+                    ..p
+                });
+            }
+            Err(ReconcileError::from_client("create deployment", dseq, e))
+        }
     }
 }
 

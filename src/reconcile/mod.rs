@@ -24,6 +24,9 @@ pub mod plan;
 pub mod queue;
 pub mod status;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 use crate::akash::client::gateway::GatewayError;

@@ -79,6 +79,9 @@ pub struct Observed {
     pub status: AkashStatus,
     /// The chain's observed time per block, in milliseconds.
     pub block_time_ms: f64,
+    /// Pending intents whose create was broadcast and may still land: dseq → the last height
+    /// its tx can be included at. Such a create is waited for, never sent again.
+    pub in_flight: BTreeMap<u64, u64>,
 }
 
 /// A lease without its owner (the owner is always us).
@@ -307,6 +310,18 @@ fn plan_newest(
     let dseq = newest.dseq;
     let dep = obs.chain.get(&dseq);
     match (newest.state, dep) {
+        (IntentState::Pending, None) if obs.in_flight.contains_key(&dseq) => {
+            let mut p = Plan::new(
+                Phase::Deploying,
+                "CreatePending",
+                format!(
+                    "the create of deployment {dseq} was broadcast and may still land until height {}; waiting for it",
+                    obs.in_flight[&dseq]
+                ),
+            );
+            p.wait = Some(timing.poll);
+            return p;
+        }
         (IntentState::Pending, None) => {
             let mut p = Plan::new(
                 Phase::Deploying,
@@ -472,11 +487,17 @@ fn plan_newest(
         match obs.health.get(&lease_key(lease)) {
             Some(h) if h.available && h.healthy => {}
             Some(h) if h.available => {
-                let failures = tracked.map_or(0, |t| t.health_failures);
+                // This look's failure counts too: `failureThreshold` consecutive failures make
+                // the lease unhealthy; below that a lease that was healthy keeps serving (and
+                // is looked at again soon), one that never was is still starting.
+                let failures = tracked.map_or(0, |t| t.health_failures).saturating_add(1);
+                let was_healthy = tracked.is_some_and(|t| t.healthy);
                 if failures >= desired.failure_threshold.max(1) {
                     unhealthy.push(group.name.clone());
+                    starting += 1;
+                } else if !was_healthy {
+                    starting += 1;
                 }
-                starting += 1;
                 wait = min_opt(wait, timing.poll);
             }
             _ => {

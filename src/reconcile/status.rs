@@ -79,7 +79,8 @@ pub struct LeaseStatus {
     /// Whether every service of the group has its replicas available.
     #[serde(default)]
     pub available: bool,
-    /// Whether the health check passed on this lease at the manifest version.
+    /// Whether the lease counts as healthy at the manifest version: its health check passed,
+    /// and has not failed `failureThreshold` times in a row since.
     #[serde(default)]
     pub healthy: bool,
     /// Consecutive failed health checks.
@@ -123,6 +124,13 @@ pub struct PendingIntent {
     pub dseq: String,
     /// When it was recorded (RFC 3339).
     pub since: String,
+    /// The hash of the tx that carries it, once broadcast without confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<String>,
+    /// The last height that tx can be included at: until the chain is past it, the write may
+    /// still land and must not be sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_height: Option<u64>,
 }
 
 /// The Akash facts and lifecycle state of a resource, in its status.

@@ -554,7 +554,9 @@ struct GatewayState {
 }
 
 /// [`ProviderGateway`] in memory: it keeps the last manifest sent per lease and answers
-/// `lease_status` with every service of that manifest available (`replicas` = its `count`).
+/// `lease_status` with every service of that manifest available (`replicas` = its `count`) at
+/// the URIs a provider's ingress would give it (an `….ingress.<provider>.fake` hostname and
+/// the `accept` hosts of a global port-80 expose).
 /// Controls refuse manifests (422), make a provider unreachable, or a service unavailable.
 #[derive(Default)]
 pub struct FakeGateway {
@@ -623,6 +625,29 @@ impl FakeGateway {
     }
 }
 
+/// The hostnames a provider's ingress serves a service at, as the devnet's provider names
+/// them: one of its own for the first global HTTP expose (port 80), then the `accept` hosts.
+fn ingress_uris(lease: &mv1::LeaseID, service: &crate::sdl::ManifestService) -> Vec<String> {
+    let mut uris = Vec::new();
+    for e in service.expose.iter().filter(|e| e.global) {
+        if !e.proto.eq_ignore_ascii_case("TCP") || e.effective_external_port() != 80 {
+            continue;
+        }
+        if uris.is_empty() {
+            uris.push(format!(
+                "{}-{}-{}-{}.ingress.{}.fake",
+                lease.dseq, lease.gseq, lease.oseq, service.name, lease.provider
+            ));
+        }
+        for h in e.hosts.iter().flatten() {
+            if !uris.contains(h) {
+                uris.push(h.clone());
+            }
+        }
+    }
+    uris
+}
+
 #[async_trait]
 impl ProviderGateway for FakeGateway {
     async fn send_manifest(
@@ -665,7 +690,7 @@ impl ProviderGateway for FakeGateway {
                     name: service.name.clone(),
                     available,
                     total,
-                    uris: Vec::new(),
+                    uris: ingress_uris(lease, service),
                     observed_generation: 1,
                     replicas: total,
                     updated_replicas: total,

@@ -123,6 +123,24 @@ fn a_pending_intent_not_on_chain_is_sent_again_with_the_same_dseq() {
 }
 
 #[test]
+fn a_pending_create_that_may_still_land_is_waited_for_not_sent_again() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Pending, "v1")];
+    o.in_flight.insert(7, 120);
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.phase, Phase::Deploying);
+    assert_eq!(p.reason, "CreatePending");
+    assert!(p.message.contains("120"), "{}", p.message);
+    assert_eq!(p.wait, Some(t().poll));
+    assert_eq!(p.current, Some(7));
+    // Once it provably never lands (no longer in flight), it is sent again.
+    o.in_flight.clear();
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.steps, vec![Step::ResendCreate { dseq: 7 }]);
+}
+
+#[test]
 fn a_pending_intent_on_chain_with_its_version_is_adopted_never_repeated() {
     let mut o = obs();
     o.intents = vec![intent(7, IntentState::Pending, "v1")];
@@ -275,6 +293,45 @@ fn an_unhealthy_lease_past_the_threshold_is_degraded() {
     let p = plan(Some(&desired()), &o, &t());
     assert_eq!(p.phase, Phase::Degraded);
     assert_eq!(p.reason, "Unhealthy");
+}
+
+#[test]
+fn health_failures_below_the_threshold_keep_a_healthy_lease_ready() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let l = lease(7, 1, "akash1p");
+    let mut d = dep("v1", &["akash"]);
+    d.leases = vec![l.clone()];
+    o.chain.insert(7, d);
+    o.health.insert(
+        lease_key(&l),
+        LeaseHealth {
+            available: true,
+            healthy: false,
+            uris: vec![],
+        },
+    );
+    let want = desired(); // failureThreshold 3
+    let mut tracked = tracked_lease(&l, Some("v1"));
+    tracked.healthy = true;
+    for (before, phase) in [
+        (0, Phase::Ready),
+        (1, Phase::Ready),
+        (2, Phase::Degraded),
+        (5, Phase::Degraded),
+    ] {
+        tracked.health_failures = before;
+        o.status.leases = vec![tracked.clone()];
+        let p = plan(Some(&want), &o, &t());
+        assert_eq!(p.phase, phase, "{before} failures before this one");
+        assert_eq!(p.wait, Some(t().poll), "looked at again soon");
+        assert!(p.steps.is_empty());
+    }
+    // A lease that never passed its check is still starting below the threshold.
+    tracked.healthy = false;
+    tracked.health_failures = 1;
+    o.status.leases = vec![tracked];
+    assert_eq!(plan(Some(&want), &o, &t()).phase, Phase::Starting);
 }
 
 #[test]
