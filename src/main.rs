@@ -1,8 +1,6 @@
 //! The `af-operator` binary: parses arguments, sets up logging, calls the library.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -12,7 +10,16 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = af_operator::cli::Cli::parse();
+    let cli = match af_operator::cli::config::parse(
+        std::env::args_os().collect(),
+        std::env::var_os("AF_CONFIG"),
+    ) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
     let mut stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();

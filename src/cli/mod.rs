@@ -5,6 +5,7 @@
 
 mod akash;
 mod apply;
+pub mod config;
 mod demo;
 mod devnet;
 mod files;
@@ -34,6 +35,11 @@ pub struct Cli {
     /// The store: `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
     #[arg(long, global = true, env = "AF_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+
+    /// A TOML file whose settings become the defaults of `serve`'s flags (flags and `AF_*`
+    /// variables still win); see `af-operator serve --help` for the names.
+    #[arg(long, global = true, env = "AF_CONFIG")]
+    pub config: Option<PathBuf>,
 
     /// The command.
     #[command(subcommand)]
