@@ -204,14 +204,12 @@ pub fn gateway_options() -> GatewayOptions {
 
 async fn connect(args: &AkashArgs) -> anyhow::Result<RpcChain> {
     let network: Network = args.network.parse()?;
-    let source = match (&args.keyring, &args.mnemonic_file) {
-        (Some(path), _) => WalletSource::Keyring {
-            path: path.clone(),
-            passphrase_env: args.keyring_passphrase_env.clone(),
-        },
-        (None, Some(path)) => WalletSource::MnemonicFile(path.clone()),
-        (None, None) => WalletSource::MnemonicEnv(args.mnemonic_env.clone()),
-    };
+    let source = WalletSource::from_flags(
+        args.keyring.as_deref(),
+        &args.keyring_passphrase_env,
+        args.mnemonic_file.as_deref(),
+        &args.mnemonic_env,
+    );
     let wallet = source.load()?;
     let cfg = RpcConfig {
         endpoints: network.endpoints(),

@@ -145,14 +145,12 @@ fn chain_config(args: &ServeArgs) -> anyhow::Result<crate::daemon::ChainConfig> 
     use crate::akash::client::wallet::WalletSource;
     use crate::akash::client::Network;
     let network: Network = args.network.parse()?;
-    let source = match (&args.keyring, &args.mnemonic_file) {
-        (Some(path), _) => WalletSource::Keyring {
-            path: path.clone(),
-            passphrase_env: args.keyring_passphrase_env.clone(),
-        },
-        (None, Some(path)) => WalletSource::MnemonicFile(path.clone()),
-        (None, None) => WalletSource::MnemonicEnv(args.mnemonic_env.clone()),
-    };
+    let source = WalletSource::from_flags(
+        args.keyring.as_deref(),
+        &args.keyring_passphrase_env,
+        args.mnemonic_file.as_deref(),
+        &args.mnemonic_env,
+    );
     let wallet = source.load().map_err(|e| {
         anyhow::anyhow!("{e} (the controllers sign with this wallet; `--controllers=false` serves the API only)")
     })?;

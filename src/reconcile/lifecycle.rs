@@ -133,6 +133,7 @@ pub async fn reconcile(resource: Resource, ctx: &Context) -> Result<Action, Reco
         name = %resource.metadata.name,
         project = %resource.metadata.project,
         generation = resource.metadata.generation,
+        attempt = AkashStatus::from_status(&resource.status).attempt,
         dseq = tracing::field::Empty,
         provider = tracing::field::Empty,
     );
@@ -202,10 +203,15 @@ async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileE
             return Err(e);
         }
         if !progressed {
-            // Ready waits for the resync, unless a health check is failing below its
-            // threshold: then it is looked at again soon.
+            // Ready waits for the resync (or the health check's interval, when shorter),
+            // unless a health check is failing below its threshold: then it is looked at
+            // again soon.
+            let every = rendered
+                .as_ref()
+                .and_then(|r| r.health.as_ref())
+                .map_or(ctx.config.resync, |h| h.interval().min(ctx.config.resync));
             let wait = match p.phase {
-                Phase::Ready => p.wait.unwrap_or(ctx.config.resync),
+                Phase::Ready => p.wait.unwrap_or(every),
                 _ => p.wait.unwrap_or(ctx.config.timing.poll),
             };
             return Ok(Action::Requeue(wait));

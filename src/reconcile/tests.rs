@@ -490,7 +490,11 @@ async fn create_to_ready_leases_the_cheapest_bid_ties_by_address() {
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let action = h.reconcile().await.expect("lease, manifest, health");
-    assert_eq!(action, Action::Requeue(h.ctx.config.resync));
+    // Ready: looked at again at the health check's interval (30 s by default) or the resync.
+    assert_eq!(
+        action,
+        Action::Requeue(Duration::from_secs(30).min(h.ctx.config.resync))
+    );
     let r = h.resource().await;
     let s = AkashStatus::from_status(&r.status);
     assert_eq!(s.phase, Phase::Ready, "{s:?}");
@@ -982,15 +986,15 @@ async fn the_controller_follows_the_feed_and_ignores_its_own_writes() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(reconciles(&h, "ok"), 3, "{}", h.ctx.metrics.encode());
     assert_eq!(retries(&h), 0);
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(25)).await;
     assert_eq!(
         reconciles(&h, "ok"),
         3,
-        "quiet while Ready, before the resync"
+        "quiet while Ready, before the health check's interval"
     );
 
-    // The Ready requeue (60 s ± 10 % after Ready) and the resync (60 s ± 10 % after the
-    // start) look again, once or twice (they merge when the resync finds the requeue still
+    // The Ready requeues (every 30 s, the health check's interval) and the resync (60 s ±
+    // 10 % after the start) look again (they merge when the resync finds a requeue still
     // waiting), and change nothing.
     let writes = h.chain.writes();
     tokio::time::sleep_until(ready + Duration::from_secs(80)).await;

@@ -33,6 +33,26 @@ pub enum WalletSource {
     },
 }
 
+impl WalletSource {
+    /// The source the wallet flags name: a keyring wins over a mnemonic file, which wins over
+    /// the mnemonic's environment variable.
+    pub fn from_flags(
+        keyring: Option<&Path>,
+        keyring_passphrase_env: &str,
+        mnemonic_file: Option<&Path>,
+        mnemonic_env: &str,
+    ) -> WalletSource {
+        match (keyring, mnemonic_file) {
+            (Some(path), _) => WalletSource::Keyring {
+                path: path.to_path_buf(),
+                passphrase_env: keyring_passphrase_env.to_owned(),
+            },
+            (None, Some(path)) => WalletSource::MnemonicFile(path.to_path_buf()),
+            (None, None) => WalletSource::MnemonicEnv(mnemonic_env.to_owned()),
+        }
+    }
+}
+
 /// Why no wallet could be loaded. Never holds secret material.
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
