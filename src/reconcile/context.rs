@@ -152,6 +152,8 @@ pub struct Context {
     pub progress: Option<ProgressHook>,
     rendered: Mutex<HashMap<String, Arc<Rendered>>>,
     heights: Mutex<BlockClock>,
+    /// The sweep's shared view of the chain.
+    pub snapshots: super::snapshot::Snapshots,
 }
 
 /// The chain's time per block, from heights sampled over time (mainnet's ~6 s until two
@@ -215,6 +217,7 @@ impl Context {
             progress: p.progress,
             rendered: Mutex::new(HashMap::new()),
             heights: Mutex::new(BlockClock::default()),
+            snapshots: super::snapshot::Snapshots::default(),
         }
     }
 

@@ -161,6 +161,15 @@ impl Controller {
         loop {
             tokio::time::sleep(jittered(self.ctx.config.resync)).await;
             self.sample_height().await;
+            // One paged read for the whole sweep.
+            if let Err(e) = self
+                .ctx
+                .snapshots
+                .take(self.ctx.chain.as_ref(), self.ctx.clock.now_ms())
+                .await
+            {
+                warn!(error = %e, "cannot take the sweep's chain snapshot; reconciles read the chain one by one");
+            }
             self.enqueue_all(Urgency::Resync).await;
             if let Err(e) = self.sweep().await {
                 warn!(error = %e, "orphan sweep failed; retried at the next resync");
@@ -336,6 +345,7 @@ impl Controller {
                 continue;
             }
             warn!(dseq, resource = %intent.resource_key, "closing an orphaned deployment of ours");
+            self.ctx.snapshots.wrote();
             self.ctx
                 .intents
                 .set_intent_state(&owner, dseq, IntentState::Closing)

@@ -154,8 +154,8 @@ async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileE
         }
     };
     let mut status = AkashStatus::from_status(&resource.status);
-    for _round in 0..MAX_ROUNDS {
-        let obs = observe(ctx, &resource, &status, rendered.as_deref()).await?;
+    for round in 0..MAX_ROUNDS {
+        let obs = observe(ctx, &resource, &status, rendered.as_deref(), round).await?;
         let p = plan::plan(
             rendered.as_ref().map(|r| &r.desired),
             &obs,
@@ -220,6 +220,13 @@ async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileE
     Ok(Action::Requeue(Duration::ZERO))
 }
 
+/// How long a sweep's snapshot serves: half the resync, at most 30 s.
+fn snapshot_ttl_ms(ctx: &Context) -> i64 {
+    (ctx.config.resync / 2)
+        .min(Duration::from_secs(30))
+        .as_millis() as i64
+}
+
 /// Reads what the plan needs: intents, the chain's deployments, leases and bids, and the
 /// providers' view of leases whose manifest is current.
 async fn observe(
@@ -227,6 +234,7 @@ async fn observe(
     resource: &Resource,
     status: &AkashStatus,
     rendered: Option<&Rendered>,
+    round: usize,
 ) -> Result<Observed, ReconcileError> {
     let owner = ctx.chain.owner().to_owned();
     let intents: Vec<DeploymentIntent> = ctx
@@ -237,9 +245,21 @@ async fn observe(
         .filter(|i| i.state != IntentState::Closed && i.owner == owner)
         .collect();
     let mut chain = BTreeMap::new();
+    // A resync sweep's snapshot, while nothing was written since (see `snapshot`).
+    let snap = (round == 0)
+        .then(|| {
+            ctx.snapshots
+                .fresh(ctx.clock.now_ms(), snapshot_ttl_ms(ctx))
+        })
+        .flatten();
     for intent in &intents {
         let id = DeploymentID::new(&owner, intent.dseq);
-        let d = match ctx.chain.deployment(&id).await {
+        let cached = snap.as_ref().and_then(|s| s.deployments.get(&intent.dseq));
+        let looked_up = match cached {
+            Some(d) => Ok(d.clone()),
+            None => ctx.chain.deployment(&id).await,
+        };
+        let d = match looked_up {
             Ok(d) => d,
             Err(ClientError::NotFound(_)) => continue,
             Err(e) => {
@@ -283,19 +303,26 @@ async fn observe(
             ..ChainDeployment::default()
         };
         if active {
-            let leases = ctx
-                .chain
-                .leases(
-                    LeaseFilters {
-                        owner: owner.clone(),
-                        dseq: intent.dseq,
-                        state: "active".into(),
-                        ..LeaseFilters::default()
-                    },
-                    None,
-                )
-                .await
-                .map_err(|e| ReconcileError::from_client("query leases", intent.dseq, e))?;
+            let leases = match snap.as_ref().filter(|_| cached.is_some()) {
+                Some(s) => crate::akash::client::Page {
+                    items: s.leases.get(&intent.dseq).cloned().unwrap_or_default(),
+                    next_key: None,
+                    total: None,
+                },
+                None => ctx
+                    .chain
+                    .leases(
+                        LeaseFilters {
+                            owner: owner.clone(),
+                            dseq: intent.dseq,
+                            state: "active".into(),
+                            ..LeaseFilters::default()
+                        },
+                        None,
+                    )
+                    .await
+                    .map_err(|e| ReconcileError::from_client("query leases", intent.dseq, e))?,
+            };
             for l in &leases.items {
                 let price = legacy_dec::to_decimal(&l.lease.price.amount)
                     .parse::<f64>()
@@ -631,6 +658,30 @@ async fn execute(
     step: &Step,
 ) -> Result<StepOutcome, ReconcileError> {
     let owner = ctx.chain.owner().to_owned();
+    let writes_chain = !matches!(
+        step,
+        Step::AddFinalizer | Step::RemoveFinalizer | Step::Adopt { .. } | Step::Forget { .. }
+    );
+    // A snapshot taken before or while this write runs no longer tells the truth.
+    if writes_chain {
+        ctx.snapshots.wrote();
+    }
+    let outcome = execute_step(ctx, resource, status, rendered, step, &owner).await;
+    if writes_chain {
+        ctx.snapshots.wrote();
+    }
+    outcome
+}
+
+async fn execute_step(
+    ctx: &Context,
+    resource: &mut Resource,
+    status: &mut AkashStatus,
+    rendered: Option<&Rendered>,
+    step: &Step,
+    owner: &str,
+) -> Result<StepOutcome, ReconcileError> {
+    let owner = owner.to_owned();
     match step {
         Step::AddFinalizer => {
             *resource = ctx.store.add_finalizer(&resource.key(), FINALIZER).await?;

@@ -11,6 +11,7 @@
 //! - [`lifecycle`]: the I/O around it: render once per generation, observe, execute the steps
 //!   through the traits (intent recorded before every broadcast that spends money), write the
 //!   typed status, conditions and events.
+//! - [`snapshot`]: one paged read of the wallet's deployments and leases per resync sweep.
 //! - [`status`]: the typed status (phase, Akash facts, pending intent, attempt).
 //! - [`health`]: HTTP health checks through a lease's URI.
 //! - [`metrics`]: Prometheus metrics of the controllers.
@@ -22,6 +23,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod plan;
 pub mod queue;
+pub mod snapshot;
 pub mod status;
 
 #[cfg(test)]
