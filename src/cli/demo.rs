@@ -224,6 +224,7 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
                     bid_window: Duration::from_millis(300),
                     bid_timeout: Duration::from_secs(60),
                     poll: Duration::from_millis(250),
+                    ..Timing::default()
                 },
                 ..ControllerConfig::default()
             },

@@ -370,6 +370,9 @@ impl Controller {
                 .await?;
         }
         self.ctx.metrics.set_unmanaged(unmanaged);
+        if unmanaged > 0 {
+            info!(count = unmanaged, owner = %owner, "active deployments of the wallet that af-operator never made; left alone");
+        }
         Ok(())
     }
 }

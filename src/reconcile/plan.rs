@@ -174,12 +174,16 @@ pub struct Timing {
     pub bid_timeout: Duration,
     /// How soon to look again while waiting on providers.
     pub poll: Duration,
+    /// A replacement deployment not Ready after this leaves the resource Degraded (the old
+    /// deployment keeps serving).
+    pub rollout_timeout: Duration,
 }
 
 impl Default for Timing {
     fn default() -> Self {
         Timing {
             bid_window: Duration::from_secs(5),
+            rollout_timeout: Duration::from_secs(600),
             bid_timeout: Duration::from_secs(300),
             poll: Duration::from_secs(2),
         }
@@ -265,6 +269,22 @@ pub fn plan(desired: Option<&Desired>, obs: &Observed, timing: &Timing) -> Plan 
     }
     if p.phase != Phase::Ready && previous_serving.is_some() && p.phase != Phase::Failed {
         p.phase = Phase::Updating;
+        let started_ms = chrono::DateTime::parse_from_rfc3339(&newest.created_at)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(obs.now_ms);
+        let age = Duration::from_millis((obs.now_ms - started_ms).max(0) as u64);
+        if age >= timing.rollout_timeout {
+            p.phase = Phase::Degraded;
+            p.message = format!(
+                "deployment {} is not Ready after {}s ({}: {}); deployment {} keeps serving",
+                newest.dseq,
+                age.as_secs(),
+                p.reason,
+                p.message,
+                previous_serving.unwrap_or_default()
+            );
+            p.reason = "RolloutStalled";
+        }
     }
     if p.phase == Phase::Ready {
         p.previous = None;
@@ -433,7 +453,11 @@ fn plan_newest(
             if bids.is_empty() {
                 let waited = Duration::from_millis((obs.now_ms - since_ms).max(0) as u64);
                 if waited >= timing.bid_timeout {
-                    no_bids.push(group.name.clone());
+                    no_bids.push(format!(
+                        "{} (at most {} per block)",
+                        group.name,
+                        max_price(group)
+                    ));
                 } else {
                     waiting_bids.push(group.name.clone());
                 }
@@ -512,7 +536,7 @@ fn plan_newest(
             Phase::Bidding,
             "NoBids",
             format!(
-                "no acceptable bid for group(s) {} after {}s; is placement.maxPrice too low or are no providers matching the placement up?",
+                "no acceptable bid for group(s) {} after {}s; providers never bid above an order's price: is placement.maxPrice too low, or is no provider matching the placement up?",
                 no_bids.join(", "),
                 timing.bid_timeout.as_secs()
             ),
@@ -562,6 +586,24 @@ fn lease_key_of_status(t: &super::status::LeaseStatus) -> LeaseKey {
         t.gseq,
         t.oseq,
         t.provider.clone(),
+    )
+}
+
+/// A group's price ceiling per block: each unit's price × its count.
+fn max_price(group: &GroupSpec) -> String {
+    let mut total = 0.0;
+    let mut denom = String::new();
+    for u in &group.resources {
+        let p: f64 = crate::akash::proto::legacy_dec::to_decimal(&u.price.amount)
+            .parse()
+            .unwrap_or(0.0);
+        total += p * f64::from(u.count);
+        denom.clone_from(&u.price.denom);
+    }
+    let text = format!("{total:.6}");
+    format!(
+        "{}{denom}",
+        text.trim_end_matches('0').trim_end_matches('.')
     )
 }
 

@@ -236,6 +236,7 @@ fn config() -> ControllerConfig {
             bid_window: Duration::from_secs(5),
             bid_timeout: Duration::from_secs(300),
             poll: Duration::from_secs(2),
+            ..Timing::default()
         },
         ..ControllerConfig::default()
     }

@@ -69,6 +69,7 @@ async fn start(dn: &Devnet, url: &str) -> (Daemon, watch::Sender<bool>) {
                     bid_window: Duration::from_millis(200),
                     bid_timeout: Duration::from_secs(30),
                     poll: Duration::from_millis(100),
+                    ..Timing::default()
                 },
                 ..ControllerConfig::default()
             },

@@ -90,6 +90,7 @@ fn t() -> Timing {
         bid_window: Duration::from_secs(2),
         bid_timeout: Duration::from_secs(60),
         poll: Duration::from_secs(1),
+        ..Timing::default()
     }
 }
 
@@ -459,4 +460,40 @@ fn without_a_rendering_nothing_is_done_on_chain() {
     let p = plan(None, &o, &t());
     assert!(p.steps.is_empty());
     assert_eq!(p.phase, Phase::Failed);
+}
+
+#[test]
+fn a_replacement_that_never_gets_ready_is_degraded_while_the_old_one_serves() {
+    let mut o = obs();
+    let mut old = intent(7, IntentState::Active, "v1");
+    old.created_at = "2026-01-01T00:00:00Z".into();
+    let mut new = intent(9, IntentState::Active, "v2");
+    new.created_at = chrono::DateTime::from_timestamp_millis(o.now_ms - 5_000)
+        .unwrap()
+        .to_rfc3339();
+    o.intents = vec![old, new.clone()];
+    o.chain.insert(7, dep("v1", &["akash"]));
+    o.chain.insert(9, dep("v2", &["akash", "eu"]));
+    let mut want = desired();
+    want.version = "v2".into();
+    want.groups = vec![group("akash"), group("eu")];
+    let p = plan(Some(&want), &o, &t());
+    assert_eq!(p.phase, Phase::Updating, "young: still rolling out");
+    // Past the rollout timeout: Degraded, saying why, and the old deployment is not closed.
+    new.created_at = chrono::DateTime::from_timestamp_millis(o.now_ms - 700_000)
+        .unwrap()
+        .to_rfc3339();
+    o.intents[1] = new;
+    let p = plan(Some(&want), &o, &t());
+    assert_eq!(p.phase, Phase::Degraded);
+    assert_eq!(p.reason, "RolloutStalled");
+    assert!(
+        p.message.contains("deployment 7 keeps serving"),
+        "{}",
+        p.message
+    );
+    assert!(!p
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::CloseDeployment { .. })));
 }
