@@ -12,7 +12,8 @@
 //!   through the traits (intent recorded before every broadcast that spends money), write the
 //!   typed status, conditions and events.
 //! - [`snapshot`]: one paged read of the wallet's deployments and leases per resync sweep.
-//! - [`status`]: the typed status (phase, Akash facts, pending intent, attempt).
+//! - [`status`]: the typed status (phase, Akash facts, pending intent, attempt), defined in
+//!   `spec::akash_status` so the kinds' schemas include it.
 //! - [`health`]: HTTP health checks through a lease's URI.
 //! - [`metrics`]: Prometheus metrics of the controllers.
 
@@ -24,7 +25,8 @@ pub mod metrics;
 pub mod plan;
 pub mod queue;
 pub mod snapshot;
-pub mod status;
+/// The typed status (kept with the specs, whose schemas include it).
+pub use crate::spec::akash_status as status;
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 //! [`load`] turns text into validated [`ResourceInput`]s with precise errors, and the store
 //! keeps them as [`Resource`]s with server-managed metadata and a status.
 
+pub mod akash_status;
 pub mod common;
 pub mod kinds;
 pub mod load;
@@ -296,7 +297,7 @@ impl ResourceInput {
 }
 
 /// Condition statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ConditionStatus {
     /// The condition holds.
     True,
@@ -307,7 +308,7 @@ pub enum ConditionStatus {
 }
 
 /// One observed condition, e.g. `Ready`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     /// The condition's type, e.g. `Ready`, `Deployed`, `Healthy`.

@@ -62,13 +62,49 @@ fn document<S: JsonSchema>(kind: Kind) -> Value {
                 kind.singular()
             )),
         );
+        let mut status_defs = None;
         if let Some(Value::Object(props)) = obj.get_mut("properties") {
             props.insert("apiVersion".into(), json!({"const": API_VERSION, "description": "Always `alternatefutures.ai/v1alpha1`."}));
             props.insert("kind".into(), json!({"const": kind.as_str()}));
-            props.insert(
-                "status".into(),
-                json!({"type": "object", "description": "Observed state, written by the operator; ignored on apply."}),
+            let hosted = matches!(
+                kind,
+                Kind::Agent | Kind::FunctionRuntime | Kind::Proxy | Kind::SecretStore | Kind::Site
             );
+            let status = if hosted {
+                let mut st = serde_json::to_value(schemars::schema_for!(
+                    super::akash_status::AkashResourceStatus
+                ))
+                .unwrap_or_default();
+                if let Some(o) = st.as_object_mut() {
+                    // Its definitions join the document's, where `#/$defs/…` resolves.
+                    status_defs = o.remove("$defs");
+                    o.remove("$schema");
+                    o.remove("title");
+                    o.insert(
+                        "description".into(),
+                        json!("Observed state, written by the operator; ignored on apply."),
+                    );
+                }
+                st
+            } else {
+                json!({"type": "object", "description": "Observed state, written by the operator; ignored on apply."})
+            };
+            props.insert("status".into(), status);
+        }
+        if let Some(Value::Object(defs)) = status_defs {
+            let root = obj
+                .entry("$defs")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("$defs is an object");
+            for (name, def) in defs {
+                let clash = root.get(&name).is_some_and(|d| *d != def);
+                assert!(
+                    !clash,
+                    "status definition {name} clashes with a spec definition"
+                );
+                root.insert(name, def);
+            }
         }
     }
     v

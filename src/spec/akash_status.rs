@@ -208,6 +208,23 @@ impl AkashStatus {
     }
 }
 
+/// The whole status of an Akash-hosted resource, as its schema documents it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AkashResourceStatus {
+    /// The generation the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready` (every group leased, available and healthy), `Synced` (the current generation
+    /// is what runs) and `Degraded` (serving, but something is wrong), each with the
+    /// generation it was observed at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The Akash facts and lifecycle state.
+    #[serde(flatten)]
+    pub akash: AkashStatus,
+}
+
 /// Sets a condition, keeping its transition time when its status does not change. Returns
 /// whether anything changed.
 pub fn set_condition(
