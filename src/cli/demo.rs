@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::{files, Io};
 use crate::daemon::{self, ChainConfig, DaemonConfig};
 use crate::devnet::{Devnet, DevnetConfig};
-use crate::reconcile::context::ProgressHook;
+use crate::reconcile::context::{Progress, ProgressHook};
 use crate::reconcile::lifecycle::hosted_on_akash;
 use crate::reconcile::plan::Timing;
 use crate::reconcile::status::{AkashStatus, Phase};
@@ -151,38 +151,60 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
     let database_url = format!("sqlite://{}", db.display());
 
     let t0 = started;
+    let names: BTreeMap<String, String> = devnet
+        .provider_set()
+        .map(|set| {
+            set.providers()
+                .into_iter()
+                .map(|p| (p.address, p.name))
+                .collect()
+        })
+        .unwrap_or_default();
     let seen: Arc<Mutex<BTreeMap<String, Phase>>> = Arc::default();
     let progress: ProgressHook = {
         let seen = seen.clone();
-        Arc::new(move |r, phase, s: &AkashStatus| {
+        Arc::new(move |r, what| {
             let name = format!("{}/{}", r.kind.singular(), r.metadata.name);
-            let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-            if seen.get(&name) == Some(&phase) {
-                return;
-            }
-            seen.insert(name.clone(), phase);
-            let detail = match phase {
-                Phase::Deploying => s
-                    .dseq
-                    .as_ref()
-                    .map(|d| format!("dseq {d}"))
-                    .unwrap_or_default(),
-                Phase::Bidding => {
-                    format!("{} bids", s.bidding.iter().map(|b| b.bids).sum::<usize>())
-                }
-                Phase::Leasing | Phase::Starting => s
-                    .leases
+            let named = |text: &str| {
+                names
                     .iter()
-                    .map(|l| format!("{} @ {}", l.provider, l.price))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                Phase::Ready => s.uris.join(" "),
-                _ => String::new(),
+                    .fold(text.to_string(), |t, (addr, n)| t.replace(addr.as_str(), n))
+            };
+            let (label, detail) = match what {
+                Progress::Event("DeploymentCreated", m) => ("Submitted", m.to_string()),
+                Progress::Event("LeaseCreated", m) => ("Leased", named(m)),
+                Progress::Event("ManifestSent", m) => ("ManifestSent", named(m)),
+                Progress::Event(
+                    "DeploymentUpdated" | "DeploymentClosed" | "DeploymentAdopted",
+                    m,
+                ) => ("Chain", m.to_string()),
+                Progress::Event(reason, m)
+                    if reason == "ManifestRejected" || reason == "DeploymentLost" =>
+                {
+                    ("Warning", format!("{reason}: {}", named(m)))
+                }
+                Progress::Event(..) => return,
+                Progress::Phase(phase, s) => {
+                    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    if seen.get(&name) == Some(&phase) {
+                        return;
+                    }
+                    seen.insert(name.clone(), phase);
+                    let detail = match phase {
+                        Phase::Bidding => {
+                            format!("{} bids", s.bidding.iter().map(|b| b.bids).sum::<usize>())
+                        }
+                        Phase::Starting => "waiting for replicas and the health check".into(),
+                        Phase::Ready => s.uris.join(" "),
+                        Phase::Deploying | Phase::Leasing => return,
+                        _ => String::new(),
+                    };
+                    (phase.as_str(), detail)
+                }
             };
             eprintln!(
-                "[{:>6.1}s] {name:<32} {:<9} {detail}",
-                t0.elapsed().as_secs_f64(),
-                phase.as_str()
+                "[{:>6.1}s] {name:<32} {label:<12} {detail}",
+                t0.elapsed().as_secs_f64()
             );
         })
     };

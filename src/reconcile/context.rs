@@ -123,8 +123,18 @@ impl Default for Clock {
     }
 }
 
-/// Called on every phase transition (the demo prints progress lines from it).
-pub type ProgressHook = Arc<dyn Fn(&Resource, Phase, &AkashStatus) + Send + Sync>;
+/// What a [`ProgressHook`] is told.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// The resource moved to a phase.
+    Phase(Phase, &'a AkashStatus),
+    /// A step happened (the event's reason and message: `DeploymentCreated`, `LeaseCreated`,
+    /// `ManifestSent`, …).
+    Event(&'a str, &'a str),
+}
+
+/// Called on every phase transition and event (the demo prints progress lines from it).
+pub type ProgressHook = Arc<dyn Fn(&Resource, Progress<'_>) + Send + Sync>;
 
 /// What every reconcile gets.
 pub struct Context {
@@ -281,9 +291,9 @@ impl Context {
         let _ = name;
     }
 
-    pub(crate) fn progress(&self, r: &Resource, phase: Phase, s: &AkashStatus) {
+    pub(crate) fn progress(&self, r: &Resource, what: Progress<'_>) {
         if let Some(p) = &self.progress {
-            p(r, phase, s);
+            p(r, what);
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::spec::kinds::site::GatewayMode;
 use crate::spec::{ConditionStatus, Kind, Resource, Spec};
 use crate::store::{DeploymentIntent, EventType, IntentState, NewEvent, StoreError};
 
-use super::context::{Context, Rendered};
+use super::context::{Context, Progress, Rendered};
 use super::plan::{self, lease_key, ChainDeployment, Desired, LeaseHealth, Observed, Step};
 use super::status::{
     set_condition, AkashStatus, BiddingStatus, LeaseStatus, PendingIntent, Phase, FINALIZER,
@@ -648,6 +648,7 @@ async fn event(
     if let Err(err) = ctx.store.append_event(&resource.key(), &e).await {
         warn!(error = %err, "cannot record event");
     }
+    ctx.progress(resource, Progress::Event(&e.reason, &e.message));
 }
 
 async fn execute(
@@ -1153,7 +1154,7 @@ async fn write_status(
             "phase"
         );
         event(ctx, resource, type_, phase.as_str(), message).await;
-        ctx.progress(resource, phase, akash);
+        ctx.progress(resource, Progress::Phase(phase, akash));
     }
     Ok(())
 }
