@@ -6,6 +6,8 @@
 //!   the provider's bid, create lease), the providers' bid delay and the bid window. The
 //!   manifest and the first health check have no configured wait: they count as the
 //!   operator's own time. Run with `serve`'s defaults and with the demo's timing.
+//!   The hook fires when a step's status is written, after its tx landed: "apply → Deploying"
+//!   holds the create's block and "Bidding → Leasing" the lease's; compare the totals.
 //! * **N Agents** (`AF_BENCH_AGENTS`, 1000): apply → all Ready against the chain's minimum
 //!   for the same work (creates at the batch limit of 50 messages per tx and one tx per block,
 //!   the bid delay, a block for the bids, the bid window, the leases at 50 per block); txs and
