@@ -23,7 +23,7 @@ async function main() {
   const registry = new Registry(defaultRegistryTypes);
   registry.register("/akash.deployment.v1beta4.MsgCreateDeployment", d.MsgCreateDeployment);
   registry.register("/akash.deployment.v1beta4.MsgCloseDeployment", d.MsgCloseDeployment);
-  const client = await SigningStargateClient.connectWithSigner(rpc, wallet, { registry, gasPrice: GasPrice.fromString("0.025uakt") });
+  const client = await SigningStargateClient.connectWithSigner(rpc, wallet, { registry, gasPrice: GasPrice.fromString("0.025uakt"), broadcastPollIntervalMs: 200 });
   const dseq = BigInt(Date.now());
   const hash = Buffer.from(process.env.HASH || "de0067e6bb7241da6dc6bf75990001106c0e989cd33cfe6421087c4b93f15b4a", "hex");
   const enc = (s) => new TextEncoder().encode(s);

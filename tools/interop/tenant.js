@@ -36,7 +36,7 @@ async function main() {
   registry.register("/akash.market.v1beta5.MsgCreateLease", b5.MsgCreateLease);
   registry.register("/akash.escrow.v1.MsgAccountDeposit", v1.MsgAccountDeposit);
   registry.register("/akash.cert.v1.MsgCreateCertificate", v1.MsgCreateCertificate);
-  const client = await SigningStargateClient.connectWithSigner(rpc, wallet, { registry, gasPrice: GasPrice.fromString("0.025uakt") });
+  const client = await SigningStargateClient.connectWithSigner(rpc, wallet, { registry, gasPrice: GasPrice.fromString("0.025uakt"), broadcastPollIntervalMs: 200 });
   const comet = await connectComet(rpc);
   const prpc = createProtobufRpcClient(new QueryClient(comet));
   const q = async (svc, method, T, R, v) => R.decode(await prpc.request(svc, method, T.encode(T.fromPartial(v)).finish()));
