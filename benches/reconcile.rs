@@ -32,9 +32,9 @@ use std::time::{Duration, Instant};
 
 use af_operator::daemon::{self, ChainConfig, Daemon, DaemonConfig};
 use af_operator::devnet::{Devnet, DevnetConfig};
-use af_operator::reconcile::context::{ProgressHook, StaticSecrets};
+use af_operator::reconcile::context::{Progress, ProgressHook, StaticSecrets};
 use af_operator::reconcile::plan::Timing;
-use af_operator::reconcile::status::{AkashStatus, Phase};
+use af_operator::reconcile::status::Phase;
 use af_operator::reconcile::ControllerConfig;
 use af_operator::spec::load::load_str;
 use af_operator::spec::Resource;
@@ -105,6 +105,7 @@ impl Setup {
                 bid_window: Duration::from_millis(300),
                 bid_timeout: Duration::from_secs(60),
                 poll: Duration::from_millis(250),
+                ..Timing::default()
             },
             ..Setup::serve()
         }
@@ -335,7 +336,10 @@ struct Phases {
 impl Phases {
     fn hook(self: &Arc<Self>) -> ProgressHook {
         let me = self.clone();
-        Arc::new(move |r: &Resource, phase: Phase, _: &AkashStatus| {
+        Arc::new(move |r: &Resource, what: Progress<'_>| {
+            let Progress::Phase(phase, _) = what else {
+                return;
+            };
             let Some(i) = PHASES.iter().position(|p| *p == phase) else {
                 return;
             };
