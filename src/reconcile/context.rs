@@ -164,7 +164,25 @@ pub struct Context {
     heights: Mutex<BlockClock>,
     /// The sweep's shared view of the chain.
     pub snapshots: super::snapshot::Snapshots,
+    /// Chain writes running detached from the reconcile that started them.
+    inflight: Mutex<std::collections::HashSet<InFlight>>,
+    /// Schedules a resource again (set by the running controller).
+    waker: Mutex<Option<Waker>>,
+    /// How detached writes failed, for the next reconcile of their resource to report.
+    failures: Mutex<HashMap<InFlight, super::ReconcileError>>,
 }
+
+/// A detached chain write in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum InFlight {
+    /// `MsgCreateDeployment` of this dseq.
+    Create(u64),
+    /// `MsgCreateLease` for this group (dseq, gseq).
+    Lease(u64, u32),
+}
+
+/// Schedules a resource for a reconcile now.
+pub type Waker = Arc<dyn Fn(&crate::spec::ResourceKey) + Send + Sync>;
 
 /// The chain's time per block, from heights sampled over time (mainnet's ~6 s until two
 /// samples exist).
@@ -228,7 +246,61 @@ impl Context {
             rendered: Mutex::new(HashMap::new()),
             heights: Mutex::new(BlockClock::default()),
             snapshots: super::snapshot::Snapshots::default(),
+            inflight: Mutex::new(std::collections::HashSet::new()),
+            waker: Mutex::new(None),
+            failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Lets chain writes run detached, waking their resource when they end (the controller
+    /// sets this; without it, reconciles wait for their writes).
+    pub fn set_waker(&self, waker: Option<Waker>) {
+        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = waker;
+    }
+
+    /// The waker, when writes may run detached.
+    pub fn waker(&self) -> Option<Waker> {
+        self.waker.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Marks a detached write as started; false when one runs already.
+    pub fn start_inflight(&self, w: InFlight) -> bool {
+        self.inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(w)
+    }
+
+    /// Marks a detached write as ended.
+    pub fn end_inflight(&self, w: &InFlight) {
+        self.inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(w);
+    }
+
+    /// Keeps how a detached write failed.
+    pub fn record_failure(&self, w: InFlight, e: super::ReconcileError) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(w, e);
+    }
+
+    /// How a detached write failed, once.
+    pub fn take_failure(&self, w: &InFlight) -> Option<super::ReconcileError> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(w)
+    }
+
+    /// Whether a detached write runs.
+    pub fn is_inflight(&self, w: &InFlight) -> bool {
+        self.inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(w)
     }
 
     /// Records the chain's height now (the controller samples it at every resync).

@@ -68,6 +68,13 @@ impl Controller {
                 0
             }
         };
+        {
+            // Chain writes run detached; their end schedules the resource again.
+            let queue = self.queue.clone();
+            self.ctx.set_waker(Some(Arc::new(move |key: &ResourceKey| {
+                queue.schedule(key.clone(), Duration::ZERO, Urgency::Change)
+            })));
+        }
         self.sample_height().await;
         self.enqueue_all(Urgency::Change).await;
         {
@@ -89,6 +96,7 @@ impl Controller {
         );
         let _ = shutdown.wait_for(|s| *s).await;
         self.queue.close();
+        self.ctx.set_waker(None);
         // The feed and the resync stop at once; workers finish the reconcile in hand.
         tasks.abort_all();
         let drain = async { while workers.join_next().await.is_some() {} };

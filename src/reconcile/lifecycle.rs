@@ -22,7 +22,7 @@ use crate::spec::kinds::site::GatewayMode;
 use crate::spec::{ConditionStatus, Kind, Resource, Spec};
 use crate::store::{DeploymentIntent, EventType, IntentState, NewEvent, StoreError};
 
-use super::context::{Context, Progress, Rendered};
+use super::context::{Context, InFlight, Progress, Rendered};
 use super::plan::{self, lease_key, ChainDeployment, Desired, LeaseHealth, Observed, Step};
 use super::status::{
     set_condition, AkashStatus, BiddingStatus, LeaseStatus, PendingIntent, Phase, FINALIZER,
@@ -126,7 +126,7 @@ async fn desired(ctx: &Context, resource: &Resource) -> Result<Arc<Rendered>, Re
 }
 
 /// Reconciles one Akash-hosted resource.
-pub async fn reconcile(resource: Resource, ctx: &Context) -> Result<Action, ReconcileError> {
+pub async fn reconcile(resource: Resource, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
     let span = tracing::info_span!(
         "reconcile",
         kind = %resource.kind,
@@ -140,7 +140,7 @@ pub async fn reconcile(resource: Resource, ctx: &Context) -> Result<Action, Reco
     run(resource, ctx).instrument(span).await
 }
 
-async fn run(mut resource: Resource, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn run(mut resource: Resource, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
     let deleting = resource.metadata.deletion_requested_at.is_some();
     let rendered = if deleting {
         None
@@ -371,6 +371,20 @@ async fn observe(
     // A create broadcast without confirmation may still land until its timeout height: asked
     // for by its hash, never sent again while it may.
     let mut in_flight = BTreeMap::new();
+    // Creates running detached in this process: waited for, never sent twice.
+    for i in &intents {
+        if i.state == IntentState::Pending && ctx.is_inflight(&InFlight::Create(i.dseq)) {
+            in_flight.insert(i.dseq, u64::MAX);
+        }
+    }
+    let mut leasing = std::collections::BTreeSet::new();
+    for (dseq, dep) in &chain {
+        for (gseq, _, _) in &dep.groups {
+            if ctx.is_inflight(&InFlight::Lease(*dseq, *gseq)) {
+                leasing.insert((*dseq, *gseq));
+            }
+        }
+    }
     if let Some(p) = &status.pending_intent {
         let dseq = p.dseq.parse::<u64>().ok();
         let waiting = dseq.filter(|d| {
@@ -417,6 +431,7 @@ async fn observe(
         status: status.clone(),
         block_time_ms: ctx.block_time_ms(),
         in_flight,
+        leasing,
     })
 }
 
@@ -652,7 +667,7 @@ async fn event(
 }
 
 async fn execute(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     resource: &mut Resource,
     status: &mut AkashStatus,
     rendered: Option<&Rendered>,
@@ -675,7 +690,7 @@ async fn execute(
 }
 
 async fn execute_step(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     resource: &mut Resource,
     status: &mut AkashStatus,
     rendered: Option<&Rendered>,
@@ -810,6 +825,52 @@ async fn execute_step(
         }
         Step::CreateLease { bid, price } => {
             tracing::Span::current().record("provider", bid.provider.as_str());
+            let w = InFlight::Lease(bid.dseq, bid.gseq);
+            if let Some(e) = ctx.take_failure(&w) {
+                return Err(e);
+            }
+            if let Some(wake) = ctx.waker() {
+                // Detached: the worker is free while the tx waits for its block, so many
+                // leases share one batched tx.
+                if ctx.start_inflight(w.clone()) {
+                    let ctx = ctx.clone();
+                    let resource = resource.clone();
+                    let (bid, price) = (bid.clone(), *price);
+                    tokio::spawn(async move {
+                        match ctx.chain.create_lease(bid.clone()).await {
+                            Ok(receipt) => {
+                                ctx.metrics.tx("create-lease", receipt.gas_used);
+                                info!(provider = %bid.provider, price, dseq = bid.dseq, "lease created");
+                                event(
+                                    &ctx,
+                                    &resource,
+                                    EventType::Normal,
+                                    "LeaseCreated",
+                                    format!(
+                                        "group {} leased from {} at {price}uact/block",
+                                        bid.gseq, bid.provider
+                                    ),
+                                )
+                                .await;
+                                ctx.crash_point("after-lease");
+                            }
+                            Err(e) => {
+                                // Reported by the resource's next reconcile (at its poll, so
+                                // the failure's backoff is not cut short by a wake).
+                                let e = ReconcileError::from_client("create lease", bid.dseq, e);
+                                ctx.record_failure(w.clone(), e);
+                                ctx.end_inflight(&w);
+                                ctx.snapshots.wrote();
+                                return;
+                            }
+                        }
+                        ctx.end_inflight(&w);
+                        ctx.snapshots.wrote();
+                        wake(&resource.key());
+                    });
+                }
+                return Ok(StepOutcome::Continue);
+            }
             let receipt = ctx
                 .chain
                 .create_lease(bid.clone())
@@ -960,7 +1021,7 @@ fn upsert_lease<'a>(status: &'a mut AkashStatus, lease: &LeaseID) -> &'a mut Lea
 }
 
 async fn send_create(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     resource: &Resource,
     status: &mut AkashStatus,
     r: &Rendered,
@@ -968,6 +1029,64 @@ async fn send_create(
 ) -> Result<(), ReconcileError> {
     let owner = ctx.chain.owner().to_owned();
     tracing::Span::current().record("dseq", dseq);
+    let w = InFlight::Create(dseq);
+    if let Some(e) = ctx.take_failure(&w) {
+        return Err(e);
+    }
+    if let Some(wake) = ctx.waker() {
+        // Detached: the worker is free while the tx waits for its block, so many creates
+        // share one batched tx. The intent is recorded already; the next reconcile adopts.
+        if ctx.start_inflight(w.clone()) {
+            let ctx = ctx.clone();
+            let resource = resource.clone();
+            let (groups, hash, deposit) =
+                (r.desired.groups.clone(), r.hash.clone(), r.deposit.clone());
+            tokio::spawn(async move {
+                let deposit_text = format!("{}{}", deposit.amount, deposit.denom);
+                match ctx
+                    .chain
+                    .create_deployment(dseq, groups, hash, deposit)
+                    .await
+                {
+                    Ok(receipt) => {
+                        ctx.crash_point("after-broadcast");
+                        ctx.metrics.tx("create-deployment", receipt.gas_used);
+                        if let Err(e) = ctx
+                            .intents
+                            .set_intent_state(&owner, dseq, IntentState::Active)
+                            .await
+                        {
+                            warn!(dseq, error = %e, "cannot mark the intent active; the next reconcile adopts");
+                        }
+                        info!(dseq, gas = receipt.gas_used, "deployment created");
+                        event(&ctx, &resource, EventType::Normal, "DeploymentCreated", format!("deployment {dseq} created at height {} (tx {}, deposit {deposit_text})", receipt.height, receipt.hash)).await;
+                    }
+                    Err(ClientError::Pending {
+                        hash,
+                        timeout_height,
+                        ..
+                    }) => {
+                        // Sent, not yet in a block: it may still land until its timeout
+                        // height, so it is waited for here, never sent again meanwhile.
+                        wait_for_landing(&ctx, &hash, timeout_height).await;
+                    }
+                    Err(e) => {
+                        // Reported by the resource's next reconcile (at its poll, so the
+                        // failure's backoff is not cut short by a wake).
+                        let e = ReconcileError::from_client("create deployment", dseq, e);
+                        ctx.record_failure(w.clone(), e);
+                        ctx.end_inflight(&w);
+                        ctx.snapshots.wrote();
+                        return;
+                    }
+                }
+                ctx.end_inflight(&w);
+                ctx.snapshots.wrote();
+                wake(&resource.key());
+            });
+        }
+        return Ok(());
+    }
     match ctx
         .chain
         .create_deployment(
@@ -1030,6 +1149,27 @@ async fn send_create(
     }
 }
 
+/// Waits until tx `hash` is in a block, is refused, or can no longer land (the chain is past
+/// `timeout_height`; 0: no timeout height, so it gives up after a while).
+async fn wait_for_landing(ctx: &Context, hash: &str, timeout_height: u64) {
+    let started = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(ctx.config.timing.poll).await;
+        match ctx.chain.tx(hash).await {
+            Ok(Some(_)) | Err(ClientError::Chain { .. }) => return,
+            Ok(None) => {}
+            Err(e) => warn!(hash, error = %e, "cannot look up a pending tx"),
+        }
+        let past = match ctx.chain.latest_height().await {
+            Ok(h) => timeout_height > 0 && u64::try_from(h).unwrap_or(0) > timeout_height,
+            Err(_) => false,
+        };
+        if past || (timeout_height == 0 && started.elapsed() > Duration::from_secs(600)) {
+            return;
+        }
+    }
+}
+
 /// Records a failure that stops the reconcile before any step (a render error).
 async fn report_failure(
     ctx: &Context,
@@ -1085,7 +1225,10 @@ async fn write_status(
     }
     match error {
         Some(_) => akash.attempt = akash.attempt.saturating_add(1),
-        None => akash.attempt = 0,
+        // Reset only by a round with nothing left to do: a round that started steps (a
+        // detached write among them) has not succeeded yet.
+        None if p.steps.is_empty() => akash.attempt = 0,
+        None => {}
     }
     akash.next_retry = None;
     akash.last_reconcile_time = Some(now.clone());

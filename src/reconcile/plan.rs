@@ -82,6 +82,8 @@ pub struct Observed {
     /// Pending intents whose create was broadcast and may still land: dseq → the last height
     /// its tx can be included at. Such a create is waited for, never sent again.
     pub in_flight: BTreeMap<u64, u64>,
+    /// Groups `(dseq, gseq)` whose lease is being created right now (detached).
+    pub leasing: std::collections::BTreeSet<(u64, u32)>,
 }
 
 /// A lease without its owner (the owner is always us).
@@ -334,10 +336,12 @@ fn plan_newest(
             let mut p = Plan::new(
                 Phase::Deploying,
                 "CreatePending",
-                format!(
-                    "the create of deployment {dseq} was broadcast and may still land until height {}; waiting for it",
-                    obs.in_flight[&dseq]
-                ),
+                match obs.in_flight[&dseq] {
+                    u64::MAX => format!("the create of deployment {dseq} is on its way to the chain"),
+                    h => format!(
+                        "the create of deployment {dseq} was broadcast and may still land until height {h}; waiting for it"
+                    ),
+                },
             );
             p.wait = Some(timing.poll);
             return p;
@@ -435,6 +439,13 @@ fn plan_newest(
         }
         let lease = dep.leases.iter().find(|l| l.gseq == *gseq);
         let Some(lease) = lease else {
+            if obs.leasing.contains(&(dseq, *gseq)) {
+                // A lease of this group is on its way to the chain.
+                leasing = true;
+                sent_all = false;
+                wait = min_opt(wait, timing.poll);
+                continue;
+            }
             let bids: Vec<&(BidID, f64)> = dep
                 .bids
                 .iter()

@@ -980,17 +980,17 @@ async fn the_controller_follows_the_feed_and_ignores_its_own_writes() {
     assert_eq!(h.writes_of(CREATE_DEPLOYMENT), 1);
     assert_eq!(h.writes_of(CREATE_LEASE), 1);
 
-    // Exactly the reconciles the lifecycle asks for: create (then poll 2 s), bids seen (then
-    // the 5 s bid window), lease + manifest + health → Ready. Each wrote the status (and the
-    // first the finalizer) several times; had those writes woken the controller there would
-    // be more.
+    // Exactly the reconciles the lifecycle asks for: create (detached; its landing wakes the
+    // resource), bids seen (then the 5 s bid window), the lease (detached; its landing wakes
+    // the resource), manifest + health → Ready. Each wrote the status (and the first the
+    // finalizer) several times; had those writes woken the controller there would be more.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(reconciles(&h, "ok"), 3, "{}", h.ctx.metrics.encode());
+    assert_eq!(reconciles(&h, "ok"), 5, "{}", h.ctx.metrics.encode());
     assert_eq!(retries(&h), 0);
     tokio::time::sleep(Duration::from_secs(25)).await;
     assert_eq!(
         reconciles(&h, "ok"),
-        3,
+        5,
         "quiet while Ready, before the health check's interval"
     );
 
@@ -1000,7 +1000,7 @@ async fn the_controller_follows_the_feed_and_ignores_its_own_writes() {
     let writes = h.chain.writes();
     tokio::time::sleep_until(ready + Duration::from_secs(80)).await;
     let n = reconciles(&h, "ok");
-    assert!((4..=5).contains(&n), "{n} reconciles");
+    assert!((6..=7).contains(&n), "{n} reconciles");
     assert_eq!(h.chain.writes(), writes);
     assert_eq!(h.status().await.phase, Phase::Ready);
 
