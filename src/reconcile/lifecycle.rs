@@ -246,12 +246,13 @@ async fn observe(
         .collect();
     let mut chain = BTreeMap::new();
     // A resync sweep's snapshot, while nothing was written since (see `snapshot`).
-    let snap = (round == 0)
-        .then(|| {
-            ctx.snapshots
-                .fresh(ctx.clock.now_ms(), snapshot_ttl_ms(ctx))
-        })
-        .flatten();
+    let snap = if round == 0 {
+        ctx.snapshots
+            .fresh_or_take(ctx.chain.as_ref(), ctx.clock.now_ms(), snapshot_ttl_ms(ctx))
+            .await
+    } else {
+        None
+    };
     for intent in &intents {
         let id = DeploymentID::new(&owner, intent.dseq);
         let cached = snap.as_ref().and_then(|s| s.deployments.get(&intent.dseq));

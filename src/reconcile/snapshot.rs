@@ -39,12 +39,43 @@ pub struct ChainSnapshot {
 pub struct Snapshots {
     current: Mutex<Option<Arc<ChainSnapshot>>>,
     writes: AtomicU64,
+    last_write_ms: std::sync::atomic::AtomicI64,
+    taking: tokio::sync::Mutex<()>,
 }
+
+/// After a chain write, reconciles read the chain one by one for this long before a new
+/// snapshot may be taken on demand (while writes happen, a snapshot would be stale at once).
+pub const QUIET_MS: i64 = 5_000;
 
 impl Snapshots {
     /// A chain write was made: the snapshot no longer tells the truth.
     pub fn wrote(&self) {
         self.writes.fetch_add(1, Ordering::SeqCst);
+        let now = chrono::Utc::now().timestamp_millis();
+        self.last_write_ms.store(now, Ordering::SeqCst);
+    }
+
+    /// The fresh snapshot, or a new one read now when none is fresh and no chain write
+    /// happened for [`QUIET_MS`] (one reader at a time; the others wait and share it). `None`
+    /// while writes happen: reconciles then read the chain one by one.
+    pub async fn fresh_or_take(
+        &self,
+        chain: &dyn AkashChain,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Option<Arc<ChainSnapshot>> {
+        if let Some(s) = self.fresh(now_ms, ttl_ms) {
+            return Some(s);
+        }
+        let wall = chrono::Utc::now().timestamp_millis();
+        if wall - self.last_write_ms.load(Ordering::SeqCst) < QUIET_MS {
+            return None;
+        }
+        let _one = self.taking.lock().await;
+        if let Some(s) = self.fresh(now_ms, ttl_ms) {
+            return Some(s);
+        }
+        self.take(chain, now_ms).await.ok()
     }
 
     /// The snapshot, if no write happened since and it is younger than `ttl_ms`.
