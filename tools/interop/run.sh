@@ -9,6 +9,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/af-operator}"
 [ -x "$bin" ] || { echo "interop: no af-operator binary at $bin (build it first)" >&2; exit 1; }
+# Absolute: the script runs from its own folder below.
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
 # Node.js and npm: Debian's packages when missing (quick when present).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
