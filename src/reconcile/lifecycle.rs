@@ -410,12 +410,7 @@ async fn observe(
             .map(|d| d.leases.clone())
             .unwrap_or_default()
         {
-            let tracked = status.leases.iter().find(|t| {
-                t.dseq == l.dseq.to_string()
-                    && t.gseq == l.gseq
-                    && t.oseq == l.oseq
-                    && t.provider == l.provider
-            });
+            let tracked = status.leases.iter().find(|t| plan::tracks(t, &l));
             if tracked.and_then(|t| t.manifest_version.as_deref()) != Some(&r.desired.version) {
                 continue;
             }
@@ -575,12 +570,7 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
     let threshold = r.map_or(3, |r| r.desired.failure_threshold).max(1);
     let mut leases = Vec::new();
     for l in &dep.leases {
-        let prev = status.leases.iter().find(|t| {
-            t.dseq == l.dseq.to_string()
-                && t.gseq == l.gseq
-                && t.oseq == l.oseq
-                && t.provider == l.provider
-        });
+        let prev = status.leases.iter().find(|t| plan::tracks(t, l));
         let h = obs.health.get(&lease_key(l)).cloned();
         let mut t = prev.cloned().unwrap_or_else(|| LeaseStatus {
             dseq: l.dseq.to_string(),
@@ -838,32 +828,14 @@ async fn execute_step(
                     let resource = resource.clone();
                     let (bid, price) = (bid.clone(), *price);
                     tokio::spawn(async move {
-                        match ctx.chain.create_lease(bid.clone()).await {
-                            Ok(receipt) => {
-                                ctx.metrics.tx("create-lease", receipt.gas_used);
-                                info!(provider = %bid.provider, price, dseq = bid.dseq, "lease created");
-                                event(
-                                    &ctx,
-                                    &resource,
-                                    EventType::Normal,
-                                    "LeaseCreated",
-                                    format!(
-                                        "group {} leased from {} at {price}uact/block",
-                                        bid.gseq, bid.provider
-                                    ),
-                                )
-                                .await;
-                                ctx.crash_point("after-lease");
-                            }
-                            Err(e) => {
-                                // Reported by the resource's next reconcile (at its poll, so
-                                // the failure's backoff is not cut short by a wake).
-                                let e = ReconcileError::from_client("create lease", bid.dseq, e);
-                                ctx.record_failure(w.clone(), e);
-                                ctx.end_inflight(&w);
-                                ctx.snapshots.wrote();
-                                return;
-                            }
+                        if let Err(e) = write_lease(&ctx, &resource, &bid, price).await {
+                            // Reported by the resource's next reconcile (at its poll, so the
+                            // failure's backoff is not cut short by a wake).
+                            let e = ReconcileError::from_client("create lease", bid.dseq, e);
+                            ctx.record_failure(w.clone(), e);
+                            ctx.end_inflight(&w);
+                            ctx.snapshots.wrote();
+                            return;
                         }
                         ctx.end_inflight(&w);
                         ctx.snapshots.wrote();
@@ -872,12 +844,9 @@ async fn execute_step(
                 }
                 return Ok(StepOutcome::Continue);
             }
-            let receipt = ctx
-                .chain
-                .create_lease(bid.clone())
+            write_lease(ctx, resource, bid, *price)
                 .await
                 .map_err(|e| ReconcileError::from_client("create lease", bid.dseq, e))?;
-            ctx.metrics.tx("create-lease", receipt.gas_used);
             status.leases.push(LeaseStatus {
                 dseq: bid.dseq.to_string(),
                 gseq: bid.gseq,
@@ -887,19 +856,6 @@ async fn execute_step(
                 price: format!("{price}uact"),
                 ..LeaseStatus::default()
             });
-            info!(provider = %bid.provider, price, "lease created");
-            event(
-                ctx,
-                resource,
-                EventType::Normal,
-                "LeaseCreated",
-                format!(
-                    "group {} leased from {} at {price}uact/block",
-                    bid.gseq, bid.provider
-                ),
-            )
-            .await;
-            ctx.crash_point("after-lease");
         }
         Step::SendManifest { lease } => {
             let r = rendered.ok_or_else(|| {
@@ -998,12 +954,7 @@ fn short(version: &str) -> &str {
 }
 
 fn upsert_lease<'a>(status: &'a mut AkashStatus, lease: &LeaseID) -> &'a mut LeaseStatus {
-    let pos = status.leases.iter().position(|t| {
-        t.dseq == lease.dseq.to_string()
-            && t.gseq == lease.gseq
-            && t.oseq == lease.oseq
-            && t.provider == lease.provider
-    });
+    let pos = status.leases.iter().position(|t| plan::tracks(t, lease));
     let pos = match pos {
         Some(p) => p,
         None => {
@@ -1021,6 +972,79 @@ fn upsert_lease<'a>(status: &'a mut AkashStatus, lease: &LeaseID) -> &'a mut Lea
     &mut status.leases[pos]
 }
 
+/// Why a create did not complete: the chain write failed, or it landed and the intent could
+/// not be marked active (the next reconcile adopts it).
+enum CreateFailed {
+    Chain(ClientError),
+    Recorded(StoreError),
+}
+
+/// `MsgCreateDeployment` and what follows its landing: the crash point, the metric, the intent
+/// marked active, the event. The one implementation, awaited in place or detached.
+async fn write_create(
+    ctx: &Context,
+    resource: &Resource,
+    dseq: u64,
+    r: (
+        Vec<crate::sdl::GroupSpec>,
+        Vec<u8>,
+        crate::akash::proto::Coin,
+    ),
+) -> Result<(), CreateFailed> {
+    let owner = ctx.chain.owner().to_owned();
+    let (groups, hash, deposit) = r;
+    let deposit_text = format!("{}{}", deposit.amount, deposit.denom);
+    let receipt = ctx
+        .chain
+        .create_deployment(dseq, groups, hash, deposit)
+        .await
+        .map_err(CreateFailed::Chain)?;
+    ctx.crash_point("after-broadcast");
+    ctx.metrics.tx("create-deployment", receipt.gas_used);
+    ctx.intents
+        .set_intent_state(&owner, dseq, IntentState::Active)
+        .await
+        .map_err(CreateFailed::Recorded)?;
+    info!(dseq, gas = receipt.gas_used, "deployment created");
+    event(
+        ctx,
+        resource,
+        EventType::Normal,
+        "DeploymentCreated",
+        format!(
+            "deployment {dseq} created at height {} (tx {}, deposit {deposit_text})",
+            receipt.height, receipt.hash
+        ),
+    )
+    .await;
+    Ok(())
+}
+
+/// `MsgCreateLease` and what follows its landing: the metric, the event, the crash point.
+async fn write_lease(
+    ctx: &Context,
+    resource: &Resource,
+    bid: &BidID,
+    price: f64,
+) -> Result<(), ClientError> {
+    let receipt = ctx.chain.create_lease(bid.clone()).await?;
+    ctx.metrics.tx("create-lease", receipt.gas_used);
+    info!(provider = %bid.provider, price, dseq = bid.dseq, "lease created");
+    event(
+        ctx,
+        resource,
+        EventType::Normal,
+        "LeaseCreated",
+        format!(
+            "group {} leased from {} at {price}uact/block",
+            bid.gseq, bid.provider
+        ),
+    )
+    .await;
+    ctx.crash_point("after-lease");
+    Ok(())
+}
+
 async fn send_create(
     ctx: &Arc<Context>,
     resource: &Resource,
@@ -1028,50 +1052,34 @@ async fn send_create(
     r: &Rendered,
     dseq: u64,
 ) -> Result<(), ReconcileError> {
-    let owner = ctx.chain.owner().to_owned();
     tracing::Span::current().record("dseq", dseq);
     let w = InFlight::Create(dseq);
     if let Some(e) = ctx.take_failure(&w) {
         return Err(e);
     }
+    let parts = (r.desired.groups.clone(), r.hash.clone(), r.deposit.clone());
     if let Some(wake) = ctx.waker() {
         // Detached: the worker is free while the tx waits for its block, so many creates
         // share one batched tx. The intent is recorded already; the next reconcile adopts.
         if ctx.start_inflight(w.clone()) {
             let ctx = ctx.clone();
             let resource = resource.clone();
-            let (groups, hash, deposit) =
-                (r.desired.groups.clone(), r.hash.clone(), r.deposit.clone());
             tokio::spawn(async move {
-                let deposit_text = format!("{}{}", deposit.amount, deposit.denom);
-                match ctx
-                    .chain
-                    .create_deployment(dseq, groups, hash, deposit)
-                    .await
-                {
-                    Ok(receipt) => {
-                        ctx.crash_point("after-broadcast");
-                        ctx.metrics.tx("create-deployment", receipt.gas_used);
-                        if let Err(e) = ctx
-                            .intents
-                            .set_intent_state(&owner, dseq, IntentState::Active)
-                            .await
-                        {
-                            warn!(dseq, error = %e, "cannot mark the intent active; the next reconcile adopts");
-                        }
-                        info!(dseq, gas = receipt.gas_used, "deployment created");
-                        event(&ctx, &resource, EventType::Normal, "DeploymentCreated", format!("deployment {dseq} created at height {} (tx {}, deposit {deposit_text})", receipt.height, receipt.hash)).await;
+                match write_create(&ctx, &resource, dseq, parts).await {
+                    Ok(()) => {}
+                    Err(CreateFailed::Recorded(e)) => {
+                        warn!(dseq, error = %e, "cannot mark the intent active; the next reconcile adopts");
                     }
-                    Err(ClientError::Pending {
+                    Err(CreateFailed::Chain(ClientError::Pending {
                         hash,
                         timeout_height,
                         ..
-                    }) => {
+                    })) => {
                         // Sent, not yet in a block: it may still land until its timeout
                         // height, so it is waited for here, never sent again meanwhile.
                         wait_for_landing(&ctx, &hash, timeout_height).await;
                     }
-                    Err(e) => {
+                    Err(CreateFailed::Chain(e)) => {
                         // Reported by the resource's next reconcile (at its poll, so the
                         // failure's backoff is not cut short by a wake).
                         let e = ReconcileError::from_client("create deployment", dseq, e);
@@ -1088,41 +1096,16 @@ async fn send_create(
         }
         return Ok(());
     }
-    match ctx
-        .chain
-        .create_deployment(
-            dseq,
-            r.desired.groups.clone(),
-            r.hash.clone(),
-            r.deposit.clone(),
-        )
-        .await
-    {
-        Ok(receipt) => {
-            ctx.crash_point("after-broadcast");
-            ctx.metrics.tx("create-deployment", receipt.gas_used);
-            ctx.intents
-                .set_intent_state(&owner, dseq, IntentState::Active)
-                .await?;
+    match write_create(ctx, resource, dseq, parts).await {
+        Ok(()) => {
             status.pending_intent = None;
-            info!(dseq, gas = receipt.gas_used, "deployment created");
-            event(
-                ctx,
-                resource,
-                EventType::Normal,
-                "DeploymentCreated",
-                format!(
-                    "deployment {dseq} created at height {} (tx {}, deposit {}{})",
-                    receipt.height, receipt.hash, r.deposit.amount, r.deposit.denom
-                ),
-            )
-            .await;
             Ok(())
         }
+        Err(CreateFailed::Recorded(e)) => Err(e.into()),
         // Whatever happened, the intent stays pending: the next round reads the chain and
         // adopts the deployment, waits while a broadcast tx may still land, or sends it again
         // with the same dseq.
-        Err(e) => {
+        Err(CreateFailed::Chain(e)) => {
             if let ClientError::Pending {
                 hash,
                 timeout_height,

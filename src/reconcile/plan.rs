@@ -591,6 +591,11 @@ fn plan_newest(
     p
 }
 
+/// Whether a tracked lease is `lease`.
+pub fn tracks(t: &super::status::LeaseStatus, lease: &LeaseID) -> bool {
+    lease_key_of_status(t) == lease_key(lease)
+}
+
 fn lease_key_of_status(t: &super::status::LeaseStatus) -> LeaseKey {
     (
         t.dseq.parse().unwrap_or_default(),
