@@ -10,6 +10,7 @@ mod demo;
 mod devnet;
 mod files;
 mod get;
+pub mod plan;
 mod render;
 mod schema;
 mod secret;
@@ -53,6 +54,10 @@ pub enum Command {
     Apply(FileArgs),
     /// Show what `apply` would change, as a unified diff. Exit 0: no changes; 1: changes; 2+: error.
     Diff(FileArgs),
+    /// The on-chain actions (create, update in place, replace, close) and the money that
+    /// applying the files would cause, from the daemon's own planner; writes nothing.
+    /// Exit 0: no change; 2: changes; 1: error.
+    Plan(plan::PlanArgs),
     /// List resources of a kind, or show one.
     Get(GetArgs),
     /// Show a resource's spec, status, conditions and recent events.
@@ -220,6 +225,7 @@ async fn dispatch(command: &Command, store: &SqlStore, io: &mut Io<'_>) -> i32 {
     let result = match command {
         Command::Apply(a) => apply::apply(a, store, io).await,
         Command::Diff(a) => return apply::diff(a, store, io).await,
+        Command::Plan(a) => return plan::run(a, store, io).await,
         Command::Get(a) => get::get(a, store, io).await,
         Command::Describe(a) => get::describe(a, store, io).await,
         Command::Delete(a) => apply::delete(a, store, io).await,

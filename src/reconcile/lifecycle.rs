@@ -16,7 +16,7 @@ use crate::akash::proto::legacy_dec;
 use crate::akash::proto::market::v1::{BidID, LeaseFilters, LeaseID};
 use crate::akash::proto::market::v1beta5::BidFilters;
 use crate::akash::proto::Coin;
-use crate::render::{RenderError, SecretError};
+use crate::render::{RenderError, Renderer, SecretError, SecretResolver};
 use crate::spec::common::{HealthCheck, Placement};
 use crate::spec::kinds::site::GatewayMode;
 use crate::spec::{ConditionStatus, Kind, Resource, Spec};
@@ -65,18 +65,29 @@ async fn desired(ctx: &Context, resource: &Resource) -> Result<Arc<Rendered>, Re
     if let Some(r) = ctx.rendered_for(uid, resource.metadata.generation) {
         return Ok(r);
     }
+    let secrets = ctx
+        .secrets
+        .resolver(&resource.metadata.project)
+        .await
+        .map_err(|e| ReconcileError::transient("secrets", e))?;
+    let rendered = render_desired(&ctx.renderer, resource, secrets.as_ref())?;
+    Ok(ctx.remember_rendered(uid, rendered))
+}
+
+/// What `resource`'s spec deploys as: its groups, manifest version, deposit and health check
+/// (pure; the daemon's reconciles and `af-operator plan` share it).
+pub fn render_desired(
+    renderer: &Renderer,
+    resource: &Resource,
+    secrets: &dyn SecretResolver,
+) -> Result<Rendered, ReconcileError> {
     let spec = resource.typed_spec().map_err(|e| {
         ReconcileError::permanent(
             "invalid-spec",
             format!("the stored spec does not decode: {e}"),
         )
     })?;
-    let secrets = ctx
-        .secrets
-        .resolver(&resource.metadata.project)
-        .await
-        .map_err(|e| ReconcileError::transient("secrets", e))?;
-    let sdl = ctx.renderer.render(resource, secrets.as_ref()).map_err(|e| match e {
+    let sdl = renderer.render(resource, secrets).map_err(|e| match e {
         RenderError::Secret(SecretError::NotFound { store, key, .. }) => ReconcileError::permanent(
             "secret-missing",
             format!("secret {store}/{key} is missing; set it with `af-operator secret set {store} {key}`"),
@@ -106,7 +117,7 @@ async fn desired(ctx: &Context, resource: &Resource) -> Result<Arc<Rendered>, Re
             amount: DEFAULT_DEPOSIT_UACT.to_string(),
         });
     let filter = placement.and_then(|p| p.providers.as_ref());
-    let rendered = Rendered {
+    Ok(Rendered {
         generation: resource.metadata.generation,
         desired: Desired {
             generation: resource.metadata.generation,
@@ -121,8 +132,7 @@ async fn desired(ctx: &Context, resource: &Resource) -> Result<Arc<Rendered>, Re
         manifest_json,
         deposit,
         health: health.cloned(),
-    };
-    Ok(ctx.remember_rendered(uid, rendered))
+    })
 }
 
 /// Reconciles one Akash-hosted resource.

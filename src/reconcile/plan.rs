@@ -606,7 +606,8 @@ fn lease_key_of_status(t: &super::status::LeaseStatus) -> LeaseKey {
 }
 
 /// A group's price ceiling per block: each unit's price × its count.
-fn max_price(group: &GroupSpec) -> String {
+/// A group's maximum price per block (every unit's price × its count) and its denomination.
+pub fn group_price(group: &GroupSpec) -> (f64, String) {
     let mut total = 0.0;
     let mut denom = String::new();
     for u in &group.resources {
@@ -616,6 +617,11 @@ fn max_price(group: &GroupSpec) -> String {
         total += p * f64::from(u.count);
         denom.clone_from(&u.price.denom);
     }
+    (total, denom)
+}
+
+fn max_price(group: &GroupSpec) -> String {
+    let (total, denom) = group_price(group);
     let text = format!("{total:.6}");
     format!(
         "{}{denom}",

@@ -485,3 +485,84 @@ async fn stale_apply_is_refused_on_postgres() {
         .await
         .unwrap();
 }
+
+#[test]
+fn plan_shows_chain_actions_with_cost_and_detailed_exit_codes() {
+    let db = TestDb::sqlite();
+    let ex = examples_dir();
+    let ex = ex.to_str().unwrap();
+
+    // Nothing applied: every Akash-hosted example is a create, with its groups and money.
+    let r = af(&db.url, &["plan", "-f", ex]);
+    assert_eq!(r.code, 2, "changes: exit 2\n{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("+ agent/defarm-api (platform): create deployment"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("    group "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("deposit 5 ACT (5000000 uact)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Plan: 6 to create, 0 to update in place, 0 to replace, 0 to close."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("not on Akash (no deployment): "),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("function/"), "{}", r.stdout);
+
+    let r = af(&db.url, &["plan", "-f", ex, "--akt-price", "0.5"]);
+    assert!(
+        r.stdout.contains("deposit 5 ACT (5000000 uact, ≈ 10 AKT)"),
+        "{}",
+        r.stdout
+    );
+    let r = af(&db.url, &["plan", "-f", ex, "--akt-price=-1"]);
+    assert_eq!(r.code, 2, "clap's usage error");
+    assert!(
+        r.stderr.contains("expected a positive number"),
+        "{}",
+        r.stderr
+    );
+
+    let r = af(&db.url, &["plan", "-f", ex, "-o", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["summary"]["create"], 6, "{v}");
+    assert_eq!(v["resources"].as_array().unwrap().len(), 6);
+    assert_eq!(v["resources"][0]["action"], "create");
+    assert!(v["resources"][0]["cost"]["monthlyMax"].as_f64().unwrap() > 0.0);
+    assert!(
+        v["deposits"]["uact"].as_f64().unwrap() >= 6.0 * 5e6 - 1.0,
+        "{v}"
+    );
+
+    // Nothing on chain changes: exit 0.
+    let r = af(&db.url, &["plan", "-f", &format!("{ex}/function.yaml")]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("No changes on chain."), "{}", r.stdout);
+
+    // Invalid input: exit 1, with the file and line; nothing was written.
+    let r = af_stdin(
+        &db.url,
+        &["plan", "-f", "-"],
+        "apiVersion: alternatefutures.ai/v1alpha1\nkind: Agent\nmetadata: {name: x}\nspec: {image: a, resources: {cpu: 1, memroy: 1Gi}}\n",
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("<stdin>:4:"), "{}", r.stderr);
+    let r = af(&db.url, &["get", "agents", "-A"]);
+    assert!(
+        !r.stdout.contains("defarm-api"),
+        "plan wrote nothing: {}",
+        r.stdout
+    );
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use af_operator::akash::client::{AkashChain, RpcChain, RpcConfig};
 use af_operator::akash::proto::deployment::v1::{DeploymentID, DeploymentState};
+use af_operator::cli::plan::{plan_files, Action, PlanArgs, PlanOutput, ResourcePlan};
 use af_operator::daemon::{self, ChainConfig, Daemon, DaemonConfig};
 use af_operator::devnet::{Devnet, DevnetConfig};
 use af_operator::reconcile::plan::Timing;
@@ -15,6 +16,7 @@ use af_operator::reconcile::status::{AkashStatus, Phase};
 use af_operator::reconcile::ControllerConfig;
 use af_operator::spec::load::load_str;
 use af_operator::spec::{Kind, Resource, ResourceKey};
+use af_operator::store::sql::SqlStore;
 use af_operator::store::{IntentState, IntentStore, Store};
 use tokio::sync::watch;
 
@@ -23,17 +25,47 @@ use crate::common::TestDb;
 const AGENT: &str = r#"
 apiVersion: alternatefutures.ai/v1alpha1
 kind: Agent
-metadata: {name: web, project: demo}
+metadata: {name: web, project: demo, labels: {app: web}}
 spec:
   image: nginx:IMAGE
   port: 8080
+  replicas: COUNT
   expose: {hostnames: [web.example.com]}
   resources: {cpu: CPU, memory: 512Mi, storage: [{size: 1Gi}]}
   healthCheck: {path: /health}
 "#;
 
 fn agent(image: &str, cpu: &str) -> String {
-    AGENT.replace("IMAGE", image).replace("CPU", cpu)
+    agent_n(image, cpu, 1)
+}
+
+fn agent_n(image: &str, cpu: &str, count: u32) -> String {
+    AGENT
+        .replace("IMAGE", image)
+        .replace("CPU", cpu)
+        .replace("COUNT", &count.to_string())
+}
+
+/// `af-operator plan` of `yaml` against the daemon's store (with `--prune -l app=web` when
+/// `prune`): the one resource's plan.
+async fn plan_of(store: &SqlStore, yaml: &str, prune: bool) -> ResourcePlan {
+    let args = PlanArgs {
+        files: vec!["-".into()],
+        recursive: false,
+        prune,
+        selector: prune.then(|| "app=web".to_string()),
+        output: PlanOutput::Json,
+        block_time: Duration::from_secs(6),
+        sdl_templates: None,
+        akt_price: None,
+    };
+    let mut stdin = yaml.as_bytes();
+    let report = plan_files(&args, store, &mut stdin)
+        .await
+        .expect("plan")
+        .expect("valid files");
+    assert_eq!(report.resources.len(), 1, "{report:?}");
+    report.resources.into_iter().next().unwrap()
 }
 
 async fn devnet() -> Devnet {
@@ -156,6 +188,18 @@ async fn lifecycle(db: TestDb) {
     let store: Arc<dyn Store> = d.store.clone();
     let chain = chain_client(&dn).await;
 
+    // Each change is planned first (`af-operator plan`, the daemon's planner), then applied:
+    // what the plan says is what the daemon does on chain.
+    let p = plan_of(&d.store, &agent("1.25", "0.5"), false).await;
+    assert_eq!(p.action, Action::Create, "{p:?}");
+    let cost = p.cost.as_ref().expect("a create has a cost");
+    assert_eq!((cost.denom.as_str(), cost.deposit), ("uact", 5_000_000.0));
+    assert!(
+        cost.monthly_max > 0.0 && cost.monthly_recent.is_none(),
+        "{cost:?}"
+    );
+    assert_eq!(p.groups.len(), 1);
+
     // Create → Ready.
     let t = std::time::Instant::now();
     apply(store.as_ref(), &agent("1.25", "0.5")).await;
@@ -194,15 +238,35 @@ async fn lifecycle(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(Some(hex::encode(&dep.deployment.hash)), s.manifest_version);
-    let events = store.list_events(&key(), 50).await.unwrap();
-    for reason in ["DeploymentCreated", "LeaseCreated", "ManifestSent", "Ready"] {
+    // The events are written after the status that says Ready.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = store.list_events(&key(), 50).await.unwrap();
+        let missing: Vec<&str> = ["DeploymentCreated", "LeaseCreated", "ManifestSent", "Ready"]
+            .into_iter()
+            .filter(|reason| !events.iter().any(|e| e.reason == *reason))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
         assert!(
-            events.iter().any(|e| e.reason == reason),
-            "no {reason} event: {events:?}"
+            tokio::time::Instant::now() < deadline,
+            "no {missing:?} event: {events:?}"
         );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    let p = plan_of(&d.store, &agent("1.25", "0.5"), false).await;
+    assert_eq!(p.action, Action::None, "{p:?}");
+
     // Update in place: a new image keeps the dseq, the chain and the provider get v2.
+    let p = plan_of(&d.store, &agent("1.27", "0.5"), false).await;
+    assert_eq!(p.action, Action::UpdateInPlace, "{p:?}");
+    assert_eq!(p.dseq, Some(first.to_string()));
+    assert_eq!(p.manifests, Some(1));
+    assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+    assert_eq!(p.changes[0].path, "spec.image");
+    assert!(!p.changes[0].forces_replace);
     apply(store.as_ref(), &agent("1.27", "0.5")).await;
     let r = until_ready(store.as_ref(), 2, "update").await;
     let s2 = AkashStatus::from_status(&r.status);
@@ -216,6 +280,17 @@ async fn lifecycle(db: TestDb) {
     assert_eq!(s2.leases[0].manifest_version, s2.manifest_version);
 
     // A group change (CPU) replaces blue/green: a new dseq Ready, the old one closed.
+    let p = plan_of(&d.store, &agent("1.27", "1"), false).await;
+    assert_eq!(p.action, Action::Replace, "{p:?}");
+    let forcing: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| c.forces_replace)
+        .map(|c| c.path.as_str())
+        .collect();
+    assert_eq!(forcing, ["spec.resources.cpu"], "{p:?}");
+    // Recent prices come from leases of identical groups: none runs 1 CPU yet.
+    assert!(p.cost.as_ref().unwrap().monthly_recent.is_none());
     apply(store.as_ref(), &agent("1.27", "1")).await;
     let r = until_ready(store.as_ref(), 3, "blue/green").await;
     let second = dseq_of(&r);
@@ -234,6 +309,54 @@ async fn lifecycle(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(old.deployment.state, DeploymentState::Closed as i32);
+
+    // A replica count is in the groups too: replace; the same groups as what runs now
+    // price the recent end from the lease in the status.
+    let p = plan_of(&d.store, &agent_n("1.27", "1", 2), false).await;
+    assert_eq!(p.action, Action::Replace, "{p:?}");
+    assert!(p
+        .changes
+        .iter()
+        .any(|c| c.path == "spec.replicas" && c.forces_replace));
+    let same = plan_of(
+        &d.store,
+        &agent_n("1.27", "1", 1).replace("name: web", "name: web2"),
+        false,
+    )
+    .await;
+    assert_eq!(same.action, Action::Create);
+    assert!(
+        same.cost.as_ref().unwrap().monthly_recent.is_some(),
+        "identical groups to a running lease: {same:?}"
+    );
+
+    // Delete (the files no longer hold it; `--prune -l app=web`): closed on chain.
+    let other = agent("1.27", "1")
+        .replace("name: web", "name: web2")
+        .replace("app: web", "app: other");
+    let args_prune = PlanArgs {
+        files: vec!["-".into()],
+        recursive: false,
+        prune: true,
+        selector: Some("app=web".into()),
+        output: PlanOutput::Text,
+        block_time: Duration::from_secs(6),
+        sdl_templates: None,
+        akt_price: None,
+    };
+    let mut stdin = other.as_bytes();
+    let report = plan_files(&args_prune, &d.store, &mut stdin)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.resources.len(), 2, "{report:?}");
+    let web = report
+        .resources
+        .iter()
+        .find(|r| r.name == "web")
+        .expect("web is pruned");
+    assert_eq!(web.action, Action::Close, "{web:?}");
+    assert_eq!(web.dseq, Some(second.to_string()));
 
     // Delete: closed on chain, escrow refunded, then the resource is gone.
     let before = chain.balances(chain.owner()).await.unwrap();
