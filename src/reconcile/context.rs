@@ -170,6 +170,9 @@ pub struct Context {
     waker: Mutex<Option<Waker>>,
     /// How detached writes failed, for the next reconcile of their resource to report.
     failures: Mutex<HashMap<InFlight, super::ReconcileError>>,
+    /// Deployments with an order waiting for its first bid: dseq → the resource and since
+    /// when (ms). The controller's bid watch wakes the resource when a bid lands.
+    bid_waiters: Mutex<HashMap<u64, (crate::spec::ResourceKey, i64)>>,
 }
 
 /// A detached chain write in progress.
@@ -249,7 +252,36 @@ impl Context {
             inflight: Mutex::new(std::collections::HashSet::new()),
             waker: Mutex::new(None),
             failures: Mutex::new(HashMap::new()),
+            bid_waiters: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `dseq` has an order without bids: wake `key` as soon as one lands.
+    pub fn wait_for_bids(&self, dseq: u64, key: &crate::spec::ResourceKey) {
+        let now = self.clock.now_ms();
+        self.bid_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(dseq)
+            .or_insert_with(|| (key.clone(), now));
+    }
+
+    /// `dseq` no longer waits for a first bid.
+    pub fn stop_waiting_for_bids(&self, dseq: u64) {
+        self.bid_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&dseq);
+    }
+
+    /// The deployments waiting for a first bid, with their resource and since when (ms).
+    pub fn bid_waiters(&self) -> Vec<(u64, crate::spec::ResourceKey, i64)> {
+        self.bid_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(d, (k, since))| (*d, k.clone(), *since))
+            .collect()
     }
 
     /// Lets chain writes run detached, waking their resource when they end (the controller
@@ -315,12 +347,30 @@ impl Context {
 
     /// The observed time per block in milliseconds.
     pub fn block_time_ms(&self) -> f64 {
+        self.observed_block_time_ms()
+            .unwrap_or(DEFAULT_BLOCK_TIME_MS)
+    }
+
+    /// When the block at `height` was made, estimated from the last sampled height and the
+    /// observed block time (ms since the epoch); `None` before any sample.
+    pub fn time_of_height(&self, height: i64) -> Option<i64> {
+        let bt = self.observed_block_time_ms()?;
+        let last = self
+            .heights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last?;
+        Some(last.1 + ((height - last.0) as f64 * bt) as i64)
+    }
+
+    /// The time per block in milliseconds, once two heights were sampled.
+    pub fn observed_block_time_ms(&self) -> Option<f64> {
         let c = self.heights.lock().unwrap_or_else(|e| e.into_inner());
         match (c.first, c.last) {
             (Some((h0, t0)), Some((h1, t1))) if h1 > h0 && t1 > t0 => {
-                (t1 - t0) as f64 / (h1 - h0) as f64
+                Some((t1 - t0) as f64 / (h1 - h0) as f64)
             }
-            _ => DEFAULT_BLOCK_TIME_MS,
+            _ => None,
         }
     }
 

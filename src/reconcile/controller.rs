@@ -85,6 +85,10 @@ impl Controller {
             let me = self.clone();
             tasks.spawn(async move { me.resync_loop().await });
         }
+        {
+            let me = self.clone();
+            tasks.spawn(async move { me.bid_watch().await });
+        }
         for _ in 0..self.ctx.config.workers.max(1) {
             let me = self.clone();
             workers.spawn(async move { me.worker().await });
@@ -183,6 +187,90 @@ impl Controller {
                 warn!(error = %e, "orphan sweep failed; retried at the next resync");
             }
         }
+    }
+
+    /// Orders waiting for their first bid are woken when one lands, within a block: while any
+    /// waits, the height is looked at twice per block and, at each new height, one paged
+    /// query of our open bids (it grows with pages, not with the orders waiting).
+    async fn bid_watch(&self) {
+        let poll = self.ctx.config.timing.poll;
+        let mut last_height = 0;
+        loop {
+            let waiting = self.ctx.bid_waiters();
+            let wait = if waiting.is_empty() {
+                poll
+            } else {
+                match self.ctx.observed_block_time_ms() {
+                    Some(b) => Duration::from_millis((b / 2.0) as u64),
+                    // Not calibrated yet: look often until the height moves.
+                    None => Duration::from_millis(100),
+                }
+                .clamp(Duration::from_millis(20), poll)
+            };
+            tokio::time::sleep(wait).await;
+            if waiting.is_empty() {
+                continue;
+            }
+            // Entries of deployments that went away without a bid expire.
+            let now = self.ctx.clock.now_ms();
+            let expiry = 2 * self.ctx.config.timing.bid_timeout.as_millis() as i64;
+            for (dseq, _, since) in &waiting {
+                if now - since > expiry {
+                    self.ctx.stop_waiting_for_bids(*dseq);
+                }
+            }
+            let height = match self.ctx.chain.latest_height().await {
+                Ok(h) => h,
+                Err(e) => {
+                    debug!(error = %e, "bid watch: cannot read the height");
+                    continue;
+                }
+            };
+            self.ctx.sample_height(height);
+            if height == last_height {
+                continue;
+            }
+            last_height = height;
+            match self.deployments_with_bids().await {
+                Ok(with_bids) => {
+                    for (dseq, key, _) in waiting {
+                        if with_bids.contains(&dseq) {
+                            self.ctx.stop_waiting_for_bids(dseq);
+                            self.queue.schedule(key, Duration::ZERO, Urgency::Change);
+                        }
+                    }
+                }
+                Err(e) => debug!(error = %e, "bid watch: cannot read the bids"),
+            }
+        }
+    }
+
+    /// The dseqs of our deployments with open bids.
+    async fn deployments_with_bids(
+        &self,
+    ) -> Result<std::collections::HashSet<u64>, crate::akash::client::ClientError> {
+        let mut out = std::collections::HashSet::new();
+        let mut key: Option<Vec<u8>> = None;
+        loop {
+            let page = self
+                .ctx
+                .chain
+                .bids(
+                    crate::akash::proto::market::v1beta5::BidFilters {
+                        owner: self.ctx.chain.owner().to_owned(),
+                        state: "open".into(),
+                        ..Default::default()
+                    },
+                    Some(super::snapshot::page_request(key.take())),
+                )
+                .await?;
+            out.extend(page.items.iter().map(|b| b.bid.id.dseq));
+            match page.next_key {
+                Some(k) if !k.is_empty() => key = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     /// One height sample per resync (not per resource): the block time behind escrow runways.

@@ -175,6 +175,13 @@ async fn run(mut resource: Resource, ctx: &Arc<Context>) -> Result<Action, Recon
             tracing::Span::current().record("dseq", d);
         }
         update_tracking(&mut status, &obs, &p, rendered.as_deref());
+        if let Some(d) = p.current {
+            if !deleting && status.bidding.iter().any(|b| b.bids == 0) {
+                ctx.wait_for_bids(d, &resource.key());
+            } else {
+                ctx.stop_waiting_for_bids(d);
+            }
+        }
         if p.reason == "DeploymentLost" {
             // Closed by someone else (another tool, the escrow running dry): worth a warning
             // of its own, not only the phase event of the replacement.
@@ -359,6 +366,13 @@ async fn observe(
                     )
                     .await
                     .map_err(|e| ReconcileError::from_client("query bids", intent.dseq, e))?;
+                let now = ctx.clock.now_ms();
+                for b in &bids.items {
+                    if let Some(t) = ctx.time_of_height(b.bid.created_at) {
+                        let e = dep.first_bid_ms.entry(b.bid.id.gseq).or_insert(now);
+                        *e = (*e).min(t);
+                    }
+                }
                 dep.bids = bids
                     .items
                     .into_iter()
@@ -572,7 +586,11 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
             since_ms: prev.map_or(obs.now_ms, |b| b.since_ms),
             first_bid_ms: prev
                 .and_then(|b| b.first_bid_ms)
-                .or((!bids.is_empty()).then_some(obs.now_ms)),
+                .or((!bids.is_empty()).then(|| {
+                    dep.first_bid_ms
+                        .get(gseq)
+                        .map_or(obs.now_ms, |t| (*t).min(obs.now_ms))
+                })),
             bids: bids.len(),
         });
     }

@@ -43,6 +43,9 @@ pub struct ChainDeployment {
     pub leases: Vec<LeaseID>,
     /// Open bids on its open orders, with their price per block (a decimal).
     pub bids: Vec<(BidID, f64)>,
+    /// When the first open bid of each group (gseq) landed, estimated from its height (ms
+    /// since the epoch); the bid window counts from it.
+    pub first_bid_ms: BTreeMap<u32, i64>,
     /// The price per block of each active lease (a decimal, in the escrow's denomination).
     pub lease_prices: BTreeMap<LeaseKey, f64>,
     /// The escrow account's funds left (a decimal) and their denomination.

@@ -142,7 +142,7 @@ impl Snapshots {
     }
 }
 
-fn page_request(key: Option<Vec<u8>>) -> PageRequest {
+pub(crate) fn page_request(key: Option<Vec<u8>>) -> PageRequest {
     PageRequest {
         key: key.unwrap_or_default(),
         limit: PAGE,

@@ -61,7 +61,9 @@ pub struct RpcConfig {
     pub retry_for: Duration,
     /// How long a broadcast tx may take to appear in a block.
     pub confirm_timeout: Duration,
-    /// How often `tx` is polled.
+    /// The longest wait between two looks for a broadcast tx (`tx`): the looks start 20 ms
+    /// after the broadcast and double up to this, or up to a quarter of the block time the
+    /// client observed, whichever is less.
     pub poll_interval: Duration,
     /// Every tx carries `timeout_height` = latest height + this, so one that is not in a
     /// block by then never executes (the ante handler refuses it, `sdk` code 30); 0 sends
@@ -102,6 +104,15 @@ pub struct Rpc {
     current: AtomicUsize,
     retry_for: Duration,
     request_timeout: Duration,
+    /// Heights seen by `status`, first and last, for the block time.
+    heights: std::sync::Mutex<HeightSamples>,
+}
+
+/// The first and the last height `status` saw, with when.
+#[derive(Debug, Default, Clone, Copy)]
+struct HeightSamples {
+    first: Option<(i64, tokio::time::Instant)>,
+    last: Option<(i64, tokio::time::Instant)>,
 }
 
 /// How one attempt failed.
@@ -139,6 +150,7 @@ impl Rpc {
             current: AtomicUsize::new(0),
             retry_for,
             request_timeout,
+            heights: Default::default(),
         })
     }
 
@@ -263,10 +275,24 @@ impl Rpc {
         let s = self
             .call("status", |c| async move { c.status().await })
             .await?;
-        Ok((
-            s.node_info.network.to_string(),
-            s.sync_info.latest_block_height.value() as i64,
-        ))
+        let height = s.sync_info.latest_block_height.value() as i64;
+        let now = tokio::time::Instant::now();
+        let mut h = self.heights.lock().unwrap_or_else(|e| e.into_inner());
+        if h.first.is_none_or(|(first, _)| height < first) {
+            h.first = Some((height, now));
+        }
+        h.last = Some((height, now));
+        drop(h);
+        Ok((s.node_info.network.to_string(), height))
+    }
+
+    /// The chain's time per block, from the heights `status` answered over time (`None`
+    /// until two heights at least two blocks apart were seen).
+    pub fn block_time(&self) -> Option<Duration> {
+        let h = *self.heights.lock().unwrap_or_else(|e| e.into_inner());
+        let ((h0, t0), (h1, t1)) = (h.first?, h.last?);
+        let blocks = u32::try_from(h1 - h0).ok().filter(|b| *b >= 2)?;
+        Some(t1.duration_since(t0) / blocks)
     }
 }
 
@@ -466,6 +492,16 @@ impl Signer {
             timeout_height,
             reason,
         };
+        // A tx lands in one of the next blocks: look soon, then less often, never less
+        // often than every `poll_interval` nor than a quarter of the observed block time.
+        let most = match self.rpc.block_time() {
+            Some(b) => (b / 4).clamp(
+                CONFIRM_FIRST_POLL,
+                self.poll_interval.max(CONFIRM_FIRST_POLL),
+            ),
+            None => self.poll_interval,
+        };
+        let mut wait = CONFIRM_FIRST_POLL.min(most);
         loop {
             match find_tx(&self.rpc, hash).await {
                 Ok(Some(mut result)) => {
@@ -479,17 +515,21 @@ impl Signer {
                     return Err(pending(format!("confirmation failed: {e}")));
                 }
             }
-            if tokio::time::Instant::now() + self.poll_interval > deadline {
+            if tokio::time::Instant::now() + wait > deadline {
                 *self.account.lock().await = None;
                 return Err(pending(format!(
                     "not in a block within {:.1}s",
                     self.confirm_timeout.as_secs_f64()
                 )));
             }
-            tokio::time::sleep(self.poll_interval).await;
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(most);
         }
     }
 }
+
+/// The first look for a broadcast tx; looks then double up to the poll interval.
+const CONFIRM_FIRST_POLL: Duration = Duration::from_millis(20);
 
 /// What [`Signer::prepare`] makes.
 struct Prepared {
