@@ -45,7 +45,7 @@ fn element<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
 }
 
 /// A short type name: `string`, `integer`, `[]EnvVar`, `map[string]string`, `Cpu`, ….
-fn type_name(root: &Value, node: &Value) -> String {
+fn type_name(node: &Value) -> String {
     let named = |n: &Value| {
         n.get("$ref")
             .and_then(Value::as_str)
@@ -61,7 +61,7 @@ fn type_name(root: &Value, node: &Value) -> String {
             .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
             .collect();
         if let [one] = non_null.as_slice() {
-            return type_name(root, one);
+            return type_name(one);
         }
         return "one of several".into();
     }
@@ -83,11 +83,11 @@ fn type_name(root: &Value, node: &Value) -> String {
     };
     match ty.as_str() {
         "array" => match node.get("items") {
-            Some(items) => format!("[]{}", type_name(root, items)),
+            Some(items) => format!("[]{}", type_name(items)),
             None => "[]".into(),
         },
         "object" if node.get("properties").is_none() => match node.get("additionalProperties") {
-            Some(v @ Value::Object(_)) => format!("map[string]{}", type_name(root, v)),
+            Some(v @ Value::Object(_)) => format!("map[string]{}", type_name(v)),
             _ => "object".into(),
         },
         "" if node.get("enum").is_some() => "string".into(),
@@ -150,7 +150,7 @@ pub fn run(args: &ExplainArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
             out,
             "FIELD:    {} <{}>",
             path.join("."),
-            type_name(&root, described)
+            type_name(described)
         )?;
     }
     let target = resolve(&root, described);
@@ -183,7 +183,7 @@ pub fn run(args: &ExplainArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
             } else {
                 ""
             };
-            writeln!(out, "  {name}\t<{}>{req}", type_name(&root, field))?;
+            writeln!(out, "  {name}\t<{}>{req}", type_name(field))?;
             let text = description(field)
                 .or_else(|| description(resolve(&root, field)))
                 .unwrap_or("<no description>");

@@ -244,9 +244,11 @@ fn parse_output(s: &str) -> Result<Output, String> {
                         .into(),
                 )
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "unknown output format `{s}` (valid: table, wide, yaml, json, name, jsonpath=EXPR)"
-            )),
+            ))
+            }
         },
     })
 }

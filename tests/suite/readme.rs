@@ -135,10 +135,7 @@ fn concrete(words: &[String]) -> (Vec<String>, bool) {
             "KEY" => "KEY".into(),
             "FILE" | "DIR" | "ADDR" | "P" | "PATH" => "x".into(),
             _ if w.contains('…') => w
-                .replace(
-                    "akash1…",
-                    &af_operator::devnet::test_account(0).0.address().to_string(),
-                )
+                .replace("akash1…", af_operator::devnet::test_account(0).0.address())
                 .replace('…', "x"),
             _ if w.contains('|') && !w.contains('=') => {
                 w.split('|').next().unwrap_or_default().to_string()

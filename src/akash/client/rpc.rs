@@ -104,6 +104,26 @@ pub struct Rpc {
     request_timeout: Duration,
 }
 
+/// What went wrong, in one line: the detail, and for transport failures the operating
+/// system's reason found in the error's trace (`HTTP error: Connection refused (os error 111)`).
+fn detail_text(e: &tendermint_rpc::Error) -> String {
+    let head = one_line(&e.detail().to_string());
+    let full = e.to_string();
+    let cause = full
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains("(os error") || l.contains("dns error"))
+        .map(|l| {
+            // `3: tcp connect error: Connection refused (os error 111)` → its last clause.
+            let l = l.rsplit_once(": ").map_or(l, |(_, last)| last);
+            l.to_string()
+        });
+    match cause {
+        Some(c) if !head.contains(&c) => format!("{head}: {c}"),
+        _ => head,
+    }
+}
+
 /// The first line of a message, trimmed.
 fn one_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().trim().to_string()
@@ -157,7 +177,7 @@ impl Rpc {
         use tendermint_rpc::error::ErrorDetail;
         // The detail, one line: the error's own Display carries a trace (source locations,
         // and with RUST_BACKTRACE a whole backtrace) that is no message for a person.
-        let text = one_line(&e.detail().to_string());
+        let text = detail_text(&e);
         match e.detail() {
             ErrorDetail::Response(r) => {
                 let msg = r.source.to_string();
