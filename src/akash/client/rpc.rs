@@ -112,7 +112,7 @@ fn detail_text(e: &tendermint_rpc::Error) -> String {
     let cause = full
         .lines()
         .map(str::trim)
-        .find(|l| l.contains("(os error") || l.contains("dns error"))
+        .find(|l| l.contains("(os error") || l.contains("dns error") || l.contains("timed out"))
         .map(|l| {
             // `3: tcp connect error: Connection refused (os error 111)` → its last clause.
             let l = l.rsplit_once(": ").map_or(l, |(_, last)| last);
@@ -177,6 +177,7 @@ impl Rpc {
         use tendermint_rpc::error::ErrorDetail;
         // The detail, one line: the error's own Display carries a trace (source locations,
         // and with RUST_BACKTRACE a whole backtrace) that is no message for a person.
+        let full = e.to_string();
         let text = detail_text(&e);
         match e.detail() {
             ErrorDetail::Response(r) => {
@@ -189,7 +190,7 @@ impl Rpc {
             }
             ErrorDetail::Timeout(_) => Failure::Transient(text, true),
             _ => {
-                let timed_out = text.contains("timed out") || text.contains("timeout");
+                let timed_out = full.contains("timed out") || full.contains("timeout");
                 Failure::Transient(text, timed_out)
             }
         }
