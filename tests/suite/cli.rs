@@ -859,39 +859,57 @@ async fn delete_waits_for_finalizers_by_default() {
     assert_eq!(r.stdout, "site/held deletion requested\n");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
-    // The finalizer goes while `delete` waits: it reports the resource gone.
-    let waiting = run(vec![
-        "delete",
-        "site",
-        "held",
-        "--project",
-        "web",
-        "--timeout",
-        "60s",
-    ]);
-    let mut seen_waiting = false;
-    for _ in 0..100 {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if waiting.is_finished() {
-            break;
+    // The finalizer goes while `delete` waits (it has printed its first line): it reports
+    // the resource gone.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_af-operator"))
+        .args([
+            "delete",
+            "site",
+            "held",
+            "--project",
+            "web",
+            "--timeout",
+            "60s",
+        ])
+        .env("AF_DATABASE_URL", &url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
         }
-        seen_waiting = true;
-        if started.elapsed() > std::time::Duration::from_millis(500) {
-            break;
-        }
-    }
-    store.remove_finalizer(&key, "test/hold").await.unwrap();
-    let r = waiting.await.unwrap();
+    });
+    let first = tokio::task::spawn_blocking(move || {
+        let first = rx.recv_timeout(std::time::Duration::from_secs(20));
+        (first, rx)
+    })
+    .await
+    .unwrap();
+    let (first, rx) = first;
+    assert_eq!(first.unwrap(), "site/held deletion requested");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
-        seen_waiting,
-        "delete returned before the finalizer went: {}",
-        r.stdout
+        child.try_wait().unwrap().is_none(),
+        "delete returned before the finalizer went"
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(
-        r.stdout,
-        "site/held deletion requested\nsite/held deleted\n"
-    );
+    store.remove_finalizer(&key, "test/hold").await.unwrap();
+    let (status, second) = tokio::task::spawn_blocking(move || {
+        let second = rx.recv_timeout(std::time::Duration::from_secs(20));
+        (child.wait().unwrap(), second)
+    })
+    .await
+    .unwrap();
+    assert_eq!(second.unwrap(), "site/held deleted");
+    assert!(status.success());
 }
 
 /// `get -w` prints the list, then a row per change (an apply, a deletion) from the change feed.
