@@ -19,7 +19,7 @@ use crate::akash::client::gateway::{
 };
 use crate::akash::client::wallet::{WalletSource, DEFAULT_MNEMONIC_ENV};
 use crate::akash::client::{
-    msg_json, msgs, AkashChain, DeploymentStateFilter, Network, RpcChain, RpcConfig,
+    msg_json, msgs, AkashChain, ClientError, DeploymentStateFilter, Network, RpcChain, RpcConfig,
 };
 use crate::akash::proto::base::coin;
 use crate::akash::proto::deployment::v1::DeploymentID;
@@ -217,10 +217,26 @@ async fn connect(args: &AkashArgs) -> anyhow::Result<RpcChain> {
         gas_price_uakt: args.gas_price,
         gas_adjustment: args.gas_adjustment,
         batching: None,
+        // A person waits: when nothing answers, say so within seconds, not after 30 s.
+        retry_for: CLI_RETRY_FOR,
         ..RpcConfig::default()
     };
-    Ok(RpcChain::connect(cfg, wallet).await?)
+    let endpoints = cfg.endpoints.join(", ");
+    RpcChain::connect(cfg, wallet).await.map_err(|e| match e {
+        ClientError::Transport(_) | ClientError::Timeout(_) => {
+            let hint = if args.network == "devnet" {
+                "start one with `af-operator devnet`, or pass its RPC URL with --network URL"
+            } else {
+                "check the network, or pass another RPC URL with --network URL"
+            };
+            anyhow::anyhow!("cannot reach the Akash RPC at {endpoints}: {e}; {hint}")
+        }
+        other => other.into(),
+    })
 }
+
+/// How long a CLI command retries an RPC endpoint that does not answer.
+const CLI_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn emit(io: &mut Io<'_>, args: &AkashArgs, value: &Value, table: &str) -> anyhow::Result<()> {
     match args.output {
@@ -268,8 +284,16 @@ async fn write(
 ) -> anyhow::Result<()> {
     if args.dry_run {
         let d = chain.dry_run(std::slice::from_ref(&msg)).await?;
+        if let Some(refused) = &d.simulation_error {
+            writeln!(
+                io.stderr,
+                "note: the chain refused to simulate this tx ({refused}): it would fail as it is; shown with a gas limit of {}",
+                d.gas_limit
+            )?;
+        }
         let v = json!({
             "dry_run": true,
+            "simulated": d.simulation_error.is_none(),
             "chain_id": d.chain_id,
             "signer": d.signer,
             "account_number": d.account_number.to_string(),

@@ -3,13 +3,15 @@
 use anyhow::{anyhow, bail};
 use serde_json::{json, Value};
 
-use super::{files, DeleteArgs, FileArgs, Io};
+use super::{files, ApplyArgs, DeleteArgs, FileArgs, Io};
 use crate::spec::{Kind, ResourceInput, ResourceKey};
-use crate::store::{Deletion, Store};
+use crate::store::{ApplyOutcome, Deletion, LabelSelector, ListQuery, Store, StoreError};
 
-/// Runs `apply`.
-pub async fn apply(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::Result<()> {
-    let docs = match files::load(&args.files, args.recursive, io.stdin)? {
+/// Runs `apply`: all documents in one transaction, or (`--dry-run`) what that would do;
+/// `--prune` then deletes what the selector matches and the files no longer hold.
+pub async fn apply(args: &ApplyArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::Result<()> {
+    let f = &args.files;
+    let docs = match files::load(&f.files, f.recursive, io.stdin)? {
         Ok(d) => d,
         Err(errors) => {
             writeln!(io.stderr, "{errors}")?;
@@ -20,21 +22,110 @@ pub async fn apply(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> anyho
             );
         }
     };
-    let inputs: Vec<ResourceInput> = docs.into_iter().map(|d| d.input).collect();
-    let results = store
-        .apply(&inputs)
-        .await
-        .map_err(|e| anyhow!("error: {e}"))?;
-    for r in results {
-        writeln!(
-            io.stdout,
-            "{}/{} {}",
-            r.key.kind.singular(),
-            r.key.name,
-            r.outcome.as_str()
-        )?;
+    let selector: LabelSelector = match &args.selector {
+        Some(s) => s.parse().map_err(|e| anyhow!("error: {e}"))?,
+        None => LabelSelector::default(),
+    };
+    let inputs: Vec<ResourceInput> = docs
+        .into_iter()
+        .map(|d| d.input)
+        .filter(|i| selector.matches(&i.labels))
+        .collect();
+    let suffix = if args.dry_run { " (dry run)" } else { "" };
+    if args.dry_run {
+        for input in &inputs {
+            let outcome = dry_outcome(store, input).await?;
+            writeln!(
+                io.stdout,
+                "{}/{} {}{suffix}",
+                input.key.kind.singular(),
+                input.key.name,
+                outcome.as_str()
+            )?;
+        }
+    } else {
+        let results = store
+            .apply(&inputs)
+            .await
+            .map_err(|e| anyhow!("error: {e}"))?;
+        for r in results {
+            writeln!(
+                io.stdout,
+                "{}/{} {}",
+                r.key.kind.singular(),
+                r.key.name,
+                r.outcome.as_str()
+            )?;
+        }
+    }
+    if !args.prune {
+        return Ok(());
+    }
+    // The projects the files name: pruning never reaches into a project they do not.
+    let mut projects: Vec<&str> = inputs.iter().map(|i| i.key.project.as_str()).collect();
+    projects.sort_unstable();
+    projects.dedup();
+    if projects.is_empty() {
+        bail!("error: --prune: no document matches the selector, so no project to prune in");
+    }
+    let held: std::collections::HashSet<&ResourceKey> = inputs.iter().map(|i| &i.key).collect();
+    for project in projects {
+        let live = store
+            .list(&ListQuery {
+                project: Some(project.to_string()),
+                selector: selector.clone(),
+                ..Default::default()
+            })
+            .await?;
+        for r in live {
+            let key = r.key();
+            if held.contains(&key) || r.metadata.deletion_requested_at.is_some() {
+                continue;
+            }
+            if !args.dry_run {
+                store
+                    .request_deletion(&key)
+                    .await
+                    .map_err(|e| anyhow!("error: pruning {key}: {e}"))?;
+            }
+            writeln!(
+                io.stdout,
+                "{}/{} pruned{suffix}",
+                key.kind.singular(),
+                key.name
+            )?;
+        }
     }
     Ok(())
+}
+
+/// What applying `input` would do, by the store's rules (spec or labels changed:
+/// configured), with its refusals: a stale resourceVersion, a resource being deleted.
+async fn dry_outcome(store: &dyn Store, input: &ResourceInput) -> anyhow::Result<ApplyOutcome> {
+    let live = store.get(&input.key).await?;
+    if let Some(expected) = input.resource_version {
+        let actual = live.as_ref().map_or(0, |r| r.metadata.resource_version);
+        if expected != actual {
+            bail!(
+                "error: {}",
+                StoreError::Conflict {
+                    key: input.key.clone(),
+                    expected,
+                    actual
+                }
+            );
+        }
+    }
+    Ok(match live {
+        None => ApplyOutcome::Created,
+        Some(r) if r.metadata.deletion_requested_at.is_some() => {
+            bail!("error: {}", StoreError::BeingDeleted(input.key.clone()))
+        }
+        Some(r) if r.spec == input.spec.to_value() && r.metadata.labels == input.labels => {
+            ApplyOutcome::Unchanged
+        }
+        Some(_) => ApplyOutcome::Configured,
+    })
 }
 
 /// What `diff` shows of a resource: the user-controlled parts.
@@ -100,8 +191,10 @@ pub async fn diff(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> i32 {
     i32::from(changed)
 }
 
-/// Runs `delete`.
+/// Runs `delete`: by KIND NAME, by KIND -l SELECTOR or by files; then (unless
+/// `--wait=false`) waits until every resource is gone.
 pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::Result<()> {
+    let project = args.project.project.as_str();
     let keys: Vec<ResourceKey> = if !args.files.is_empty() {
         match files::load(&args.files, args.recursive, io.stdin)? {
             Ok(d) => d.into_iter().map(|d| d.input.key).collect(),
@@ -111,11 +204,39 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
             }
         }
     } else {
-        let (Some(kind), Some(name)) = (&args.kind, &args.name) else {
-            bail!("error: name a KIND and NAME, or files with -f");
+        let Some(kind) = &args.kind else {
+            bail!("error: name a KIND and NAME, a KIND with -l SELECTOR, or files with -f");
         };
         let kind = Kind::parse(kind).map_err(|e| anyhow!("error: {e}"))?;
-        vec![ResourceKey::new(kind, &args.project, name)]
+        match (&args.name, &args.selector) {
+            (Some(name), _) => vec![ResourceKey::new(kind, project, name)],
+            (None, Some(sel)) => {
+                let selector: LabelSelector = sel.parse().map_err(|e| anyhow!("error: {e}"))?;
+                let found: Vec<ResourceKey> = store
+                    .list(&ListQuery {
+                        kind: Some(kind),
+                        project: Some(project.to_string()),
+                        selector,
+                        ..Default::default()
+                    })
+                    .await?
+                    .iter()
+                    .map(|r| r.key())
+                    .collect();
+                if found.is_empty() {
+                    writeln!(
+                        io.stderr,
+                        "No {} matching {sel} in project {project}.",
+                        kind.plural()
+                    )?;
+                }
+                found
+            }
+            (None, None) => bail!(
+                "error: name the {} to delete, or select them with -l",
+                kind.singular()
+            ),
+        }
     };
     let mut failed = false;
     let mut pending = Vec::new();
@@ -127,7 +248,8 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
                 writeln!(io.stdout, "{label} deletion requested")?;
                 pending.push(key.clone());
             }
-            Err(crate::store::StoreError::NotFound(_)) => {
+            Err(StoreError::NotFound(_)) if args.ignore_not_found => {}
+            Err(StoreError::NotFound(_)) => {
                 writeln!(
                     io.stderr,
                     "error: {label} not found in project {}",

@@ -1,6 +1,7 @@
-//! `--config FILE` (or `AF_CONFIG`): one TOML file of settings for the daemon, read once at
-//! start-up. Its keys are the long flags of `serve` (`network`, `workers`, `resync`, …, and
-//! `database-url`), in kebab or snake case. Precedence: a flag, then its `AF_*` variable, then
+//! `--config FILE` (or `AF_CONFIG`): one TOML file of settings, read once at start-up. Its
+//! keys are `project` (the default `--project` of `get`, `describe`, `delete`, …),
+//! `database-url`, and the long flags of `serve` (`network`, `workers`, `resync`, …), in kebab
+//! or snake case. Precedence: a flag, then its `AF_*` variable, then
 //! the file, then the built-in default — the file's values become the flags' defaults.
 
 use std::collections::BTreeMap;
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, FromArgMatches};
 
-use super::Cli;
+use super::{Cli, ROOT_DATABASE_URL};
 
 /// The subcommand whose flags a config file sets.
 const SECTION: &str = "serve";
@@ -87,6 +88,47 @@ pub fn read_settings(path: &Path, valid: &[String]) -> Result<BTreeMap<String, S
     Ok(out)
 }
 
+/// Sets the default of every (sub)command argument with this id.
+fn set_default_everywhere(mut cmd: clap::Command, id: &str, value: &str) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |sc| {
+            let sc = if sc.get_arguments().any(|a| a.get_id() == id) {
+                sc.mut_arg(id, |a| a.default_value(value.to_string()))
+            } else {
+                sc
+            };
+            set_default_everywhere(sc, id, value)
+        });
+    }
+    cmd
+}
+
+/// The store URL of the command line: the command's `--database-url` when given on it, else
+/// the one written before the command name, else the command's `AF_DATABASE_URL`, config file
+/// or built-in default.
+fn database_url(matches: &clap::ArgMatches) -> String {
+    let root = matches.get_one::<String>(ROOT_DATABASE_URL).cloned();
+    let mut m = matches;
+    let mut sub = None;
+    while let Some((_, next)) = m.subcommand() {
+        if let Ok(Some(v)) = next.try_get_one::<String>("database_url") {
+            sub = Some((v.clone(), next.value_source("database_url")));
+            break;
+        }
+        m = next;
+    }
+    match (sub, root) {
+        (Some((v, Some(clap::parser::ValueSource::CommandLine))), _) => v,
+        (_, Some(r)) => r,
+        (Some((v, _)), None) => v,
+        (None, None) => super::DEFAULT_DATABASE_URL.to_string(),
+    }
+}
+
 /// Parses the command line, with a config file's settings as the flags' defaults. Clap's
 /// own errors (and `--help`) exit as clap does; a bad config file is an `Err` to print.
 pub fn parse(args: Vec<OsString>, env_config: Option<OsString>) -> Result<Cli, String> {
@@ -99,20 +141,26 @@ pub fn parse(args: Vec<OsString>, env_config: Option<OsString>) -> Result<Cli, S
             .map(|a| a.get_id().to_string())
             .filter(|id| id != "config")
             .collect();
-        valid.push("database_url".into());
+        valid.extend(GENERAL.iter().map(|s| s.to_string()));
         valid.sort();
+        valid.dedup();
         let settings = read_settings(&path, &valid)?;
         for (id, value) in settings {
-            if id == "database_url" {
-                cmd = cmd.mut_arg("database_url", |a| a.default_value(value));
+            if GENERAL.contains(&id.as_str()) {
+                cmd = set_default_everywhere(cmd, &id, &value);
             } else {
                 cmd = cmd.mut_subcommand(SECTION, |sc| sc.mut_arg(id, |a| a.default_value(value)));
             }
         }
     }
     let matches = cmd.get_matches_from(args);
-    Cli::from_arg_matches(&matches).map_err(|e| e.to_string())
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    cli.database_url = database_url(&matches);
+    Ok(cli)
 }
+
+/// Settings of a config file that are the default of every command that has the flag.
+const GENERAL: [&str; 2] = ["database_url", "project"];
 
 #[cfg(test)]
 mod tests {
@@ -135,7 +183,7 @@ mod tests {
     fn the_file_sets_defaults_and_flags_win() {
         let (_d, p) = write("network = \"devnet\"\nworkers = 4\nmax-backoff = \"2m\"\ndatabase-url = \"sqlite://x.db\"\ncontrollers = false\n");
         let cli = parse(args(&["serve"], &p), None).unwrap();
-        let super::super::Command::Serve(s) = &cli.command else {
+        let super::super::Command::Serve { args: s, .. } = &cli.command else {
             panic!()
         };
         assert_eq!(s.network, "devnet");
@@ -144,7 +192,7 @@ mod tests {
         assert!(!s.controllers);
         assert_eq!(cli.database_url, "sqlite://x.db");
         let cli = parse(args(&["serve", "--workers", "9"], &p), None).unwrap();
-        let super::super::Command::Serve(s) = &cli.command else {
+        let super::super::Command::Serve { args: s, .. } = &cli.command else {
             panic!()
         };
         assert_eq!(s.workers, 9);

@@ -186,6 +186,7 @@ pub async fn render(args: &RenderArgs, database_url: &str, io: &mut Io<'_>) -> i
     let renderer = Renderer::new(source_from(args.sdl_templates.as_deref()));
     let mut code = 0;
     let mut first = true;
+    let mut skipped = 0;
     for d in &docs {
         let resource = d.input.preview();
         let found: &dyn SecretResolver = match &secrets {
@@ -200,6 +201,12 @@ pub async fn render(args: &RenderArgs, database_url: &str, io: &mut Io<'_>) -> i
         let resolver: &dyn SecretResolver = if shown { found } else { &verified };
         let rendered = match renderer.render(&resource, resolver) {
             Ok(r) => r,
+            Err(e @ crate::render::RenderError::NotDeployed { .. }) => {
+                // A directory mixes kinds; those that run nothing on Akash are skipped.
+                let _ = writeln!(io.stderr, "note: skipped {}:{}: {e}", d.file, d.position);
+                skipped += 1;
+                continue;
+            }
             Err(e) => {
                 let _ = writeln!(io.stderr, "{}:{}: {e}", d.file, d.position);
                 code = 1;
@@ -235,6 +242,13 @@ pub async fn render(args: &RenderArgs, database_url: &str, io: &mut Io<'_>) -> i
         } else {
             let _ = write!(io.stdout, "{}", rendered.expose_text());
         }
+    }
+    if skipped == docs.len() {
+        let _ = writeln!(
+            io.stderr,
+            "error: nothing to render: none of the {skipped} resource(s) has an Akash deployment"
+        );
+        return 1;
     }
     code
 }

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::{Io, Output};
+use super::{Io, ListOutput as Output};
 use crate::api::auth;
 use crate::store::{TokenRecord, TokenStore};
 

@@ -35,7 +35,7 @@ pub enum StoreError {
     #[error("unsupported database url `{0}`: expected sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     /// Connecting or migrating failed.
-    #[error("cannot open the store at {url}: {source}")]
+    #[error("cannot open the store at {url}: {}", sqlx_text(.source))]
     Open {
         /// The URL, without its password.
         url: String,
@@ -46,7 +46,7 @@ pub enum StoreError {
     #[error("cannot migrate the store: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A query failed.
-    #[error("database error: {0}")]
+    #[error("database error: {}", sqlx_text(.0))]
     Database(#[from] sqlx::Error),
     /// The resource does not exist.
     #[error("{0} not found")]
@@ -114,6 +114,15 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
+}
+
+/// A database error as a sentence: the server's message without sqlx's suffix naming the
+/// line of the server's own source (" at line 948").
+fn sqlx_text(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn conflict_text(key: &ResourceKey, expected: i64, actual: i64) -> String {

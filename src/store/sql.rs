@@ -133,6 +133,14 @@ impl SqlStore {
     pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
         let (dialect, connect_url) = if url.starts_with("sqlite:") {
+            let rest = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or_default();
+            if rest.split('?').next().unwrap_or_default().is_empty() {
+                // `sqlite://` alone would open a temporary database that vanishes.
+                return Err(StoreError::UnsupportedUrl(url.to_string()));
+            }
             let u = if url.contains("mode=") || url.contains(":memory:") {
                 url.to_string()
             } else if url.contains('?') {

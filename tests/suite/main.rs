@@ -7,6 +7,7 @@ mod common;
 mod devnet_chain;
 mod devnet_providers;
 mod examples;
+mod readme;
 mod reconcile;
 mod render;
 mod secrets;

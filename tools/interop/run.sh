@@ -4,13 +4,19 @@
 # ports in the background (stopped on exit), runs chain.js and tenant.js, fails if either does.
 #
 #   tools/interop/run.sh [PATH/TO/af-operator]     (default: target/debug/af-operator)
+#   tools/interop/run.sh --install-only            (Node.js and the npm packages, no checks)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/af-operator}"
-[ -x "$bin" ] || { echo "interop: no af-operator binary at $bin (build it first)" >&2; exit 1; }
-# Absolute: the script runs from its own folder below.
-bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+install_only=""
+if [ "${1:-}" = "--install-only" ]; then
+  install_only=1
+else
+  bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/af-operator}"
+  [ -x "$bin" ] || { echo "interop: no af-operator binary at $bin (build it first)" >&2; exit 1; }
+  # Absolute: the script runs from its own folder below.
+  bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+fi
 
 # Node.js and npm: Debian's packages when missing (quick when present).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -28,6 +34,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "interop: npm install"
   npm install --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
+fi
+if [ -n "$install_only" ]; then
+  echo "interop: npm packages in place ($(ls node_modules | wc -l) top-level entries)"
+  exit 0
 fi
 
 # A devnet on ephemeral ports; its start-up lines give the URLs and the test mnemonic.

@@ -115,6 +115,31 @@ struct HeightSamples {
     last: Option<(i64, tokio::time::Instant)>,
 }
 
+/// What went wrong, in one line: the detail, and for transport failures the operating
+/// system's reason found in the error's trace (`HTTP error: Connection refused (os error 111)`).
+fn detail_text(e: &tendermint_rpc::Error) -> String {
+    let head = one_line(&e.detail().to_string());
+    let full = e.to_string();
+    let cause = full
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains("(os error") || l.contains("dns error") || l.contains("timed out"))
+        .map(|l| {
+            // `3: tcp connect error: Connection refused (os error 111)` → its last clause.
+            let l = l.rsplit_once(": ").map_or(l, |(_, last)| last);
+            l.to_string()
+        });
+    match cause {
+        Some(c) if !head.contains(&c) => format!("{head}: {c}"),
+        _ => head,
+    }
+}
+
+/// The first line of a message, trimmed.
+fn one_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_string()
+}
+
 /// How one attempt failed.
 enum Failure {
     /// Retry (on the next endpoint).
@@ -162,7 +187,10 @@ impl Rpc {
 
     fn classify(e: tendermint_rpc::Error) -> Failure {
         use tendermint_rpc::error::ErrorDetail;
-        let text = e.to_string();
+        // The detail, one line: the error's own Display carries a trace (source locations,
+        // and with RUST_BACKTRACE a whole backtrace) that is no message for a person.
+        let full = e.to_string();
+        let text = detail_text(&e);
         match e.detail() {
             ErrorDetail::Response(r) => {
                 let msg = r.source.to_string();
@@ -174,7 +202,7 @@ impl Rpc {
             }
             ErrorDetail::Timeout(_) => Failure::Transient(text, true),
             _ => {
-                let timed_out = text.contains("timed out") || text.contains("timeout");
+                let timed_out = full.contains("timed out") || full.contains("timeout");
                 Failure::Transient(text, timed_out)
             }
         }
@@ -214,7 +242,8 @@ impl Rpc {
                 },
                 Err(_) => ("request timed out".to_string(), true),
             };
-            tracing::warn!(endpoint = %endpoint.url, what, error = %msg, "RPC request failed");
+            // Retries are routine; the caller reports the final failure once.
+            tracing::debug!(endpoint = %endpoint.url, what, error = %msg, "RPC request failed");
             if n > 1 {
                 let _ = self.current.compare_exchange(
                     idx,
@@ -343,6 +372,20 @@ impl Signer {
     /// Builds, simulates and signs `msgs` with the cached sequence; returns the raw tx, its
     /// gas limit and its timeout height. Caller holds the account lock.
     async fn prepare(&self, seq: Seq, msgs: &[Any], max_gas: Option<u64>) -> Result<Prepared> {
+        self.prepare_with(seq, msgs, max_gas, None)
+            .await
+            .map(|(p, _)| p)
+    }
+
+    /// [`prepare`](Self::prepare); with `fallback_gas`, a simulation the chain refuses (the
+    /// tx would fail) signs with that gas limit instead and returns the chain's answer.
+    async fn prepare_with(
+        &self,
+        seq: Seq,
+        msgs: &[Any],
+        max_gas: Option<u64>,
+        fallback_gas: Option<u64>,
+    ) -> Result<(Prepared, Option<String>)> {
         let timeout_height = if self.timeout_height_margin == 0 {
             0
         } else {
@@ -363,14 +406,23 @@ impl Signer {
             tx: None,
             tx_bytes: sim,
         };
-        let answer = self
-            .rpc
-            .query_raw(SIMULATE_PATH, req.encode_to_vec())
-            .await?;
-        let resp = SimulateResponse::decode(answer.as_slice())
-            .map_err(|e| ClientError::Transport(format!("undecodable Simulate answer: {e}")))?;
-        let used = resp.gas_info.map(|g| g.gas_used).unwrap_or(0);
-        let gas = ((used as f64) * self.gas_adjustment).ceil() as u64;
+        let simulated = async {
+            let answer = self
+                .rpc
+                .query_raw(SIMULATE_PATH, req.encode_to_vec())
+                .await?;
+            let resp = SimulateResponse::decode(answer.as_slice())
+                .map_err(|e| ClientError::Transport(format!("undecodable Simulate answer: {e}")))?;
+            Ok::<_, ClientError>(resp.gas_info.map(|g| g.gas_used).unwrap_or(0))
+        }
+        .await;
+        let (gas, refused) = match (simulated, fallback_gas) {
+            (Ok(used), _) => (((used as f64) * self.gas_adjustment).ceil() as u64, None),
+            (Err(e @ (ClientError::Chain { .. } | ClientError::NotFound(_))), Some(fallback)) => {
+                (fallback, Some(e.to_string()))
+            }
+            (Err(e), _) => return Err(e),
+        };
         let gas = gas.max(1);
         if let Some(max) = max_gas {
             if gas > max {
@@ -384,11 +436,14 @@ impl Signer {
         )];
         let raw = sign_tx(&self.wallet, &self.chain_id, seq.number, seq.sequence, &tx)
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
-        Ok(Prepared {
-            raw,
-            gas,
-            timeout_height,
-        })
+        Ok((
+            Prepared {
+                raw,
+                gas,
+                timeout_height,
+            },
+            refused,
+        ))
     }
 
     /// Simulates, signs and broadcasts; returns the hash and timeout height once CheckTx
@@ -692,8 +747,12 @@ impl RpcChain {
     /// (`--dry-run`). Simulates for gas.
     pub async fn dry_run(&self, msgs: &[Any]) -> Result<DryRun> {
         let seq = self.signer.fetch_account().await?;
-        let p = self.signer.prepare(seq, msgs, None).await?;
+        let (p, simulation_error) = self
+            .signer
+            .prepare_with(seq, msgs, None, Some(DRY_RUN_FALLBACK_GAS))
+            .await?;
         Ok(DryRun {
+            simulation_error,
             signer: self.owner.clone(),
             chain_id: self.chain_id.clone(),
             account_number: seq.number,
@@ -735,6 +794,9 @@ impl RpcChain {
     }
 }
 
+/// The gas limit of a dry run whose simulation the chain refused.
+pub const DRY_RUN_FALLBACK_GAS: u64 = 200_000;
+
 /// What `--dry-run` shows.
 #[derive(Debug, Clone)]
 pub struct DryRun {
@@ -756,6 +818,9 @@ pub struct DryRun {
     pub timeout_height: u64,
     /// Signed `TxRaw`.
     pub tx_bytes: Vec<u8>,
+    /// The chain refused the simulation (the tx would fail as it is), so the gas limit is
+    /// [`DRY_RUN_FALLBACK_GAS`]: the chain's answer.
+    pub simulation_error: Option<String>,
 }
 
 #[async_trait]
