@@ -470,9 +470,14 @@ impl Chain {
                     && (f.dseq == 0 || k.1 == f.dseq)
                     && state.is_none_or(|s| d.state == s)
             })
-            .map(|(k, _)| (store_key(k), self.deployment_response(k)))
+            .map(|(k, _)| (store_key(k), k))
             .collect();
-        let (deployments, pagination) = paginate(items, r.pagination.as_ref())?;
+        // Responses are built for the page only.
+        let (keys, pagination) = paginate(items, r.pagination.as_ref())?;
+        let deployments = keys
+            .into_iter()
+            .map(|k| self.deployment_response(k))
+            .collect();
         Ok(dv::QueryDeploymentsResponse {
             deployments,
             pagination,
@@ -508,9 +513,13 @@ impl Chain {
                     && (f.oseq == 0 || k.3 == f.oseq)
                     && state.is_none_or(|s| o.state == s)
             })
-            .map(|(k, o)| (store_key(k), self.order_proto(k, o)))
+            .map(|(k, o)| (store_key(k), (k, o)))
             .collect();
-        let (orders, pagination) = paginate(items, r.pagination.as_ref())?;
+        let (keys, pagination) = paginate(items, r.pagination.as_ref())?;
+        let orders = keys
+            .into_iter()
+            .map(|(k, o)| self.order_proto(k, o))
+            .collect();
         Ok(mv::QueryOrdersResponse { orders, pagination })
     }
 
@@ -545,9 +554,10 @@ impl Chain {
                 bid_key_matches(k, &f.owner, f.dseq, f.gseq, f.oseq, &f.provider, f.bseq)
                     && state.is_none_or(|s| b.state == s)
             })
-            .map(|(k, _)| (store_key(k), self.bid_response(k)))
+            .map(|(k, _)| (store_key(k), k))
             .collect();
-        let (bids, pagination) = paginate(items, r.pagination.as_ref())?;
+        let (keys, pagination) = paginate(items, r.pagination.as_ref())?;
+        let bids = keys.into_iter().map(|k| self.bid_response(k)).collect();
         Ok(mv::QueryBidsResponse { bids, pagination })
     }
 
@@ -583,9 +593,10 @@ impl Chain {
                 bid_key_matches(k, &f.owner, f.dseq, f.gseq, f.oseq, &f.provider, f.bseq)
                     && state.is_none_or(|s| l.state == s)
             })
-            .map(|(k, _)| (store_key(k), self.lease_response(k)))
+            .map(|(k, _)| (store_key(k), k))
             .collect();
-        let (leases, pagination) = paginate(items, r.pagination.as_ref())?;
+        let (keys, pagination) = paginate(items, r.pagination.as_ref())?;
+        let leases = keys.into_iter().map(|k| self.lease_response(k)).collect();
         Ok(mv::QueryLeasesResponse { leases, pagination })
     }
 
