@@ -39,7 +39,8 @@ pub(crate) fn send_tx(
     memo: &str,
 ) -> Result<[u8; 32], TxSubmitError> {
     let mut next = super::lock(&p.tx_lock);
-    let fee_amount = (GAS_LIMIT as f64 * access.min_gas_price_uakt()).ceil() as u128;
+    let gas_limit = GAS_LIMIT * msgs.len().max(1) as u64;
+    let fee_amount = (gas_limit as f64 * access.min_gas_price_uakt()).ceil() as u128;
     let tx = UnsignedTx {
         messages: msgs,
         memo: memo.to_string(),
@@ -47,7 +48,7 @@ pub(crate) fn send_tx(
             denom: UAKT.to_string(),
             amount: fee_amount.to_string(),
         }],
-        gas_limit: GAS_LIMIT,
+        gas_limit,
         timeout_height: 0,
     };
     let chain_id = access.chain_id();
@@ -343,6 +344,7 @@ fn tick(access: &dyn ChainAccess, p: &Provider, last_height: i64) -> i64 {
     if stop {
         return height;
     }
+    let mut ready: Vec<(OrderKey, Any)> = Vec::new();
     for (okey, spec, ok) in snap.orders {
         if !ok {
             continue;
@@ -396,20 +398,47 @@ fn tick(access: &dyn ChainAccess, p: &Provider, last_height: i64) -> i64 {
                 .collect(),
             reclamation_window: None,
         };
-        let result = send_tx(access, p, vec![to_any(&msg)], "");
+        // Reserved at once, so the next order of this pass sees the capacity taken.
         let mut st = p.state();
         st.decided.insert(okey.clone());
         st.seen_orders.remove(&okey);
-        match result {
-            Ok(_) => {
-                st.reserved_at.insert(okey.clone(), now);
-                st.reserved.insert(okey, need);
-                st.bids_sent += 1;
-            }
-            Err(e) => {
-                tracing::warn!(provider = %p.name, order = ?okey, "bid refused: {e}");
+        st.reserved_at.insert(okey.clone(), now);
+        st.reserved.insert(okey.clone(), need);
+        drop(st);
+        ready.push((okey, to_any(&msg)));
+    }
+    send_bids(access, p, ready);
+    height
+}
+
+/// Most bids in one tx: a provider's broadcaster sends the bids of one pass together.
+const BIDS_PER_TX: usize = 50;
+
+/// Sends the bids of one pass, up to [`BIDS_PER_TX`] per tx; a tx refused at CheckTx is
+/// sent again bid by bid, so one bad order cannot sink the others. A refused bid releases
+/// its reservation.
+fn send_bids(access: &dyn ChainAccess, p: &Provider, ready: Vec<(OrderKey, Any)>) {
+    for chunk in ready.chunks(BIDS_PER_TX) {
+        let msgs: Vec<Any> = chunk.iter().map(|(_, m)| m.clone()).collect();
+        let results: Vec<(&OrderKey, Result<(), TxSubmitError>)> =
+            match send_tx(access, p, msgs, "") {
+                Ok(_) => chunk.iter().map(|(k, _)| (k, Ok(()))).collect(),
+                Err(e) if chunk.len() == 1 => vec![(&chunk[0].0, Err(e))],
+                Err(_) => chunk
+                    .iter()
+                    .map(|(k, m)| (k, send_tx(access, p, vec![m.clone()], "").map(|_| ())))
+                    .collect(),
+            };
+        let mut st = p.state();
+        for (okey, r) in results {
+            match r {
+                Ok(()) => st.bids_sent += 1,
+                Err(e) => {
+                    st.reserved_at.remove(okey);
+                    st.reserved.remove(okey);
+                    tracing::warn!(provider = %p.name, order = ?okey, "bid refused: {e}");
+                }
             }
         }
     }
-    height
 }
