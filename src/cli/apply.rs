@@ -4,12 +4,16 @@ use anyhow::{anyhow, bail};
 use serde_json::{json, Value};
 
 use super::{files, DeleteArgs, FileArgs, Io};
+use crate::api::apply::secret_ref_warnings;
+use crate::spec::load::Loader;
 use crate::spec::{Kind, ResourceInput, ResourceKey};
 use crate::store::{Deletion, Store};
 
 /// Runs `apply`.
 pub async fn apply(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::Result<()> {
-    let docs = match files::load(&args.files, args.recursive, io.stdin)? {
+    // As the API's apply: a spec whose SDL Akash would refuse is refused here, at its field.
+    let loader = Loader::new().checking(crate::render::deploy_problems);
+    let docs = match files::load_with(loader, &args.files, args.recursive, io.stdin)? {
         Ok(d) => d,
         Err(errors) => {
             writeln!(io.stderr, "{errors}")?;
@@ -20,7 +24,15 @@ pub async fn apply(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> anyho
             );
         }
     };
+    if docs.is_empty() {
+        // As kubectl ("error: no objects passed to apply"): an empty input is a mistake (a
+        // wrong file, an empty pipe), not a successful apply of nothing.
+        bail!("error: no resources in input; nothing was applied");
+    }
     let inputs: Vec<ResourceInput> = docs.into_iter().map(|d| d.input).collect();
+    for w in secret_ref_warnings(store, &inputs).await? {
+        writeln!(io.stderr, "Warning: {}", w.line_text())?;
+    }
     let results = store
         .apply(&inputs)
         .await
