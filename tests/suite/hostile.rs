@@ -412,7 +412,10 @@ async fn operations_count_against_the_limit(db: TestDb) {
         .gql(&s.beta, &format!("mutation {{ {deletes} }}"), json!({}))
         .await;
     assert_eq!(code(&v), "QUERY_TOO_COMPLEX", "{v}");
-    assert!(v.to_string().contains("query text"), "refused before parsing: {v}");
+    assert!(
+        v.to_string().contains("query text"),
+        "refused before parsing: {v}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -1051,7 +1054,10 @@ async fn load_worst_requests_against_a_well_behaved_client() {
         let v: Value = r.json().await.unwrap();
         latencies.push(t.elapsed());
         assert_eq!(status, 200, "{v}");
-        assert!(v.get("errors").is_none(), "the well-behaved client failed: {v}");
+        assert!(
+            v.get("errors").is_none(),
+            "the well-behaved client failed: {v}"
+        );
         assert_eq!(v["data"]["resources"].as_array().unwrap().len(), 10);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -1082,7 +1088,11 @@ async fn load_worst_requests_against_a_well_behaved_client() {
     );
     assert!(!log.contains("pool timed out"), "{log}");
     assert!(p(0.99) < Duration::from_millis(100), "p99 {:?}", p(0.99));
-    assert!(server_hwm < 150 * 1024, "peak RSS {} MiB", server_hwm / 1024);
+    assert!(
+        server_hwm < 150 * 1024,
+        "peak RSS {} MiB",
+        server_hwm / 1024
+    );
 }
 
 fn status_kib_of(path: &str, field: &str) -> u64 {
