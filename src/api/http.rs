@@ -32,6 +32,9 @@ use super::schema::QueryLimits;
 use super::{shape, Api};
 use crate::store::TokenStore;
 
+/// The read and write buffers of a WebSocket connection, in bytes.
+const WEBSOCKET_BUFFER: usize = 8 * 1024;
+
 /// Refused when a client (address) or a token holds more WebSocket connections.
 fn too_many(limit: usize) -> ApiError {
     ApiError::TooManyConnections { limit }
@@ -508,6 +511,10 @@ async fn graphql_ws(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max)
         .max_frame_size(max)
+        // Small buffers (the defaults are 128 KiB each way): a socket mostly waits, and
+        // thousands may be open; GraphQL messages are small, and larger ones still pass.
+        .read_buffer_size(WEBSOCKET_BUFFER)
+        .write_buffer_size(WEBSOCKET_BUFFER)
         .on_upgrade(move |socket| async move {
             let _address_slot = address_slot;
             let (sink, stream) = socket.split();
