@@ -30,6 +30,8 @@
 //!   the lifecycle of every Akash-hosted kind: a pure planner and the I/O that executes it.
 //! - [`daemon`]: the composition root: one configuration, one `start` that builds the
 //!   context (store, chain, gateways, secrets, probe, metrics) for `serve`, `demo` and tests.
+//! - [`logging`]: `AF_LOG` / `RUST_LOG`, and the floor that keeps dependencies' TRACE
+//!   output (WebSocket payloads, headers) out of the log.
 //! - [`cli`]: the kubectl-style commands (`apply`, `get`, `describe`, `delete`, `diff`,
 //!   `schema`); `main.rs` only parses arguments and calls [`cli::run`].
 #![forbid(unsafe_code)]
@@ -40,6 +42,7 @@ pub use af_devnet as devnet;
 pub mod api;
 pub mod cli;
 pub mod daemon;
+pub mod logging;
 pub mod reconcile;
 pub mod render;
 pub mod secrets;

@@ -3,13 +3,7 @@
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("AF_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    af_operator::logging::init();
     let cli = match af_operator::cli::config::parse(
         std::env::args_os().collect(),
         std::env::var_os("AF_CONFIG"),

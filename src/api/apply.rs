@@ -6,16 +6,27 @@
 //! the document, line, column and `metadata.project` path. (The refusal names only the
 //! project the caller itself wrote, so it reveals nothing about other projects.)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use super::auth::Caller;
 use super::error::{ApiError, Problem};
 use crate::spec::load::{LoadedDocument, Loader};
-use crate::spec::yaml::{parse_stream, FieldPath, YamlDocument};
-use crate::spec::{ResourceInput, DEFAULT_PROJECT};
-use crate::store::{Applied, Store};
+use crate::spec::yaml::{parse_stream, ExpansionLimits, FieldPath, YamlDocument};
+use crate::spec::{Kind, ResourceInput, ResourceKey, DEFAULT_PROJECT};
+use crate::store::{Applied, ListQuery, Store, StoreError};
+
+/// What the documents of one API request may expand to: anyone with a token may send them,
+/// and real specs are a few hundred nodes each.
+pub const API_EXPANSION: ExpansionLimits = ExpansionLimits {
+    document_nodes: 10_000,
+    document_bytes: 1 << 20,
+    total_nodes: 50_000,
+    total_bytes: 4 << 20,
+};
 
 fn label(i: usize) -> String {
     format!("documents[{i}]")
@@ -33,7 +44,12 @@ enum ProjectField {
 fn project_field(docs: &[YamlDocument], loaded: &LoadedDocument) -> ProjectField {
     let path = FieldPath::root().key("metadata").key("project");
     match docs.iter().find(|d| d.start == loaded.position) {
-        Some(d) if d.value.pointer("/metadata/project").is_some() => {
+        // `project: null` (or `~`) is the same as no project: the caller's.
+        Some(d)
+            if d.value
+                .pointer("/metadata/project")
+                .is_some_and(|v| !v.is_null()) =>
+        {
             let p = d.position_of(&path);
             ProjectField::Named {
                 line: p.line,
@@ -64,14 +80,11 @@ fn reparsed<'a>(
     })
 }
 
-/// Validates documents exactly as `af-operator apply` does, applies the caller's project
-/// rules, and writes them in one transaction (all or nothing).
-pub async fn apply_documents(
-    store: &dyn Store,
-    caller: &Caller,
-    documents: &[String],
-) -> Result<Vec<Applied>, ApiError> {
-    let mut loader = Loader::new();
+/// Validates documents exactly as `af-operator apply` does (the SDL they render included)
+/// and applies the caller's project rules: the resources to write. Pure computation, run on
+/// the blocking pool.
+fn prepare(caller: &Caller, documents: &[String]) -> Result<Vec<ResourceInput>, ApiError> {
+    let mut loader = Loader::with_limits(API_EXPANSION).checking(crate::render::deploy_problems);
     let labels: HashMap<String, usize> = (0..documents.len()).map(|i| (label(i), i)).collect();
     for (i, text) in documents.iter().enumerate() {
         loader.add_text(&label(i), text);
@@ -135,7 +148,140 @@ pub async fn apply_documents(
     if !duplicates.is_empty() {
         return Err(ApiError::InvalidSpec(duplicates));
     }
+    Ok(inputs)
+}
+
+/// How many documents are validated at once (each on a thread of the blocking pool); more
+/// wait their turn, so that expensive documents cannot occupy every thread.
+fn loader_permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Semaphore::new(cores.clamp(1, 4))
+    })
+}
+
+/// [`prepare`] off the async runtime, holding no database connection.
+async fn prepare_off_runtime(
+    caller: &Caller,
+    documents: &[String],
+) -> Result<Vec<ResourceInput>, ApiError> {
+    let _permit = loader_permits()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("the loader's permits are closed", &e))?;
+    let (caller, documents) = (caller.clone(), documents.to_vec());
+    tokio::task::spawn_blocking(move || prepare(&caller, &documents))
+        .await
+        .map_err(|e| ApiError::internal("the spec loader failed", &e))?
+}
+
+/// A note about an applied resource that does not stop the apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The resource it is about.
+    pub key: ResourceKey,
+    /// What to look at.
+    pub message: String,
+}
+
+impl Warning {
+    /// `agent/api (project p): message`.
+    pub fn line_text(&self) -> String {
+        format!(
+            "{}/{} (project {}): {}",
+            self.key.kind.singular(),
+            self.key.name,
+            self.key.project,
+            self.message
+        )
+    }
+}
+
+fn secret_stores_named(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(store) = m
+                .get("secretRef")
+                .and_then(|r| r.get("store"))
+                .and_then(Value::as_str)
+            {
+                out.insert(store.to_string());
+            }
+            m.values().for_each(|v| secret_stores_named(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| secret_stores_named(v, out)),
+        _ => {}
+    }
+}
+
+/// Warnings for `secretRef`s that name a SecretStore neither stored nor in `inputs`. Not
+/// errors: the store may be applied next (the order of applies must not matter), and the
+/// resource waits for it. One listing per project.
+pub async fn secret_ref_warnings(
+    store: &dyn Store,
+    inputs: &[ResourceInput],
+) -> Result<Vec<Warning>, StoreError> {
+    let applied: HashSet<&ResourceKey> = inputs.iter().map(|i| &i.key).collect();
+    let mut known: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut out = Vec::new();
+    for input in inputs {
+        let mut names = BTreeSet::new();
+        secret_stores_named(&input.spec.to_value(), &mut names);
+        let project = &input.key.project;
+        for name in names {
+            if applied.contains(&ResourceKey::new(Kind::SecretStore, project, &name)) {
+                continue;
+            }
+            if !known.contains_key(project) {
+                let stores = store
+                    .list(&ListQuery {
+                        kind: Some(Kind::SecretStore),
+                        project: Some(project.clone()),
+                        ..Default::default()
+                    })
+                    .await?;
+                known.insert(
+                    project.clone(),
+                    stores.into_iter().map(|r| r.metadata.name).collect(),
+                );
+            }
+            if !known.get(project).is_some_and(|k| k.contains(&name)) {
+                out.push(Warning {
+                    key: input.key.clone(),
+                    message: format!(
+                        "a secretRef names SecretStore `{name}`, which does not exist in project `{project}`; the resource waits until it is applied"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Validates documents exactly as `af-operator apply` does, applies the caller's project
+/// rules, and writes them in one transaction (all or nothing).
+pub async fn apply_documents(
+    store: &dyn Store,
+    caller: &Caller,
+    documents: &[String],
+) -> Result<Vec<Applied>, ApiError> {
+    let inputs = prepare_off_runtime(caller, documents).await?;
     store.apply(&inputs).await.map_err(ApiError::from_store)
+}
+
+/// As [`apply_documents`], with the warnings about what was applied.
+pub async fn apply_documents_warned(
+    store: &dyn Store,
+    caller: &Caller,
+    documents: &[String],
+) -> Result<(Vec<Applied>, Vec<Warning>), ApiError> {
+    let inputs = prepare_off_runtime(caller, documents).await?;
+    let warnings = secret_ref_warnings(store, &inputs)
+        .await
+        .map_err(ApiError::from_store)?;
+    let applied = store.apply(&inputs).await.map_err(ApiError::from_store)?;
+    Ok((applied, warnings))
 }
 
 /// Applies one document built from structured input (the `AFFunction` mutations). Problems

@@ -25,14 +25,16 @@ pub enum ErrorCode {
     InvalidSpec,
     /// The write conflicts with the stored state (already exists, being deleted, stale).
     Conflict,
-    /// The token sent too many requests; retry after `extensions.retryAfterSeconds`.
+    /// The token (or, for failed authentications, the client address) sent too many
+    /// requests: retry after `extensions.retryAfterSeconds`. Also: too many open WebSocket
+    /// connections for the client or token.
     RateLimited,
     /// The request is malformed: not JSON, not a valid GraphQL operation, a bad argument.
     BadRequest,
     /// A subscription fell so far behind that changes it had not read were pruned; it ends,
     /// and the client subscribes again and re-reads the resources.
     Expired,
-    /// The query is nested too deep or too complex.
+    /// The query is nested too deep or too complex, or holds too many mutations or aliases.
     QueryTooComplex,
     /// The request body is larger than the server accepts.
     PayloadTooLarge,
@@ -172,6 +174,15 @@ pub enum ApiError {
     /// A subscription's place in the change feed is gone.
     #[error("{0}")]
     Expired(String),
+    /// The query is too deep, too complex, or holds too many mutations or aliases.
+    #[error("{0}")]
+    TooComplex(String),
+    /// The client or token holds as many WebSocket connections as allowed.
+    #[error("too many open WebSocket connections (at most {limit}); close one first")]
+    TooManyConnections {
+        /// The limit.
+        limit: usize,
+    },
     /// The body is larger than allowed.
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge {
@@ -204,6 +215,8 @@ impl ApiError {
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
             ApiError::Expired(_) => ErrorCode::Expired,
             ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::TooComplex(_) => ErrorCode::QueryTooComplex,
+            ApiError::TooManyConnections { .. } => ErrorCode::RateLimited,
             ApiError::Internal { .. } => ErrorCode::Internal,
         }
     }

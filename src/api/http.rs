@@ -1,70 +1,237 @@
 //! The HTTP surface: `/graphql` (POST, and WebSocket for subscriptions), `/graphiql`,
 //! `/healthz` and `/readyz`, with authentication, per-token rate limits and a body limit
-//! applied before GraphQL runs.
+//! applied before GraphQL runs, a per-address limit on failed authentications before that,
+//! and caps on WebSocket connections.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
 };
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
-use async_graphql::{Data, ErrorExtensionValues, ServerError, ServerResult};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Data, ErrorExtensionValues, ServerError, ServerResult, Variables};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::{oneshot, Notify};
 
 use super::auth::{self, Caller};
 use super::error::{retry_seconds, ApiError, ErrorCode};
 use super::rate::RateLimiter;
-use super::Api;
+use super::schema::QueryLimits;
+use super::{shape, Api};
+use crate::store::TokenStore;
 
-/// Marks a request that arrived over a WebSocket: its operations are rate-limited one by
-/// one, since they do not pass through the HTTP handler.
-#[derive(Debug, Clone)]
-struct WebSocketSession {
-    token_id: String,
+/// The read and write buffers of a WebSocket connection, in bytes.
+const WEBSOCKET_BUFFER: usize = 8 * 1024;
+
+/// Refused when a client (address) or a token holds more WebSocket connections.
+fn too_many(limit: usize) -> ApiError {
+    ApiError::TooManyConnections { limit }
 }
 
-/// Rate-limits every operation sent over a WebSocket connection.
-pub(super) struct WebSocketRateLimit(pub(super) Arc<RateLimiter>);
-
-impl ExtensionFactory for WebSocketRateLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(WebSocketRateLimitExtension(self.0.clone()))
+fn server_error(e: &ApiError) -> ServerError {
+    let e = e.to_graphql();
+    ServerError {
+        message: e.message,
+        source: None,
+        locations: Vec::new(),
+        path: Vec::new(),
+        extensions: e.extensions,
     }
 }
 
-struct WebSocketRateLimitExtension(Arc<RateLimiter>);
+/// Open WebSocket connections per key (client address or token id).
+#[derive(Debug, Default)]
+pub(super) struct SocketCounts(Mutex<HashMap<String, usize>>);
+
+/// One open connection counted under a key; uncounted when dropped.
+#[derive(Debug)]
+pub(super) struct SocketSlot {
+    counts: Arc<SocketCounts>,
+    key: String,
+}
+
+impl SocketCounts {
+    /// A slot for one more connection under `key`, unless `max` are open.
+    fn acquire(self: &Arc<Self>, key: &str, max: usize) -> Option<SocketSlot> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(key.to_string()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(SocketSlot {
+            counts: self.clone(),
+            key: key.to_string(),
+        })
+    }
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut map = self.counts.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// A WebSocket connection's authentication. Its token is looked up again before every
+/// operation, before every change a subscription delivers, and every
+/// [`WebSocketLimits::token_recheck`](super::WebSocketLimits); once it is unknown or
+/// revoked, the connection closes.
+pub struct Session {
+    caller: Caller,
+    /// The token's digest, to look it up again (never logged).
+    digest: String,
+    tokens: Arc<dyn TokenStore>,
+    revoked: Notify,
+    _slot: Option<SocketSlot>,
+}
+
+impl Session {
+    /// Looks the token up again: true while it is valid. When it is not, the connection
+    /// is told to close. A failed look-up counts as valid (it is logged; the next decides).
+    pub(super) async fn verify(&self) -> Result<bool, ApiError> {
+        let valid = still_valid(self.tokens.as_ref(), &self.digest).await?;
+        if !valid {
+            self.revoked.notify_one();
+        }
+        Ok(valid)
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("token_id", &self.caller.token_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether the token of `digest` is still known and not revoked.
+async fn still_valid(tokens: &dyn TokenStore, digest: &str) -> Result<bool, ApiError> {
+    let record = tokens
+        .find_token(digest)
+        .await
+        .map_err(|e| ApiError::internal("token lookup failed", &e))?;
+    Ok(record.is_some_and(|r| r.revoked_at.is_none()))
+}
+
+/// What every operation passes through, whether it came over HTTP or a WebSocket: on a
+/// WebSocket, the token is checked afresh and the operation rate-limited (it does not pass
+/// through the HTTP handler); everywhere, the document's root fields are counted against
+/// the rate limit and its mutations and aliases against their caps.
+pub(super) struct RequestGuard {
+    pub(super) limiter: Option<Arc<RateLimiter>>,
+    pub(super) limits: QueryLimits,
+}
+
+/// The schema's extension over a shared [`RequestGuard`].
+pub(super) struct RequestGuardFactory(pub(super) Arc<RequestGuard>);
+
+impl ExtensionFactory for RequestGuardFactory {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RequestGuardExtension(self.0.clone()))
+    }
+}
+
+struct RequestGuardExtension(Arc<RequestGuard>);
 
 #[async_trait::async_trait]
-impl Extension for WebSocketRateLimitExtension {
+impl Extension for RequestGuardExtension {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
         request: async_graphql::Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<async_graphql::Request> {
-        if let Some(session) = ctx.data_opt::<WebSocketSession>() {
-            if let Err(retry_after) = self.0.check(&session.token_id) {
-                let e = ApiError::RateLimited { retry_after }.to_graphql();
-                return Err(ServerError {
-                    message: e.message,
-                    source: None,
-                    locations: Vec::new(),
-                    path: Vec::new(),
-                    extensions: e.extensions,
-                });
+        if let Some(session) = ctx.data_opt::<Arc<Session>>() {
+            match session.verify().await {
+                Ok(true) => {}
+                Ok(false) => return Err(server_error(&ApiError::InvalidToken)),
+                Err(e) => return Err(server_error(&e)),
+            }
+            if let Some(l) = &self.0.limiter {
+                if let Err(retry_after) = l.check(&session.caller.token_id) {
+                    return Err(server_error(&ApiError::RateLimited { retry_after }));
+                }
             }
         }
         next.run(ctx, request).await
     }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        // Before parsing, which is the costly part of a huge query: real queries are a few
+        // KiB (documents to apply travel as variables).
+        if query.len() > shape::MAX_QUERY_BYTES {
+            return Err(server_error(&ApiError::TooComplex(format!(
+                "the query text is {} bytes; at most {} (send large inputs as variables)",
+                query.len(),
+                shape::MAX_QUERY_BYTES
+            ))));
+        }
+        let doc = next.run(ctx, query, variables).await?;
+        let shape = shape::measure(&doc);
+        let limits = &self.0.limits;
+        if shape.truncated {
+            return Err(server_error(&ApiError::TooComplex(format!(
+                "the query expands to more than {} selections",
+                shape::MAX_SELECTIONS
+            ))));
+        }
+        if shape.mutations > limits.max_mutations {
+            return Err(server_error(&ApiError::TooComplex(format!(
+                "{} mutations in one request; at most {} (send the rest in further requests)",
+                shape.mutations, limits.max_mutations
+            ))));
+        }
+        if shape.aliases > limits.max_aliases {
+            return Err(server_error(&ApiError::TooComplex(format!(
+                "{} aliased fields in one request; at most {}",
+                shape.aliases, limits.max_aliases
+            ))));
+        }
+        // The request itself was counted once already (by the HTTP handler, or above for a
+        // WebSocket); each further root field is an operation of its own.
+        let extra = shape.root_fields.saturating_sub(1);
+        if let (Some(l), Some(caller), true) =
+            (&self.0.limiter, ctx.data_opt::<Caller>(), extra > 0)
+        {
+            let n = u32::try_from(extra).unwrap_or(u32::MAX);
+            if let Err(retry_after) = l.check_n(&caller.token_id, n) {
+                return Err(server_error(&ApiError::RateLimited { retry_after }));
+            }
+        }
+        Ok(doc)
+    }
+}
+
+/// The client's address, when the server knows it (under [`super::serve`]).
+fn client_address(extensions: &Extensions) -> Option<String> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
 }
 
 /// The routes.
@@ -96,9 +263,31 @@ fn error_response(e: &ApiError) -> Response {
 }
 
 impl Api {
-    async fn authenticate_header(&self, value: Option<&str>) -> Result<Caller, ApiError> {
-        let token = auth::bearer(value.ok_or(ApiError::MissingToken)?)?;
-        auth::authenticate(self.inner.tokens.as_ref(), &token).await
+    /// Authenticates an `Authorization` value: the caller and the token's digest. A client
+    /// address whose recent requests failed authentication too often is refused before the
+    /// token is looked up; every failure is charged to it.
+    async fn authenticate_header(
+        &self,
+        address: Option<&str>,
+        value: Option<&str>,
+    ) -> Result<(Caller, String), ApiError> {
+        let limiter = self.inner.address_limiter.as_ref().zip(address);
+        if let Some((l, a)) = limiter {
+            l.peek(a)
+                .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+        }
+        let result: Result<(Caller, String), ApiError> = async {
+            let token = auth::bearer(value.ok_or(ApiError::MissingToken)?)?;
+            let caller = auth::authenticate(self.inner.tokens.as_ref(), &token).await?;
+            Ok((caller, token.digest()))
+        }
+        .await;
+        if let (Err(e), Some((l, a))) = (&result, limiter) {
+            if e.code() == ErrorCode::Unauthenticated {
+                l.charge(a);
+            }
+        }
+        result
     }
 
     fn take_rate(&self, caller: &Caller) -> Result<(), ApiError> {
@@ -110,12 +299,16 @@ impl Api {
         }
     }
 
-    async fn handle_post(&self, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
-        let authorization = match headers.get(header::AUTHORIZATION) {
-            Some(v) => Some(v.to_str().map_err(|_| ApiError::InvalidToken)?),
-            None => None,
-        };
-        let caller = self.authenticate_header(authorization).await?;
+    async fn handle_post(
+        &self,
+        headers: &HeaderMap,
+        address: Option<&str>,
+        body: Body,
+    ) -> Result<Response, ApiError> {
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or(""));
+        let (caller, _) = self.authenticate_header(address, authorization).await?;
         self.take_rate(&caller)?;
         let limit = self.inner.config.max_body_bytes;
         let declared = headers
@@ -145,10 +338,11 @@ impl Api {
 
     async fn init_websocket(
         &self,
-        header_caller: Option<Caller>,
+        header_auth: Option<(Caller, String)>,
+        address: Option<&str>,
         payload: serde_json::Value,
-    ) -> async_graphql::Result<Data> {
-        let caller = match header_caller {
+    ) -> Result<(Data, Arc<Session>), ApiError> {
+        let (caller, digest) = match header_auth {
             Some(c) => c,
             None => {
                 // Browsers cannot set headers on a WebSocket: the token comes in the
@@ -158,19 +352,96 @@ impl Api {
                     .or_else(|| field("authorization"))
                     .map(String::from)
                     .or_else(|| field("token").map(|t| format!("Bearer {t}")));
-                self.authenticate_header(value.as_deref())
-                    .await
-                    .map_err(|e| e.to_graphql())?
+                self.authenticate_header(address, value.as_deref()).await?
             }
         };
-        self.take_rate(&caller).map_err(|e| e.to_graphql())?;
-        let mut data = Data::default();
-        data.insert(WebSocketSession {
-            token_id: caller.token_id.clone(),
+        self.take_rate(&caller)?;
+        let max = self.inner.config.websocket.per_token;
+        let slot = self
+            .inner
+            .sockets_by_token
+            .acquire(&caller.token_id, max)
+            .ok_or_else(|| too_many(max))?;
+        let session = Arc::new(Session {
+            caller: caller.clone(),
+            digest,
+            tokens: self.inner.tokens.clone(),
+            revoked: Notify::new(),
+            _slot: Some(slot),
         });
+        let mut data = Data::default();
+        data.insert(session.clone());
         data.insert(caller);
-        Ok(data)
+        Ok((data, session))
     }
+}
+
+/// Runs one WebSocket connection: forwards what the GraphQL protocol sends, and closes the
+/// socket itself when `connection_init` does not come in time (4408, as graphql-transport-ws
+/// says) or the token turns out revoked (4403).
+async fn drive_websocket(
+    api: Api,
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut outgoing: futures::channel::mpsc::Receiver<Message>,
+    protocol_run: impl std::future::Future<Output = ()>,
+    mut initialised: oneshot::Receiver<Arc<Session>>,
+) {
+    let limits = api.inner.config.websocket;
+    tokio::pin!(protocol_run);
+    let init_deadline = tokio::time::sleep(limits.init_timeout);
+    tokio::pin!(init_deadline);
+    let mut recheck = tokio::time::interval(limits.token_recheck.max(Duration::from_millis(10)));
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut session: Option<Arc<Session>> = None;
+    let mut waiting_for_init = true;
+    let mut protocol_done = false;
+    let revoked = |s: Option<Arc<Session>>| async move {
+        match s {
+            Some(s) => s.revoked.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    let close = loop {
+        tokio::select! {
+            () = &mut protocol_run, if !protocol_done => protocol_done = true,
+            m = outgoing.next() => match m {
+                Some(m) => {
+                    if sink.send(m).await.is_err() {
+                        break None;
+                    }
+                }
+                // The protocol ended (and sent its own close frame, if any).
+                None => break None,
+            },
+            s = &mut initialised, if waiting_for_init => {
+                waiting_for_init = false;
+                session = s.ok();
+            }
+            () = &mut init_deadline, if waiting_for_init => {
+                break Some((4408, "Connection initialisation timeout"));
+            }
+            () = revoked(session.clone()) => break Some((4403, "token revoked")),
+            _ = recheck.tick(), if session.is_some() => {
+                if let Some(s) = &session {
+                    match s.verify().await {
+                        Ok(false) => break Some((4403, "token revoked")),
+                        Ok(true) => {}
+                        // Already logged; the next look-up decides.
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+    };
+    if let Some((code, reason)) = close {
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+    let _ = sink.close().await;
 }
 
 /// Gives an error that async-graphql raised itself (parse, validation, limits) a code.
@@ -193,8 +464,14 @@ fn classify(e: &mut ServerError) {
         .set("code", code.as_str());
 }
 
-async fn graphql_post(State(api): State<Api>, headers: HeaderMap, body: Body) -> Response {
-    match api.handle_post(&headers, body).await {
+async fn graphql_post(
+    State(api): State<Api>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let address = client_address(&extensions);
+    match api.handle_post(&headers, address.as_deref(), body).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
     }
@@ -202,29 +479,44 @@ async fn graphql_post(State(api): State<Api>, headers: HeaderMap, body: Body) ->
 
 async fn graphql_ws(
     State(api): State<Api>,
+    extensions: Extensions,
     headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let header_caller = match headers.get(header::AUTHORIZATION) {
+    let address = client_address(&extensions);
+    let header_auth = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => {
-            let checked = match v.to_str() {
-                Ok(v) => api.authenticate_header(Some(v)).await,
-                Err(_) => Err(ApiError::InvalidToken),
-            };
-            match checked {
+            let value = v.to_str().unwrap_or("");
+            match api
+                .authenticate_header(address.as_deref(), Some(value))
+                .await
+            {
                 Ok(c) => Some(c),
                 Err(e) => return error_response(&e),
             }
         }
+    };
+    let max = api.inner.config.websocket.per_address;
+    let address_slot = match &address {
+        Some(a) => match api.inner.sockets_by_address.acquire(a, max) {
+            Some(slot) => Some(slot),
+            None => return error_response(&too_many(max)),
+        },
+        None => None,
     };
     let max = api.inner.config.max_body_bytes;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max)
         .max_frame_size(max)
+        // Small buffers (the defaults are 128 KiB each way): a socket mostly waits, and
+        // thousands may be open; GraphQL messages are small, and larger ones still pass.
+        .read_buffer_size(WEBSOCKET_BUFFER)
+        .write_buffer_size(WEBSOCKET_BUFFER)
         .on_upgrade(move |socket| async move {
+            let _address_slot = address_slot;
             let (sink, stream) = socket.split();
             let mut shutdown = api.inner.shutdown.subscribe();
             // At shutdown the input ends, which ends the connection's subscriptions and
@@ -232,13 +524,21 @@ async fn graphql_ws(
             let stream = stream.take_until(async move {
                 let _ = shutdown.wait_for(|down| *down).await;
             });
+            let (to_client, outgoing) = futures::channel::mpsc::channel::<Message>(16);
+            let (initialised, on_init) = oneshot::channel();
             let schema = api.inner.schema.clone();
-            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
+            let init_api = api.clone();
+            let protocol_run = GraphQLWebSocket::new_with_pair(to_client, stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
-                    api.init_websocket(header_caller, payload).await
+                    let (data, session) = init_api
+                        .init_websocket(header_auth, address.as_deref(), payload)
+                        .await
+                        .map_err(|e| e.to_graphql())?;
+                    let _ = initialised.send(session);
+                    Ok(data)
                 })
-                .serve()
-                .await;
+                .serve();
+            drive_websocket(api, sink, outgoing, protocol_run, on_init).await;
         })
 }
 

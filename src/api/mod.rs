@@ -10,7 +10,9 @@
 //!   `af-operator apply`, plus the project rules of tokens.
 //! - [`auth`]: tokens (`af_…`, stored as BLAKE3 digests) and the [`auth::Caller`] they
 //!   authenticate, scoped to one project or admin.
-//! - [`rate`]: per-token token buckets. [`error`]: errors with stable `extensions.code`s.
+//! - [`rate`]: token buckets, per token and (for failed authentications) per client address.
+//!   [`shape`]: a request's root fields, mutations and aliases, counted before it runs.
+//!   [`error`]: errors with stable `extensions.code`s.
 //! - Subscriptions follow the store's shared [`ChangeFeed`](crate::store::ChangeFeed).
 //! - [`render`]: [`SdlRenderer`], the hook through which `renderedSdl` is answered.
 //! - `http`: the axum routes (`/graphql`, `/graphiql`, `/healthz`, `/readyz`).
@@ -21,13 +23,17 @@ pub mod apply;
 pub mod auth;
 pub mod error;
 mod http;
+pub use http::Session;
 pub mod rate;
 pub mod render;
 pub mod schema;
+pub mod shape;
 pub mod types;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -39,15 +45,46 @@ use schema::{ApiContext, ApiSchema, QueryLimits};
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// How WebSocket connections are limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebSocketLimits {
+    /// A connection that sends no `connection_init` within this is closed (4408).
+    pub init_timeout: Duration,
+    /// The most connections open at once from one client address.
+    pub per_address: usize,
+    /// The most connections open at once with one token.
+    pub per_token: usize,
+    /// How often an open connection's token is looked up again (besides before every
+    /// operation); a revoked token's connections close (4403).
+    pub token_recheck: Duration,
+}
+
+impl Default for WebSocketLimits {
+    fn default() -> Self {
+        WebSocketLimits {
+            init_timeout: Duration::from_secs(10),
+            per_address: 64,
+            per_token: 32,
+            token_recheck: Duration::from_secs(2),
+        }
+    }
+}
+
 /// How the API limits its callers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiConfig {
     /// Largest request body (and WebSocket message) accepted, in bytes.
     pub max_body_bytes: usize,
-    /// Per-token request rate; `None` disables rate limiting.
+    /// Per-token rate of operations (each root field of a request counts); `None` disables
+    /// rate limiting.
     pub rate_limit: Option<rate::RateLimit>,
-    /// Query depth and complexity limits.
+    /// Per-client-address rate of failed authentications, checked before a token is
+    /// looked up; `None` disables it.
+    pub address_rate_limit: Option<rate::RateLimit>,
+    /// Query depth, complexity, alias and mutation limits.
     pub limits: QueryLimits,
+    /// WebSocket connection limits.
+    pub websocket: WebSocketLimits,
 }
 
 impl Default for ApiConfig {
@@ -58,7 +95,12 @@ impl Default for ApiConfig {
                 per_second: 20.0,
                 burst: 100,
             }),
+            address_rate_limit: Some(rate::RateLimit {
+                per_second: 2.0,
+                burst: 20,
+            }),
             limits: QueryLimits::default(),
+            websocket: WebSocketLimits::default(),
         }
     }
 }
@@ -68,6 +110,9 @@ struct Inner {
     store: Arc<dyn Store>,
     tokens: Arc<dyn TokenStore>,
     limiter: Option<Arc<rate::RateLimiter>>,
+    address_limiter: Option<rate::RateLimiter>,
+    sockets_by_address: Arc<http::SocketCounts>,
+    sockets_by_token: Arc<http::SocketCounts>,
     config: ApiConfig,
     shutdown: watch::Sender<bool>,
     metrics: std::sync::OnceLock<Arc<crate::reconcile::metrics::Metrics>>,
@@ -120,19 +165,20 @@ impl Api {
             feed,
             shutdown: shutdown_rx,
         };
-        let schema = schema::build(
-            context,
-            config.limits,
-            limiter
-                .as_ref()
-                .map(|l| http::WebSocketRateLimit(l.clone())),
-        );
+        let guard = http::RequestGuardFactory(Arc::new(http::RequestGuard {
+            limiter: limiter.clone(),
+            limits: config.limits,
+        }));
+        let schema = schema::build(context, config.limits, Some(guard));
         Api {
             inner: Arc::new(Inner {
                 schema,
                 store,
                 tokens,
                 limiter,
+                address_limiter: config.address_rate_limit.map(rate::RateLimiter::new),
+                sockets_by_address: Arc::default(),
+                sockets_by_token: Arc::default(),
                 config,
                 shutdown,
                 metrics: std::sync::OnceLock::new(),
@@ -174,7 +220,10 @@ pub async fn serve(
     api: Api,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = api.router();
+    // Client addresses reach the handlers for the per-address limits.
+    let app = api
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
     let signal_api = api.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

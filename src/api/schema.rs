@@ -12,12 +12,12 @@ use futures::Stream;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::apply::{apply_built, apply_documents};
+use super::apply::{apply_built, apply_documents_warned};
 use super::auth::{Caller, ProjectScope};
 use super::error::{gql, ApiError};
 use super::render::SdlRenderer;
 use super::types::{
-    AFFunction, AFFunctionCreateInput, AFFunctionUpdateInput, AFFunctionWhereInput,
+    check_range, AFFunction, AFFunctionCreateInput, AFFunctionUpdateInput, AFFunctionWhereInput,
     AppliedResource, Deleted, GqlKind, ResourceChange, ResourceObject, Viewer,
 };
 use crate::spec::{Kind, ResourceKey, API_VERSION};
@@ -97,7 +97,8 @@ impl QueryRoot {
     /// Resources by kind, project, name and labels, ordered by kind, project and name.
     /// Without `project`, a project token lists its project and an admin token every
     /// project. `labels` is a selector such as `team=core,tier!=edge,canary,!legacy`.
-    /// `limit` is 1 to 1000 (default 100); `offset` skips that many.
+    /// `limit` is 1 to 1000 (default 100); `offset` (0 or more) skips that many. Values
+    /// outside these ranges are refused with BAD_REQUEST.
     #[graphql(complexity = "(limit.clamp(1, MAX_PAGE) as usize) * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn resources(
@@ -111,6 +112,8 @@ impl QueryRoot {
         #[graphql(default = 0)] offset: i32,
     ) -> async_graphql::Result<Vec<ResourceObject>> {
         gql(async {
+            check_range("limit", limit, 1, MAX_PAGE)?;
+            check_range("offset", offset, 0, i32::MAX)?;
             let (api, c) = (ApiContext::get(ctx)?, caller(ctx)?);
             let project = match c.list_scope(project.as_deref()) {
                 ProjectScope::Nothing => return Ok(Vec::new()),
@@ -396,7 +399,10 @@ impl MutationRoot {
     /// `af-operator apply`: atomically, all or nothing. A document without a project gets
     /// the token's project; a project token applying a document of another project is
     /// refused with FORBIDDEN. Invalid documents fail with INVALID_SPEC, listing each
-    /// problem's document, line, column and field path in `extensions.problems`.
+    /// problem's document, line, column and field path in `extensions.problems`; so do
+    /// specs whose rendered SDL Akash would refuse (e.g. more CPU than a provider offers),
+    /// at the spec field it came from. A `secretRef` to a SecretStore that does not exist
+    /// yet is a warning in the result, not an error.
     async fn apply(
         &self,
         ctx: &Context<'_>,
@@ -404,8 +410,19 @@ impl MutationRoot {
     ) -> async_graphql::Result<Vec<AppliedResource>> {
         gql(async {
             let (api, c) = (ApiContext::get(ctx)?, caller(ctx)?);
-            let applied = apply_documents(api.store.as_ref(), c, &documents).await?;
-            Ok(applied.into_iter().map(AppliedResource).collect())
+            let (applied, warnings) =
+                apply_documents_warned(api.store.as_ref(), c, &documents).await?;
+            Ok(applied
+                .into_iter()
+                .map(|a| {
+                    let about: Vec<String> = warnings
+                        .iter()
+                        .filter(|w| w.key == a.key)
+                        .map(|w| w.message.clone())
+                        .collect();
+                    AppliedResource(a, about)
+                })
+                .collect())
         })
         .await
     }
@@ -573,6 +590,8 @@ impl ChangeFilter {
 
 struct ChangeStream {
     store: Arc<dyn Store>,
+    /// Over a WebSocket: the connection's token, checked before each delivery.
+    session: Option<Arc<super::Session>>,
     filter: ChangeFilter,
     cursor: ChangeCursor,
     pending: VecDeque<Change>,
@@ -593,6 +612,19 @@ impl ChangeStream {
                 return None;
             }
             if let Some(change) = self.pending.pop_front() {
+                if let Some(session) = &self.session {
+                    match session.verify().await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            self.failed = true;
+                            return Some(Err(ApiError::InvalidToken));
+                        }
+                        Err(e) => {
+                            self.failed = true;
+                            return Some(Err(e));
+                        }
+                    }
+                }
                 let resource = match change.op {
                     crate::store::ChangeOp::Delete => None,
                     crate::store::ChangeOp::Upsert => match self.store.get(&change.key).await {
@@ -664,6 +696,7 @@ impl SubscriptionRoot {
         let (api, c, cursor) = start.await?;
         let state = ChangeStream {
             store: api.store.clone(),
+            session: ctx.data_opt::<Arc<super::Session>>().cloned(),
             filter: ChangeFilter {
                 scope: c.list_scope(project.as_deref()),
                 kind: kind.map(Into::into),
@@ -686,8 +719,13 @@ impl SubscriptionRoot {
 pub struct QueryLimits {
     /// Deepest selection nesting allowed.
     pub max_depth: usize,
-    /// Largest complexity allowed (each field 1; lists multiply by their `limit`).
+    /// Largest complexity allowed (each field 1; lists multiply by their `limit`; fields
+    /// that render or join cost more, see [`RENDER_COST`](super::types::RENDER_COST)).
     pub max_complexity: usize,
+    /// The most aliased fields in one request.
+    pub max_aliases: usize,
+    /// The most mutations (root fields of mutation operations) in one request.
+    pub max_mutations: usize,
 }
 
 impl Default for QueryLimits {
@@ -696,6 +734,8 @@ impl Default for QueryLimits {
         QueryLimits {
             max_depth: 15,
             max_complexity: 20_000,
+            max_aliases: 100,
+            max_mutations: 20,
         }
     }
 }

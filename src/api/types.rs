@@ -237,6 +237,23 @@ pub struct ResourceObject(pub Resource);
 pub const DEFAULT_EVENTS: i32 = 20;
 /// The most events one query may ask for.
 pub const MAX_EVENTS: i32 = 200;
+/// The complexity of a field that renders an SDL (templates, SDL parse and validation):
+/// what a hundred plain fields cost.
+pub const RENDER_COST: usize = 100;
+/// The complexity of a field that reads or decodes more than its parent holds (events from
+/// the store, the Akash facts), on top of what it selects.
+pub const JOIN_COST: usize = 10;
+
+/// Refuses an argument outside the range the schema documents.
+pub fn check_range(name: &str, value: i32, min: i32, max: i32) -> Result<(), ApiError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "`{name}` is {value}: expected {min} to {max}"
+        )))
+    }
+}
 
 /// A stored resource: desired state (spec), observed state (status) and bookkeeping.
 #[Object(name = "Resource")]
@@ -322,18 +339,20 @@ impl ResourceObject {
     }
 
     /// The Akash facts of the status (deployment, leases, provider, URIs, escrow runway).
+    #[graphql(complexity = "JOIN_COST + child_complexity")]
     async fn akash(&self) -> AkashStatus {
         AkashStatus::from_facts(&self.0.status.facts)
     }
 
     /// The latest events, oldest first (`limit` 1 to 200, default 20).
-    #[graphql(complexity = "(limit.clamp(1, MAX_EVENTS) as usize) * child_complexity")]
+    #[graphql(complexity = "JOIN_COST + (limit.clamp(1, MAX_EVENTS) as usize) * child_complexity")]
     async fn events(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] limit: i32,
     ) -> async_graphql::Result<Vec<Event>> {
         gql(async {
+            check_range("limit", limit, 1, MAX_EVENTS)?;
             let api = ApiContext::get(ctx)?;
             let events = api
                 .store
@@ -356,6 +375,7 @@ impl ResourceObject {
 
     /// The Akash SDL the operator deploys for this resource, secrets redacted; null when
     /// this server has no SDL renderer.
+    #[graphql(complexity = "RENDER_COST")]
     async fn rendered_sdl(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         gql(async {
             let api = ApiContext::get(ctx)?;
@@ -397,9 +417,9 @@ impl From<ApplyOutcome> for ApplyResult {
     }
 }
 
-/// One applied resource.
+/// One applied resource, with the warnings about it.
 #[derive(Debug, Clone)]
-pub struct AppliedResource(pub crate::store::Applied);
+pub struct AppliedResource(pub crate::store::Applied, pub Vec<String>);
 
 /// One resource written (or left unchanged) by `apply`.
 #[Object(name = "AppliedResource")]
@@ -432,6 +452,12 @@ impl AppliedResource {
     /// The resourceVersion after the apply.
     async fn resource_version(&self) -> i64 {
         self.0.resource_version
+    }
+
+    /// What may keep it from running although it was applied, e.g. a `secretRef` to a
+    /// SecretStore that does not exist yet (the resource waits for it; apply it too).
+    async fn warnings(&self) -> &[String] {
+        &self.1
     }
 
     /// The resource as stored now (null if it was deleted meanwhile).

@@ -4,6 +4,8 @@ use anyhow::{anyhow, bail};
 use serde_json::{json, Value};
 
 use super::{files, ApplyArgs, DeleteArgs, FileArgs, Io};
+use crate::api::apply::secret_ref_warnings;
+use crate::spec::load::Loader;
 use crate::spec::{Kind, ResourceInput, ResourceKey};
 use crate::store::{ApplyOutcome, Deletion, LabelSelector, ListQuery, Store, StoreError};
 
@@ -11,7 +13,9 @@ use crate::store::{ApplyOutcome, Deletion, LabelSelector, ListQuery, Store, Stor
 /// `--prune` then deletes what the selector matches and the files no longer hold.
 pub async fn apply(args: &ApplyArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::Result<()> {
     let f = &args.files;
-    let docs = match files::load(&f.files, f.recursive, io.stdin)? {
+    // As the API's apply: a spec whose SDL Akash would refuse is refused here, at its field.
+    let loader = Loader::new().checking(crate::render::deploy_problems);
+    let docs = match files::load_with(loader, &f.files, f.recursive, io.stdin)? {
         Ok(d) => d,
         Err(errors) => {
             writeln!(io.stderr, "{errors}")?;
@@ -22,6 +26,11 @@ pub async fn apply(args: &ApplyArgs, store: &dyn Store, io: &mut Io<'_>) -> anyh
             );
         }
     };
+    if docs.is_empty() {
+        // As kubectl ("error: no objects passed to apply"): an empty input is a mistake (a
+        // wrong file, an empty pipe), not a successful apply of nothing.
+        bail!("error: no resources in input; nothing was applied");
+    }
     let selector: LabelSelector = match &args.selector {
         Some(s) => s.parse().map_err(|e| anyhow!("error: {e}"))?,
         None => LabelSelector::default(),
@@ -44,6 +53,9 @@ pub async fn apply(args: &ApplyArgs, store: &dyn Store, io: &mut Io<'_>) -> anyh
             )?;
         }
     } else {
+        for w in secret_ref_warnings(store, &inputs).await? {
+            writeln!(io.stderr, "Warning: {}", w.line_text())?;
+        }
         let results = store
             .apply(&inputs)
             .await

@@ -38,7 +38,16 @@ pub fn load(
     recursive: bool,
     stdin: &mut dyn std::io::Read,
 ) -> anyhow::Result<Result<Vec<LoadedDocument>, LoadErrors>> {
-    let mut loader = Loader::new();
+    load_with(Loader::new(), paths, recursive, stdin)
+}
+
+/// As [`load`], through a given loader (e.g. one that also checks deployability).
+pub fn load_with(
+    mut loader: Loader,
+    paths: &[PathBuf],
+    recursive: bool,
+    stdin: &mut dyn std::io::Read,
+) -> anyhow::Result<Result<Vec<LoadedDocument>, LoadErrors>> {
     let mut count = 0;
     for path in paths {
         if path.as_os_str() == "-" {

@@ -24,7 +24,8 @@ pub struct ServeArgs {
     /// The largest request body (and WebSocket message) accepted, in bytes.
     #[arg(long, default_value_t = api::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
-    /// Sustained requests per second per token; 0 disables rate limiting.
+    /// Sustained operations per second per token (each root field of a request counts);
+    /// 0 disables rate limiting.
     #[arg(long, default_value_t = 20.0)]
     pub rate_limit: f64,
     /// Requests a token may make at once after a quiet period.
@@ -36,6 +37,12 @@ pub struct ServeArgs {
     /// The largest query complexity allowed (each field 1; lists multiply by their limit).
     #[arg(long, default_value_t = QueryLimits::default().max_complexity)]
     pub max_complexity: usize,
+    /// The most aliased fields in one request.
+    #[arg(long, default_value_t = QueryLimits::default().max_aliases)]
+    pub max_aliases: usize,
+    /// The most mutations in one request (each also counts against the rate limit).
+    #[arg(long, default_value_t = QueryLimits::default().max_mutations)]
+    pub max_mutations: usize,
     /// A directory whose SDL templates replace the built-in ones (for `renderedSdl`).
     #[arg(long, env = "AF_SDL_TEMPLATES")]
     pub sdl_templates: Option<std::path::PathBuf>,
@@ -103,7 +110,10 @@ impl ServeArgs {
             limits: QueryLimits {
                 max_depth: self.max_depth,
                 max_complexity: self.max_complexity,
+                max_aliases: self.max_aliases,
+                max_mutations: self.max_mutations,
             },
+            ..ApiConfig::default()
         }
     }
 }

@@ -13,7 +13,7 @@ mod secrets;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -23,7 +23,9 @@ use crate::sdl;
 use crate::spec::common::{ComputeResources, EnvVar, Expose, Placement, Protocol, Sidecar};
 use crate::spec::kinds::site::GatewayMode;
 use crate::spec::quantity::DEFAULT_DENOM;
-use crate::spec::{Kind, Resource, Spec};
+use crate::spec::validate::FieldError;
+use crate::spec::yaml::FieldPath;
+use crate::spec::{Kind, Resource, ResourceInput, Spec};
 
 pub use secrets::{FileSecrets, RedactingResolver, SecretError, SecretResolver};
 
@@ -275,6 +277,110 @@ impl crate::api::SdlRenderer for Renderer {
                     "the SDL cannot be rendered".into()
                 }
             })
+    }
+}
+
+/// Why a resource about to be applied could never deploy: the SDL rendered from it (with
+/// the built-in templates, secrets as placeholders) breaks Akash's rules, e.g. more than 384
+/// CPUs or 2Ti of memory per replica. Each problem names the spec field the offending SDL
+/// value came from, so that `apply` points at the user's line. Kinds that deploy nothing on
+/// Akash have no problems here.
+pub fn deploy_problems(input: &ResourceInput) -> Vec<FieldError> {
+    static RENDERER: OnceLock<Renderer> = OnceLock::new();
+    let renderer = RENDERER.get_or_init(|| Renderer::new(TemplateSource::builtin()));
+    let spec_root = FieldPath::root().key("spec");
+    match renderer.render(&input.preview(), &RedactingResolver) {
+        Ok(_) | Err(RenderError::NotDeployed { .. }) => Vec::new(),
+        Err(RenderError::InvalidSdl { source, .. }) => source
+            .issues()
+            .into_iter()
+            .map(|issue| FieldError {
+                path: spec_field(&input.spec, &issue.path),
+                message: if issue.path.is_empty() {
+                    format!(
+                        "Akash would refuse the SDL rendered from this spec: {}",
+                        issue.message
+                    )
+                } else {
+                    format!(
+                        "Akash would refuse the SDL rendered from this: {} (at `{}` in the SDL)",
+                        issue.message, issue.path
+                    )
+                },
+            })
+            .collect(),
+        Err(e) => vec![FieldError {
+            path: spec_root,
+            message: format!("the SDL cannot be rendered from this spec: {e}"),
+        }],
+    }
+}
+
+/// The SDL's name of a kind's main service.
+const MAIN_SERVICES: [&str; 5] = ["app", "secrets", "proxy", "runtime", "gateway"];
+
+/// The spec field an SDL path (`profiles.compute.app.resources.cpu.units`) came from.
+fn spec_field(spec: &Spec, sdl_path: &str) -> FieldPath {
+    let root = FieldPath::root().key("spec");
+    let parts: Vec<&str> = sdl_path
+        .split('.')
+        .map(|p| p.split('[').next().unwrap_or(p))
+        .collect();
+    let sidecars: &[Sidecar] = match spec {
+        Spec::Agent(s) => &s.sidecars,
+        Spec::SecretStore(s) => &s.sidecars,
+        _ => &[],
+    };
+    let main = match spec {
+        Spec::Site(_) => root.key("gateway"),
+        _ => root.clone(),
+    };
+    let container = |service: &str| -> Option<(FieldPath, bool)> {
+        if MAIN_SERVICES.contains(&service) {
+            return Some((main.clone(), true));
+        }
+        let i = sidecars.iter().position(|c| c.name == service)?;
+        Some((root.key("sidecars").index(i), false))
+    };
+    let placement = |name: &str| -> FieldPath {
+        if let Spec::FunctionRuntime(s) = spec {
+            if let Some(i) = s
+                .nodes
+                .regions
+                .iter()
+                .position(|r| r.region == name && r.placement.is_some())
+            {
+                return root.key("nodes").key("regions").index(i).key("placement");
+            }
+        }
+        main.key("placement")
+    };
+    match parts.as_slice() {
+        ["profiles", "compute", service, "resources", resource, ..] => match container(service) {
+            Some((base, _)) => base.key("resources").key(resource),
+            None => root,
+        },
+        ["profiles", "compute", service, ..] => {
+            container(service).map_or(root, |(b, _)| b.key("resources"))
+        }
+        ["profiles", "placement", name, "pricing", ..] => placement(name).key("maxPrice"),
+        ["profiles", "placement", name, "attributes", ..] => placement(name).key("attributes"),
+        ["profiles", "placement", name, ..] => placement(name),
+        ["services", service, field, ..] => match (container(service), *field) {
+            (Some((base, _)), "expose") => base.key("expose"),
+            (Some((base, _)), "env") => base.key("env"),
+            (Some((base, _)), "image") => base.key("image"),
+            (Some((base, _)), "params") => base.key("resources").key("storage"),
+            (Some((base, _)), _) => base,
+            (None, _) => root,
+        },
+        ["deployment", service, ..] => match (container(service), spec) {
+            (Some((_, true)), Spec::FunctionRuntime(_)) => root.key("nodes").key("count"),
+            (Some((_, true)), Spec::Agent(_)) => root.key("replicas"),
+            (Some((base, _)), _) => base,
+            (None, _) => root,
+        },
+        _ => root,
     }
 }
 

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::validate::{check_dns_label, nearest, FieldError, Problems, Validate};
-use super::yaml::{parse_stream, FieldPath, Position, Segment, YamlDocument};
+use super::yaml::{
+    parse_stream_within, Budget, ExpansionLimits, FieldPath, Position, Segment, YamlDocument,
+};
 use super::{Kind, ResourceInput, ResourceKey, Spec, API_VERSION, DEFAULT_PROJECT};
 
 /// One problem in one document.
@@ -377,11 +379,23 @@ fn load_one(ctx: &mut DocContext<'_>) -> Option<ResourceInput> {
 
 /// A batch of documents being loaded, possibly from several files. Duplicates across the
 /// whole batch are refused, since one apply must not say two things about one resource.
-#[derive(Default)]
 pub struct Loader {
     docs: Vec<LoadedDocument>,
     errors: Vec<LoadError>,
     seen: HashMap<ResourceKey, (String, Position)>,
+    budget: Budget,
+    check: Option<DocumentCheck>,
+}
+
+/// A further check a valid document must pass, whose problems name its fields; `apply` uses
+/// one that renders the SDL and checks Akash's limits
+/// ([`crate::render::deploy_problems`]).
+pub type DocumentCheck = fn(&ResourceInput) -> Vec<FieldError>;
+
+impl Default for Loader {
+    fn default() -> Self {
+        Self::with_limits(ExpansionLimits::DEFAULT)
+    }
 }
 
 impl Loader {
@@ -390,10 +404,28 @@ impl Loader {
         Self::default()
     }
 
+    /// A new, empty batch whose texts together may expand to no more than `limits`.
+    pub fn with_limits(limits: ExpansionLimits) -> Self {
+        Loader {
+            docs: Vec::new(),
+            errors: Vec::new(),
+            seen: HashMap::new(),
+            budget: Budget::new(limits),
+            check: None,
+        }
+    }
+
+    /// Also runs `check` on every valid document; its problems are reported like the
+    /// loader's own, at the field's line and column.
+    pub fn checking(mut self, check: DocumentCheck) -> Self {
+        self.check = Some(check);
+        self
+    }
+
     /// Adds every document of `text` (YAML or JSON; several YAML documents separated by
     /// `---`). Empty documents are skipped.
     pub fn add_text(&mut self, file: &str, text: &str) {
-        let docs = match parse_stream(text) {
+        let docs = match parse_stream_within(text, &mut self.budget) {
             Ok(d) => d,
             Err(e) => {
                 self.errors.push(LoadError {
@@ -415,8 +447,14 @@ impl Loader {
                 errors: Vec::new(),
             };
             let loaded = load_one(&mut ctx);
+            if let (Some(input), Some(check)) = (&loaded, self.check) {
+                ctx.problems(Problems(check(input)));
+            }
+            let failed = !ctx.errors.is_empty();
             self.errors.append(&mut ctx.errors);
-            let Some(input) = loaded else { continue };
+            let Some(input) = loaded.filter(|_| !failed) else {
+                continue;
+            };
             if let Some((f, pos)) = self.seen.get(&input.key) {
                 self.errors.push(LoadError {
                     file: file.to_string(),

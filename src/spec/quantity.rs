@@ -343,6 +343,17 @@ pub fn parse_coin(text: &str) -> Result<Coin, String> {
     let Some((num, denom)) = split_number(t) else {
         return Err(format!("invalid amount `{text}`: {EXPECTED}"));
     };
+    // `1e309` (a YAML float too large to be one, or any number in scientific notation)
+    // would otherwise read as 1 of a denomination `e309`.
+    let exponent = denom
+        .strip_prefix(['e', 'E'])
+        .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e))
+        .is_some_and(|e| e.starts_with(|c: char| c.is_ascii_digit()));
+    if exponent {
+        return Err(format!(
+            "amount `{text}` is in scientific notation: write the digits out, e.g. 1000 or \"5000000uact\" (Akash amounts are at most 60 digits)"
+        ));
+    }
     let denom = if denom.is_empty() {
         DEFAULT_DENOM
     } else {
@@ -447,6 +458,13 @@ mod tests {
         assert!(parse_coin("0uact").unwrap_err().contains("zero"));
         assert!(parse_coin("-5").is_err());
         assert!(parse_coin("5u").unwrap_err().contains("denomination"));
+        for sci in ["1e309", "1E5", "2e+10uact", "3e-2"] {
+            assert!(
+                parse_coin(sci).unwrap_err().contains("scientific notation"),
+                "{sci}"
+            );
+        }
+        assert_eq!(parse_coin("1000ibc/e27").unwrap().denom, "ibc/e27");
     }
 
     #[test]

@@ -11,9 +11,51 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// Upper bound on the nodes one stream may expand to (aliases included), so that a
-/// "billion laughs" document is refused instead of exhausting memory.
-const MAX_NODES: usize = 1_000_000;
+/// What YAML text may expand to, aliases included, so that a "billion laughs" document is
+/// refused after little work instead of exhausting time and memory. Real specs are a few
+/// hundred nodes and a few KiB; an alias is counted as everything it copies, before it is
+/// copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpansionLimits {
+    /// Nodes (scalars, sequences, mappings) in one document.
+    pub document_nodes: usize,
+    /// Bytes of scalar text (keys included) in one document.
+    pub document_bytes: usize,
+    /// Nodes in everything parsed with one [`Budget`].
+    pub total_nodes: usize,
+    /// Bytes of scalar text in everything parsed with one [`Budget`].
+    pub total_bytes: usize,
+}
+
+impl ExpansionLimits {
+    /// Per document: 10,000 nodes, 1 MiB; in all: 1,000,000 nodes, 64 MiB (a directory of
+    /// specs given to the CLI).
+    pub const DEFAULT: ExpansionLimits = ExpansionLimits {
+        document_nodes: 10_000,
+        document_bytes: 1 << 20,
+        total_nodes: 1_000_000,
+        total_bytes: 64 << 20,
+    };
+}
+
+/// What has been expanded so far under one set of limits (one request, one CLI run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    limits: ExpansionLimits,
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    /// Nothing expanded yet.
+    pub fn new(limits: ExpansionLimits) -> Budget {
+        Budget {
+            limits,
+            nodes: 0,
+            bytes: 0,
+        }
+    }
+}
 /// Upper bound on nesting, so that hostile input cannot overflow the stack later on.
 const MAX_DEPTH: usize = 128;
 
@@ -155,15 +197,22 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// A node's expanded size: nodes and scalar bytes.
+type Size = (usize, usize);
+
 enum Frame {
     Seq {
         items: Vec<Value>,
         anchor: usize,
+        /// The document's size when the sequence started.
+        before: Size,
     },
     Map {
         map: Map<String, Value>,
         pending_key: Option<String>,
         anchor: usize,
+        /// The document's size when the mapping started.
+        before: Size,
     },
 }
 
@@ -172,11 +221,14 @@ struct Builder {
     stack: Vec<Frame>,
     path: Vec<Segment>,
     positions: HashMap<FieldPath, Position>,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values with their expanded size.
+    anchors: HashMap<usize, (Value, Size)>,
     doc_start: Position,
     first_scalar: Option<Position>,
     root: Option<Value>,
-    nodes: usize,
+    /// The current document's expanded size.
+    doc_size: Size,
+    budget: Budget,
     error: Option<SyntaxError>,
 }
 
@@ -232,9 +284,9 @@ impl Builder {
     }
 
     /// Registers a finished node: as the document root, a sequence item or a mapping value.
-    fn push_value(&mut self, value: Value, anchor: usize, mark: &Marker) {
+    fn push_value(&mut self, value: Value, anchor: usize, size: Size, mark: &Marker) {
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
@@ -291,16 +343,39 @@ impl Builder {
             .insert(FieldPath(path), Position::from_marker(mark));
     }
 
-    fn count_node(&mut self, mark: &Marker, n: usize) -> bool {
-        self.nodes = self.nodes.saturating_add(n);
-        if self.nodes > MAX_NODES {
-            self.fail(
-                mark,
-                format!("document expands to more than {MAX_NODES} nodes"),
-            );
-            return false;
-        }
-        true
+    /// Counts `size` more into the document and the budget; false (and an error) past a
+    /// limit.
+    fn count(&mut self, mark: &Marker, (nodes, bytes): Size) -> bool {
+        let limits = self.budget.limits;
+        self.doc_size.0 = self.doc_size.0.saturating_add(nodes);
+        self.doc_size.1 = self.doc_size.1.saturating_add(bytes);
+        self.budget.nodes = self.budget.nodes.saturating_add(nodes);
+        self.budget.bytes = self.budget.bytes.saturating_add(bytes);
+        let problem = if self.doc_size.0 > limits.document_nodes {
+            format!(
+                "this document expands to more than {} nodes (aliases included); specs are far smaller",
+                limits.document_nodes
+            )
+        } else if self.doc_size.1 > limits.document_bytes {
+            format!(
+                "this document expands to more than {} bytes of text (aliases included); specs are far smaller",
+                limits.document_bytes
+            )
+        } else if self.budget.nodes > limits.total_nodes {
+            format!(
+                "the documents expand to more than {} nodes in all (aliases included)",
+                limits.total_nodes
+            )
+        } else if self.budget.bytes > limits.total_bytes {
+            format!(
+                "the documents expand to more than {} bytes of text in all (aliases included)",
+                limits.total_bytes
+            )
+        } else {
+            return true;
+        };
+        self.fail(mark, problem);
+        false
     }
 
     fn begin_container(&mut self, mark: &Marker) -> bool {
@@ -316,19 +391,12 @@ impl Builder {
         true
     }
 
-    fn end_container(&mut self, value: Value, anchor: usize, mark: &Marker) {
+    fn end_container(&mut self, value: Value, anchor: usize, before: Size, mark: &Marker) {
         if let Some(Frame::Seq { .. }) = self.stack.last() {
             self.path.pop();
         }
-        self.push_value(value, anchor, mark);
-    }
-}
-
-fn node_count(v: &Value) -> usize {
-    match v {
-        Value::Array(a) => 1 + a.iter().map(node_count).sum::<usize>(),
-        Value::Object(m) => 1 + m.values().map(node_count).sum::<usize>(),
-        _ => 1,
+        let size = (self.doc_size.0 - before.0, self.doc_size.1 - before.1);
+        self.push_value(value, anchor, size, mark);
     }
 }
 
@@ -344,6 +412,7 @@ impl MarkedEventReceiver for Builder {
                 self.positions.clear();
                 self.anchors.clear();
                 self.root = None;
+                self.doc_size = (0, 0);
             }
             Event::DocumentEnd => {
                 let value = self.root.take().unwrap_or(Value::Null);
@@ -357,7 +426,8 @@ impl MarkedEventReceiver for Builder {
                 });
             }
             Event::Scalar(text, style, anchor, tag) => {
-                if !self.count_node(&mark, 1) {
+                let size = (1, text.len());
+                if !self.count(&mark, size) {
                     return;
                 }
                 if self.first_scalar.is_none() {
@@ -370,44 +440,63 @@ impl MarkedEventReceiver for Builder {
                 } else {
                     Value::String(text)
                 };
-                self.push_value(value, anchor, &mark);
+                self.push_value(value, anchor, size, &mark);
             }
             Event::Alias(id) => {
-                let Some(v) = self.anchors.get(&id).cloned() else {
+                // Counted before it is copied: the copy is what would cost.
+                let Some(&(_, size)) = self.anchors.get(&id) else {
                     self.fail(&mark, "alias to an unknown anchor");
                     return;
                 };
-                if !self.count_node(&mark, node_count(&v)) {
+                if !self.count(&mark, size) {
                     return;
                 }
+                let Some((v, _)) = self.anchors.get(&id).cloned() else {
+                    return;
+                };
                 self.note_position(&mark);
-                self.push_value(v, 0, &mark);
+                self.push_value(v, 0, size, &mark);
             }
             Event::SequenceStart(anchor, _) => {
-                if self.count_node(&mark, 1) && self.begin_container(&mark) {
+                let before = self.doc_size;
+                if self.count(&mark, (1, 0)) && self.begin_container(&mark) {
                     self.stack.push(Frame::Seq {
                         items: Vec::new(),
                         anchor,
+                        before,
                     });
                 }
             }
             Event::MappingStart(anchor, _) => {
-                if self.count_node(&mark, 1) && self.begin_container(&mark) {
+                let before = self.doc_size;
+                if self.count(&mark, (1, 0)) && self.begin_container(&mark) {
                     self.stack.push(Frame::Map {
                         map: Map::new(),
                         pending_key: None,
                         anchor,
+                        before,
                     });
                 }
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, anchor }) = self.stack.pop() {
-                    self.end_container(Value::Array(items), anchor, &mark);
+                if let Some(Frame::Seq {
+                    items,
+                    anchor,
+                    before,
+                }) = self.stack.pop()
+                {
+                    self.end_container(Value::Array(items), anchor, before, &mark);
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { map, anchor, .. }) = self.stack.pop() {
-                    self.end_container(Value::Object(map), anchor, &mark);
+                if let Some(Frame::Map {
+                    map,
+                    anchor,
+                    before,
+                    ..
+                }) = self.stack.pop()
+                {
+                    self.end_container(Value::Object(map), anchor, before, &mark);
                 }
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
@@ -418,6 +507,15 @@ impl MarkedEventReceiver for Builder {
 /// Parses a YAML stream into its documents. Empty documents (only comments, or nothing
 /// between two `---`) are kept as `null` values so that callers can report them.
 pub fn parse_stream(text: &str) -> Result<Vec<YamlDocument>, SyntaxError> {
+    parse_stream_within(text, &mut Budget::new(ExpansionLimits::DEFAULT))
+}
+
+/// As [`parse_stream`], counting what the text expands to against `budget` (shared by the
+/// texts of one request).
+pub fn parse_stream_within(
+    text: &str,
+    budget: &mut Budget,
+) -> Result<Vec<YamlDocument>, SyntaxError> {
     let mut builder = Builder {
         docs: Vec::new(),
         stack: Vec::new(),
@@ -427,11 +525,14 @@ pub fn parse_stream(text: &str) -> Result<Vec<YamlDocument>, SyntaxError> {
         doc_start: Position { line: 1, column: 1 },
         first_scalar: None,
         root: None,
-        nodes: 0,
+        doc_size: (0, 0),
+        budget: *budget,
         error: None,
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
+    let loaded = parser.load(&mut builder, true);
+    *budget = builder.budget;
+    if let Err(e) = loaded {
         let m = e.marker();
         return Err(SyntaxError {
             position: Position::from_marker(m),
@@ -517,6 +618,49 @@ mod tests {
         }
         let e = parse_stream(&text).unwrap_err();
         assert!(e.message.contains("more than"), "{e}");
+    }
+
+    #[test]
+    fn aliases_are_counted_before_they_are_copied() {
+        // Nine levels of ten: a billion nodes. Refused once the document passes 10,000,
+        // i.e. after copying about that much, not a million.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                vec![format!("*a{p}"); 10].join(", ")
+            ));
+        }
+        let started = std::time::Instant::now();
+        let e = parse_stream(&text).unwrap_err();
+        assert!(e.message.contains("more than 10000 nodes"), "{e}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(200),
+            "{:?}",
+            started.elapsed()
+        );
+        // A long string copied many times is refused by its bytes.
+        let text = format!(
+            "a: &a '{}'\nb: [{}]\n",
+            "x".repeat(100_000),
+            vec!["*a"; 20].join(", ")
+        );
+        let e = parse_stream(&text).unwrap_err();
+        assert!(e.message.contains("bytes of text"), "{e}");
+        // A budget spans several texts.
+        let small = ExpansionLimits {
+            total_nodes: 30,
+            ..ExpansionLimits::DEFAULT
+        };
+        let mut budget = Budget::new(small);
+        let doc = "a: [1, 2, 3, 4, 5, 6, 7, 8]\n";
+        assert!(parse_stream_within(doc, &mut budget).is_ok());
+        assert!(parse_stream_within(doc, &mut budget).is_ok());
+        let e = parse_stream_within(doc, &mut budget).unwrap_err();
+        assert!(e.message.contains("in all"), "{e}");
+        // Real specs stay far below.
+        assert!(parse_stream("k: [&v 'abc', *v, *v]\n").is_ok());
     }
 
     #[test]

@@ -85,6 +85,18 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// SQLITE_BUSY or SQLITE_LOCKED (primary codes 5 and 6, whatever the extended code).
+fn sqlite_busy(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    let primary = d
+        .code()
+        .and_then(|c| c.parse::<i64>().ok())
+        .map(|c| c & 0xff);
+    matches!(primary, Some(5 | 6)) || d.message().contains("database is locked")
+}
+
 fn sqlite_pragmas<'c>(
     conn: &'c mut sqlx::AnyConnection,
     _: sqlx::pool::PoolConnectionMetadata,
@@ -95,9 +107,25 @@ fn sqlite_pragmas<'c>(
         sqlx::query("PRAGMA busy_timeout = 10000")
             .execute(&mut *conn)
             .await?;
-        sqlx::query("PRAGMA journal_mode = WAL")
-            .execute(&mut *conn)
-            .await?;
+        // SQLite answers "database is locked" at once, without the busy handler, when two
+        // connections switch a new file to WAL together (waiting could deadlock them). Wait
+        // here for the other one to finish instead of failing the connection, which the pool
+        // would log as a warning before trying again.
+        let mut pause = Duration::from_millis(5);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&mut *conn)
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if sqlite_busy(&e) && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         sqlx::query("PRAGMA synchronous = FULL")
             .execute(&mut *conn)
             .await?;

@@ -865,7 +865,9 @@ async fn limits(db: TestDb) {
             limits: QueryLimits {
                 max_depth: 4,
                 max_complexity: 2_000,
+                ..QueryLimits::default()
             },
+            ..ApiConfig::default()
         },
     )
     .await;
