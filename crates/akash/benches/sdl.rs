@@ -86,6 +86,21 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("yaml-events", |b| {
+        b.iter(|| {
+            for text in &sdls {
+                let mut p = yaml_rust2::parser::Parser::new_from_str(black_box(text));
+                loop {
+                    match p.next_token() {
+                        Ok((yaml_rust2::parser::Event::StreamEnd, _)) | Err(_) => break,
+                        Ok(e) => {
+                            black_box(e);
+                        }
+                    }
+                }
+            }
+        })
+    });
     group.bench_function("parse", |b| {
         b.iter(|| {
             for text in &sdls {
