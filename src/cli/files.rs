@@ -51,11 +51,13 @@ pub fn load_with(
     let mut count = 0;
     for path in paths {
         if path.as_os_str() == "-" {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             stdin
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .context("cannot read standard input")?;
-            loader.add_text("<stdin>", &text);
+            let text = crate::spec::yaml::decode_utf8(&bytes)
+                .map_err(|e| anyhow::anyhow!("<stdin>:{e}"))?;
+            loader.add_text("<stdin>", text);
             count += 1;
             continue;
         }
@@ -71,9 +73,9 @@ pub fn load_with(
         for f in files {
             let bytes =
                 std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", f.display()))?;
-            loader.add_text(&f.display().to_string(), &text);
+            let text = crate::spec::yaml::decode_utf8(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}:{e}", f.display()))?;
+            loader.add_text(&f.display().to_string(), text);
             count += 1;
         }
     }

@@ -57,17 +57,29 @@ pub struct RenderArgs {
 /// Runs `sdl ...`.
 pub fn sdl(cmd: &SdlCommand, io: &mut Io<'_>) -> i32 {
     let SdlCommand::Convert { file } = cmd;
-    let mut text = String::new();
-    let read = if file.as_os_str() == "-" {
-        io.stdin.read_to_string(&mut text).map(|_| ())
+    let name = if file.as_os_str() == "-" {
+        "<stdin>".to_string()
     } else {
-        std::fs::read_to_string(file).map(|t| text = t)
+        file.display().to_string()
+    };
+    let mut bytes = Vec::new();
+    let read = if file.as_os_str() == "-" {
+        io.stdin.read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::read(file).map(|b| bytes = b)
     };
     if let Err(e) = read {
         let _ = writeln!(io.stderr, "error: cannot read {}: {e}", file.display());
         return 2;
     }
-    match crate::sdl::convert(&text) {
+    let text = match crate::spec::yaml::decode_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "{name}:{e}");
+            return 2;
+        }
+    };
+    match crate::sdl::convert(text) {
         Ok(c) => match serde_json::to_string_pretty(&c) {
             Ok(json) => {
                 let _ = writeln!(io.stdout, "{json}");
@@ -79,16 +91,13 @@ pub fn sdl(cmd: &SdlCommand, io: &mut Io<'_>) -> i32 {
             }
         },
         Err(e) => {
-            let name = if file.as_os_str() == "-" {
-                "<stdin>".to_string()
-            } else {
-                file.display().to_string()
-            };
+            // As `apply` prints problems: file:line:column: path: message.
             for issue in e.issues() {
-                let _ = writeln!(io.stderr, "{name}: {}: {}", issue.path, issue.message);
-            }
-            if e.issues().is_empty() {
-                let _ = writeln!(io.stderr, "{name}: {e}");
+                let _ = write!(io.stderr, "{name}:{}: ", issue.position());
+                if !issue.path.is_empty() {
+                    let _ = write!(io.stderr, "{}: ", issue.path);
+                }
+                let _ = writeln!(io.stderr, "{}", issue.message);
             }
             2
         }

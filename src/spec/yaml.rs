@@ -545,6 +545,34 @@ pub fn parse_stream_within(
     Ok(builder.docs)
 }
 
+/// Text that is not UTF-8: where its first invalid byte is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{position}: not UTF-8 text: invalid byte at offset {offset}")]
+pub struct Utf8Error {
+    /// Line and column (in characters) of the invalid byte.
+    pub position: Position,
+    /// Its byte offset from the start.
+    pub offset: usize,
+}
+
+/// The bytes as text; when they are not UTF-8, the error names the byte offset, line and
+/// column of the first invalid byte.
+pub fn decode_utf8(bytes: &[u8]) -> Result<&str, Utf8Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        // The prefix is valid UTF-8 by definition of `valid_up_to`.
+        let before = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Utf8Error {
+            position: Position {
+                line: before.matches('\n').count() + 1,
+                column: before[line_start..].chars().count() + 1,
+            },
+            offset,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,5 +695,17 @@ mod tests {
     fn deep_nesting_is_refused() {
         let text = "[".repeat(500) + &"]".repeat(500);
         assert!(parse_stream(&text).is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_names_its_byte_offset_line_and_column() {
+        let e = decode_utf8(b"a: 1\nb: \xc3\xa9\xff\n").unwrap_err();
+        assert_eq!(e.offset, 10);
+        assert_eq!((e.position.line, e.position.column), (2, 5));
+        assert_eq!(
+            e.to_string(),
+            "2:5: not UTF-8 text: invalid byte at offset 10"
+        );
+        assert_eq!(decode_utf8("ok".as_bytes()), Ok("ok"));
     }
 }

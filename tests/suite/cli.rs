@@ -1453,3 +1453,59 @@ fn plan_shows_chain_actions_with_cost_and_detailed_exit_codes() {
         r.stdout
     );
 }
+
+/// `sdl convert` and `apply` place every refusal: file:line:column (and the path), and a
+/// byte offset for text that is not UTF-8.
+#[test]
+fn sdl_convert_and_apply_errors_name_line_column_and_byte_offset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sdl = "version: \"2.0\"\nservices:\n  web:\n    imag: nginx\n";
+    let r = af_stdin("sqlite://unused.db", &["sdl", "convert", "-"], sdl);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("<stdin>:4:5: services.web.imag: unknown key \"imag\""),
+        "{}",
+        r.stderr
+    );
+    let r = af_stdin(
+        "sqlite://unused.db",
+        &["sdl", "convert", "-"],
+        "a: 1\n---\nb: 2\n",
+    );
+    assert!(r.stderr.starts_with("<stdin>:2:1: "), "{}", r.stderr);
+    let r = af_stdin(
+        "sqlite://unused.db",
+        &["sdl", "convert", "-"],
+        &format!("a: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    assert!(r.stderr.contains(":1:"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("nesting deeper than 128 levels"),
+        "{}",
+        r.stderr
+    );
+
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, b"kind: Site\nname: \xff\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let r = af("sqlite://unused.db", &["sdl", "convert", bad]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!(
+            "{bad}:2:7: not UTF-8 text: invalid byte at offset 17"
+        )),
+        "{}",
+        r.stderr
+    );
+    let db = tmp.path().join("af.db");
+    let r = af(&format!("sqlite://{}", db.display()), &["apply", "-f", bad]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains(&format!(
+            "{bad}:2:7: not UTF-8 text: invalid byte at offset 17"
+        )),
+        "{}",
+        r.stderr
+    );
+}

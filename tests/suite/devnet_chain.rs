@@ -1303,3 +1303,81 @@ async fn devnet_json_rpc_raw_forms_and_errors() {
     assert_eq!(v["result"]["total_count"], "1", "{v}");
     d.shutdown().unwrap();
 }
+
+/// Hostile JSON-RPC batches and bodies are refused at once, small, as CometBFT refuses
+/// them (HTTP 400, Invalid Request): a batch beyond 10 calls, a body beyond 1 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_rpc_bounds_batches_bodies_and_responses() {
+    use af_operator::devnet::node::rpc::{MAX_BATCH_SIZE, MAX_BODY_BYTES};
+    let d = devnet(50).await;
+    let http = reqwest::Client::new();
+    let call = |id: usize| {
+        serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "blockchain",
+            "params": {"minHeight": "1", "maxHeight": "20"}})
+    };
+    let post = |body: Vec<u8>| {
+        let http = http.clone();
+        let url = d.rpc_url();
+        async move {
+            let r = tokio::time::timeout(
+                Duration::from_secs(5),
+                http.post(url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send(),
+            )
+            .await
+            .expect("answered within 5 s")
+            .unwrap();
+            let status = r.status().as_u16();
+            (status, r.bytes().await.unwrap())
+        }
+    };
+
+    // The amplifying batch of the issue: 5,000 `blockchain` calls (about 540 KB).
+    let batch: Vec<_> = (0..5000).map(call).collect();
+    let body = serde_json::to_vec(&batch).unwrap();
+    assert!(body.len() < MAX_BODY_BYTES);
+    let started = Instant::now();
+    let (status, reply) = post(body).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 400);
+    assert!(reply.len() < 1024, "{} bytes", reply.len());
+    let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(v["error"]["code"], -32600);
+    assert_eq!(v["error"]["message"], "Invalid Request");
+    assert_eq!(
+        v["error"]["data"],
+        "maximum JSON-RPC batch size exceeded, got: 5000, max: 10"
+    );
+
+    // At the limit a batch is answered in full.
+    let batch: Vec<_> = (0..MAX_BATCH_SIZE).map(call).collect();
+    let (status, reply) = post(serde_json::to_vec(&batch).unwrap()).await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(MAX_BATCH_SIZE));
+    assert!(v[0]["result"]["last_height"].is_string(), "{v}");
+
+    // A body beyond CometBFT's max_body_bytes.
+    let mut big = br#"{"jsonrpc":"2.0","id":1,"method":"health","params":{"x":""#.to_vec();
+    big.resize(MAX_BODY_BYTES + 10, b'a');
+    big.extend_from_slice(br#""}}"#);
+    let (status, reply) = post(big).await;
+    assert_eq!(status, 400);
+    let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(v["error"]["code"], -32600);
+    assert_eq!(
+        v["error"]["data"],
+        "error reading request body: http: request body too large"
+    );
+
+    // The node still answers.
+    let (status, _) = post(serde_json::to_vec(&call(1)).unwrap()).await;
+    assert_eq!(status, 200);
+    d.shutdown().unwrap();
+}

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::yaml::{self, Node, Pos};
+
 /// One problem found in an SDL: where it is and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {
@@ -9,6 +11,18 @@ pub struct Issue {
     pub path: String,
     /// What is wrong and, where it helps, what would be valid.
     pub message: String,
+    /// 1-based line of the node the path names (of its nearest written ancestor when the
+    /// node is missing).
+    pub line: usize,
+    /// 1-based column, with [`Issue::line`].
+    pub column: usize,
+}
+
+impl Issue {
+    /// `line:column`, as the spec loader prints positions.
+    pub fn position(&self) -> String {
+        format!("{}:{}", self.line, self.column)
+    }
 }
 
 impl fmt::Display for Issue {
@@ -24,11 +38,17 @@ impl fmt::Display for Issue {
 /// Why an SDL could not be converted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SdlError {
-    /// The text is not well-formed YAML (the message carries line and column).
-    #[error("cannot read the sdl as yaml: {message}")]
+    /// The text is not well-formed YAML, or is beyond the parser's limits.
+    #[error("cannot read the sdl as yaml: {message} at line {line} column {column}")]
     Syntax {
         /// The YAML parser's description of the problem.
         message: String,
+        /// 1-based line where the problem was found.
+        line: usize,
+        /// 1-based column where the problem was found.
+        column: usize,
+        /// The path of the node being read (empty at the document level).
+        path: String,
     },
     /// The YAML is well-formed but breaks one or more SDL rules.
     #[error("invalid sdl: {}", IssueList(.issues))]
@@ -39,12 +59,29 @@ pub enum SdlError {
 }
 
 impl SdlError {
-    /// The individual problems (one for a syntax error, which has no path).
+    pub(crate) fn syntax(message: impl Into<String>, pos: Pos, path: &str) -> SdlError {
+        SdlError::Syntax {
+            message: message.into(),
+            line: pos.line as usize,
+            column: pos.column as usize,
+            path: path.to_owned(),
+        }
+    }
+
+    /// The individual problems, each with its path, line and column (one for a syntax
+    /// error).
     pub fn issues(&self) -> Vec<Issue> {
         match self {
-            SdlError::Syntax { message } => vec![Issue {
-                path: String::new(),
+            SdlError::Syntax {
+                message,
+                line,
+                column,
+                path,
+            } => vec![Issue {
+                path: path.clone(),
                 message: message.clone(),
+                line: *line,
+                column: *column,
             }],
             SdlError::Invalid { issues } => issues.clone(),
         }
@@ -121,7 +158,22 @@ impl Issues {
         self.0.push(Issue {
             path: path.as_str().to_owned(),
             message: message.into(),
+            line: 0,
+            column: 0,
         });
+    }
+
+    /// Gives every issue the line and column of its path in `root`.
+    pub(crate) fn locate(mut self, root: &Node) -> Issues {
+        if !self.0.is_empty() {
+            let positions = yaml::positions(root);
+            for issue in &mut self.0 {
+                let pos = yaml::locate(&positions, &issue.path);
+                issue.line = pos.line as usize;
+                issue.column = pos.column as usize;
+            }
+        }
+        self
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -6,7 +6,8 @@
 //! the manifest's canonical JSON.
 //!
 //! ```text
-//! yaml.rs      YAML text -> node tree (scalars keep their source text, as Go reads them)
+//! yaml.rs      YAML text -> node tree in one bounded pass (scalars keep their source text,
+//!              as Go reads them; nodes keep their line and column)
 //! parse.rs     node tree -> typed input; structure, key and value checks
 //! names.rs     checks of names, hostnames, denominations
 //! order.rs     Go's storage volume order
@@ -38,7 +39,8 @@
 //!   the raw `as` and `proto` text, so `80` and `as: 80` do not clash there);
 //! * service names, environment variable names and hostnames are checked for every
 //!   service, not only deployed ones; CPU units beyond `u32` are refused (Go wraps them);
-//! * documents above 100 000 nodes, or whose manifest would, are refused.
+//! * documents above 100 000 nodes, or whose manifest would, or nesting deeper than 128
+//!   levels, are refused.
 //!
 //! Prices may be in `uact`, `uakt` or an `ibc/...` denomination: Go and the earlier schema
 //! accept IBC denominations, the current schema only `uact`/`uakt` (the chain itself
@@ -143,41 +145,24 @@ pub struct Conversion {
 
 /// Parses and validates an SDL and builds its groups and manifest.
 ///
-/// Every problem found is reported, each with its path in the SDL.
+/// Every problem found is reported, each with its path, line and column in the SDL.
 pub fn parse(yaml: &str) -> Result<Sdl, SdlError> {
-    parse_with(yaml, false)
-}
-
-/// [`parse`], optionally always reading the source text of every scalar (tests compare
-/// both ways).
-fn parse_with(yaml: &str, always_source_text: bool) -> Result<Sdl, SdlError> {
     let mut root = yaml::parse(yaml)?;
-    // Merging changes the tree's shape, so the source texts are read before it.
-    let exact = always_source_text || yaml::has_merge_keys(&root);
-    if exact {
-        yaml::fill_source_text(yaml, &mut root)?;
+    if yaml::has_merge_keys(&root) {
         yaml::resolve_merges(&mut root);
     }
     let mut issues = Issues::default();
-    let (mut input, float_text) = parse::read(&root, &mut issues);
-    if !exact
-        && yaml::has_converted_scalars(&root)
-        && (float_text || yaml::may_respell(yaml) || yaml::has_float_key(&root))
-    {
-        yaml::fill_source_text(yaml, &mut root)?;
-        issues = Issues::default();
-        input = parse::read(&root, &mut issues).0;
-    }
+    let input = parse::read(&root, &mut issues);
     if !issues.is_empty() {
-        return Err(issues.into_error());
+        return Err(issues.locate(&root).into_error());
     }
     validate::check(&input, &mut issues);
     if !issues.is_empty() {
-        return Err(issues.into_error());
+        return Err(issues.locate(&root).into_error());
     }
     let (groups, manifest) = groups::build(&input);
     validate::check_groups(&groups, &mut issues);
-    issues.into_result(Sdl {
+    issues.locate(&root).into_result(Sdl {
         version: input.version,
         groups,
         manifest,

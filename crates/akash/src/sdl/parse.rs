@@ -165,30 +165,20 @@ const STORAGE_CLASSES: [&str; 5] = ["default", "beta1", "beta2", "beta3", "ram"]
 
 /// Reads the whole document. Problems go to `issues`; the returned input holds what could
 /// be read and is only used when `issues` stays empty.
-///
-/// The flag tells whether a float was read as a string, where its source text matters
-/// (see `yaml.rs`).
-pub(crate) fn read(root: &Node, issues: &mut Issues) -> (Input, bool) {
-    let mut r = Reader {
-        issues,
-        float_text: false,
-    };
-    let input = r.document(root);
-    (input, r.float_text)
+pub(crate) fn read(root: &Node, issues: &mut Issues) -> Input {
+    Reader { issues }.document(root)
 }
 
 struct Reader<'i> {
     issues: &'i mut Issues,
-    /// A float scalar was read as a string.
-    float_text: bool,
 }
 
 type Entries = [(Node, Node)];
 
 fn key_text(key: &Node) -> Option<&str> {
     match key {
-        Node::Scalar(Kind::Null, _) => Some(""),
-        Node::Scalar(_, text) => Some(text),
+        Node::Scalar(Kind::Null, _, _) => Some(""),
+        Node::Scalar(_, text, _) => Some(text),
         _ => None,
     }
 }
@@ -210,8 +200,8 @@ impl Reader<'_> {
     /// The entries of a mapping; `None` (with an issue) when the node is something else.
     fn mapping<'n>(&mut self, node: &'n Node, path: &Path) -> Option<&'n Entries> {
         match node {
-            Node::Map(entries) => Some(entries),
-            Node::Scalar(Kind::Null, _) => Some(&[]),
+            Node::Map(entries, _) => Some(entries),
+            Node::Scalar(Kind::Null, _, _) => Some(&[]),
             other => {
                 self.issue(
                     path,
@@ -264,9 +254,6 @@ impl Reader<'_> {
 
     /// A scalar read as text, as Go reads any scalar into a string field (null is "").
     fn text(&mut self, node: &Node, path: &Path) -> Option<String> {
-        if matches!(node, Node::Scalar(Kind::Float(_), _)) {
-            self.float_text = true;
-        }
         self.number_text(node, path)
     }
 
@@ -275,8 +262,8 @@ impl Reader<'_> {
     /// its source text.
     fn number_text(&mut self, node: &Node, path: &Path) -> Option<String> {
         match node {
-            Node::Scalar(Kind::Null, _) => Some(String::new()),
-            Node::Scalar(_, text) => Some(text.clone()),
+            Node::Scalar(Kind::Null, _, _) => Some(String::new()),
+            Node::Scalar(_, text, _) => Some(text.clone()),
             other => {
                 self.issue(
                     path,
@@ -290,8 +277,8 @@ impl Reader<'_> {
     /// A list of scalars read as text; null stays `None`.
     fn text_list(&mut self, node: &Node, path: &Path) -> Option<Vec<String>> {
         match node {
-            Node::Scalar(Kind::Null, _) => None,
-            Node::Seq(items) => Some(
+            Node::Scalar(Kind::Null, _, _) => None,
+            Node::Seq(items, _) => Some(
                 items
                     .iter()
                     .enumerate()
@@ -311,8 +298,8 @@ impl Reader<'_> {
     /// The items of a list; null is an empty list.
     fn list<'n>(&mut self, node: &'n Node, path: &Path) -> &'n [Node] {
         match node {
-            Node::Seq(items) => items,
-            Node::Scalar(Kind::Null, _) => &[],
+            Node::Seq(items, _) => items,
+            Node::Scalar(Kind::Null, _, _) => &[],
             other => {
                 self.issue(
                     path,
@@ -326,15 +313,15 @@ impl Reader<'_> {
     /// An integer within `min..=max`.
     fn int(&mut self, node: &Node, path: &Path, min: u64, max: u64) -> Option<u64> {
         match node {
-            Node::Scalar(Kind::Int(v), _) if *v >= i128::from(min) && *v <= i128::from(max) => {
+            Node::Scalar(Kind::Int(v), _, _) if *v >= i128::from(min) && *v <= i128::from(max) => {
                 u64::try_from(*v).ok()
             }
-            Node::Scalar(Kind::Int(_), text) => {
+            Node::Scalar(Kind::Int(_), text, _) => {
                 self.issue(path, format!("must be between {min} and {max}, got {text}"));
                 None
             }
             // Go's decoder takes a float with no fraction as an integer.
-            Node::Scalar(Kind::Float(f), text) if f.fract() == 0.0 => {
+            Node::Scalar(Kind::Float(f), text, _) if f.fract() == 0.0 => {
                 if *f >= min as f64 && *f <= max as f64 {
                     Some(*f as u64)
                 } else {
@@ -344,7 +331,7 @@ impl Reader<'_> {
             }
             other => {
                 let shown = match other {
-                    Node::Scalar(_, text) if !text.is_empty() => format!(" {text:?}"),
+                    Node::Scalar(_, text, _) if !text.is_empty() => format!(" {text:?}"),
                     _ => String::new(),
                 };
                 self.issue(
@@ -361,7 +348,7 @@ impl Reader<'_> {
 
     fn boolean(&mut self, node: &Node, path: &Path) -> Option<bool> {
         match node {
-            Node::Scalar(Kind::Bool(b), _) => Some(*b),
+            Node::Scalar(Kind::Bool(b), _, _) => Some(*b),
             other => {
                 self.issue(
                     path,
@@ -384,8 +371,8 @@ impl Reader<'_> {
             reclamation: None,
         };
         let entries = match root {
-            Node::Map(entries) => entries.as_slice(),
-            Node::Scalar(Kind::Null, _) => {
+            Node::Map(entries, _) => entries.as_slice(),
+            Node::Scalar(Kind::Null, _, _) => {
                 self.issue(
                     &path,
                     "the sdl is empty; it needs version, services, profiles and deployment",
@@ -1023,7 +1010,7 @@ impl Reader<'_> {
     fn storage(&mut self, node: &Node, path: &Path) -> Vec<Volume> {
         let mut volumes = Vec::new();
         match node {
-            Node::Seq(items) => {
+            Node::Seq(items, _) => {
                 if items.is_empty() {
                     self.issue(path, "needs at least one volume");
                 }
@@ -1033,7 +1020,7 @@ impl Reader<'_> {
                     }
                 }
             }
-            Node::Map(_) => {
+            Node::Map(..) => {
                 if let Some(v) = self.volume(node, path, true) {
                     volumes.push(v);
                 }
@@ -1357,7 +1344,7 @@ impl Reader<'_> {
                 &path.key("count"),
                 "is required: the number of replicas (at least 1)",
             ),
-            Some(Node::Scalar(Kind::Int(c), _)) if *c < 1 => {
+            Some(Node::Scalar(Kind::Int(c), _, _)) if *c < 1 => {
                 self.issue(&path.key("count"), format!("must be at least 1, got {c}"))
             }
             Some(n) => {

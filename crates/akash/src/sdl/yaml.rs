@@ -1,21 +1,39 @@
-//! A YAML document as a plain tree whose scalars keep their source text.
+//! A YAML document as a plain tree whose scalars keep their source text and whose nodes keep
+//! their line and column.
 //!
 //! Go's yaml.v3 decodes a scalar into a string field from its source text (`1.10` stays
 //! `"1.10"`, `True` stays `"True"`), and Akash parses quantities and prices from that text.
-//! serde_yaml hands numbers and booleans to a visitor already converted, so the first pass
-//! ([`parse`]) records each such scalar with the text Rust prints for its value. That text
-//! is the source text unless the document uses one of the few spellings serde_yaml also
-//! converts (see [`may_respell`]), or a float is read as a string. Only then does a second
-//! pass ([`fill_source_text`]) walk the same shape and ask serde_yaml for every such scalar
-//! as a string, which it answers with the source text. Parsing YAML dominates the cost of a
-//! conversion, so most SDLs are parsed once.
+//! One pass of a position-tracking event parser (`yaml-rust2`) gives both: every scalar
+//! arrives with its text and style, and is resolved here under YAML 1.2's core schema with
+//! the same rules the SDL reader has always used (`~`/`null`, `true`/`True`/`TRUE`, decimal,
+//! `0x`/`0o`/`0b` integers, floats with `.inf`/`.nan`, leading-zero digits as strings).
+//!
+//! The parse is bounded: at most [`MAX_DEPTH`] levels of nesting and [`MAX_NODES`] nodes
+//! (aliases expanded), both checked while the events arrive, so a hostile document is
+//! refused after reading no more of it than the limit needs.
 
-use std::cell::Cell;
-use std::fmt;
+use std::collections::HashMap;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use super::error::SdlError;
+use super::error::{Path, SdlError};
+
+/// Where a node starts in the source: 1-based line and column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+}
+
+impl Pos {
+    fn of(m: &Marker) -> Pos {
+        Pos {
+            line: u32::try_from(m.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
 
 /// What a scalar resolved to under YAML's core schema.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,91 +45,418 @@ pub(crate) enum Kind {
     Str,
 }
 
-/// A YAML node.
-#[derive(Clone, Debug, PartialEq)]
+/// A YAML node and where it starts.
+#[derive(Clone, Debug)]
 pub(crate) enum Node {
-    /// A scalar: its resolved kind and its source text.
-    Scalar(Kind, String),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    /// A scalar: its resolved kind and its source text (empty for null).
+    Scalar(Kind, String, Pos),
+    Seq(Vec<Node>, Pos),
+    Map(Vec<(Node, Node)>, Pos),
 }
 
 impl Node {
     /// A short name of the node's type, for error messages.
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
-            Node::Scalar(Kind::Null, _) => "null",
-            Node::Scalar(Kind::Bool(_), _) => "a boolean",
-            Node::Scalar(Kind::Int(_), _) => "an integer",
-            Node::Scalar(Kind::Float(_), _) => "a number",
-            Node::Scalar(Kind::Str, _) => "a string",
-            Node::Seq(_) => "a list",
-            Node::Map(_) => "a mapping",
+            Node::Scalar(Kind::Null, ..) => "null",
+            Node::Scalar(Kind::Bool(_), ..) => "a boolean",
+            Node::Scalar(Kind::Int(_), ..) => "an integer",
+            Node::Scalar(Kind::Float(_), ..) => "a number",
+            Node::Scalar(Kind::Str, ..) => "a string",
+            Node::Seq(..) => "a list",
+            Node::Map(..) => "a mapping",
         }
     }
 
     pub(crate) fn is_null(&self) -> bool {
-        matches!(self, Node::Scalar(Kind::Null, _))
+        matches!(self, Node::Scalar(Kind::Null, ..))
+    }
+
+    pub(crate) fn pos(&self) -> Pos {
+        match self {
+            Node::Scalar(_, _, p) | Node::Seq(_, p) | Node::Map(_, p) => *p,
+        }
+    }
+
+    /// Equality of content, wherever the nodes are.
+    pub(crate) fn same(&self, other: &Node) -> bool {
+        match (self, other) {
+            (Node::Scalar(a, x, _), Node::Scalar(b, y, _)) => a == b && x == y,
+            (Node::Seq(a, _), Node::Seq(b, _)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+            }
+            (Node::Map(a, _), Node::Map(b, _)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|((k, v), (l, w))| k.same(l) && v.same(w))
+            }
+            _ => false,
+        }
     }
 }
 
-/// Parses one YAML document into a [`Node`] tree (first pass: texts of numbers and booleans
-/// are as Rust prints their values).
+/// Most nodes a document may have. SDLs have hundreds; the limit stops aliases from
+/// expanding a small text into a huge tree.
+pub(crate) const MAX_NODES: usize = 100_000;
+
+/// Deepest nesting of lists and mappings (serde_yaml's limit, which the SDL reader had
+/// before). SDLs nest about eight levels; the limit keeps the parse linear in the input
+/// and the tree's recursive walks shallow.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+const CORE: &str = "tag:yaml.org,2002:";
+
+/// An open collection while events arrive.
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+        nodes_before: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        pos: Pos,
+        anchor: usize,
+        nodes_before: usize,
+    },
+}
+
+struct Builder {
+    stack: Vec<Frame>,
+    /// Anchored nodes and their node counts.
+    anchors: HashMap<usize, (Node, usize)>,
+    nodes: usize,
+    root: Option<Node>,
+}
+
+impl Builder {
+    /// The path of the node the next event belongs to, for syntax errors.
+    fn path(&self) -> Path {
+        let mut path = Path::root();
+        for frame in &self.stack {
+            path = match frame {
+                Frame::Seq { items, .. } => path.index(items.len()),
+                Frame::Map {
+                    key: Some(Node::Scalar(kind, text, _)),
+                    ..
+                } => path.key(if *kind == Kind::Null { "" } else { text }),
+                Frame::Map { .. } => path,
+            };
+        }
+        path
+    }
+
+    fn fail(&self, mark: &Marker, message: impl Into<String>) -> SdlError {
+        let pos = Pos::of(mark);
+        SdlError::syntax(message, pos, self.path().as_str())
+    }
+
+    fn count(&mut self, mark: &Marker, n: usize) -> Result<(), SdlError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(self.fail(
+                mark,
+                format!("the document has more than {MAX_NODES} nodes (after expanding aliases)"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, node: Node, anchor: usize, size: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+
+    fn open(&mut self, frame: Frame, mark: &Marker) -> Result<(), SdlError> {
+        self.count(mark, 1)?;
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.fail(mark, format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        let (node, anchor, before) = match self.stack.pop() {
+            Some(Frame::Seq {
+                items,
+                pos,
+                anchor,
+                nodes_before,
+            }) => (Node::Seq(items, pos), anchor, nodes_before),
+            Some(Frame::Map {
+                entries,
+                pos,
+                anchor,
+                nodes_before,
+                ..
+            }) => (Node::Map(entries, pos), anchor, nodes_before),
+            None => return,
+        };
+        let size = self.nodes - before;
+        self.push(node, anchor, size);
+    }
+}
+
+/// A collection's tag: the core `!!seq`/`!!map` and other global tags are taken as no tag;
+/// local tags (`!name`) are refused, as they name a type an SDL has no use for.
+fn check_tag(tag: Option<&Tag>) -> Result<(), String> {
+    match tag {
+        Some(t)
+            if t.handle.starts_with('!') || (t.handle.is_empty() && t.suffix.starts_with('!')) =>
+        {
+            Err(format!(
+                "tag {}{} is not supported (an SDL has no tags)",
+                t.handle, t.suffix
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Parses one YAML document into a [`Node`] tree.
 pub(crate) fn parse(text: &str) -> Result<Node, SdlError> {
-    let nodes = Cell::new(0);
-    Shape(&nodes)
-        .deserialize(serde_yaml::Deserializer::from_str(text))
-        .map_err(syntax_error)
-}
-
-/// Replaces the text of every number and boolean with its source text (second pass).
-pub(crate) fn fill_source_text(text: &str, node: &mut Node) -> Result<(), SdlError> {
-    // A scalar document is refused anyway; only collections need their texts.
-    if matches!(node, Node::Scalar(..)) {
-        return Ok(());
+    let mut parser = Parser::new_from_str(text);
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        nodes: 0,
+        root: None,
+    };
+    let mut documents = 0;
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(e) => e,
+            // The scanner's own limit (255 flow levels, met while it looks ahead for a
+            // key) is beyond MAX_DEPTH too.
+            Err(e) if e.info() == "recursion limit exceeded" => {
+                return Err(b.fail(
+                    e.marker(),
+                    format!("nesting deeper than {MAX_DEPTH} levels"),
+                ))
+            }
+            Err(e) => return Err(b.fail(e.marker(), e.info().to_owned())),
+        };
+        match event {
+            Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(SdlError::syntax(
+                        "the text holds more than one YAML document (a `---` line starts a \
+                         second one); an SDL is a single document",
+                        Pos::of(&mark),
+                        "",
+                    ));
+                }
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = b.anchors.get(&id).cloned() else {
+                    return Err(b.fail(&mark, "alias to an unknown anchor"));
+                };
+                b.count(&mark, size)?;
+                b.push(node, 0, size);
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                b.count(&mark, 1)?;
+                let kind = resolve(&value, style, tag.as_ref()).map_err(|m| b.fail(&mark, m))?;
+                let text = if kind == Kind::Null {
+                    String::new()
+                } else {
+                    value
+                };
+                b.push(Node::Scalar(kind, text, Pos::of(&mark)), anchor, 1);
+            }
+            Event::SequenceStart(anchor, tag) => {
+                check_tag(tag.as_ref()).map_err(|m| b.fail(&mark, m))?;
+                let frame = Frame::Seq {
+                    items: Vec::new(),
+                    pos: Pos::of(&mark),
+                    anchor,
+                    nodes_before: b.nodes,
+                };
+                b.open(frame, &mark)?;
+            }
+            Event::MappingStart(anchor, tag) => {
+                check_tag(tag.as_ref()).map_err(|m| b.fail(&mark, m))?;
+                let frame = Frame::Map {
+                    entries: Vec::new(),
+                    key: None,
+                    pos: Pos::of(&mark),
+                    anchor,
+                    nodes_before: b.nodes,
+                };
+                b.open(frame, &mark)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => b.close(),
+        }
     }
-    let de = serde_yaml::Deserializer::from_str(text);
-    TextSeed(node).deserialize(de).map_err(syntax_error)
+    // An empty text is a null document.
+    Ok(b.root.unwrap_or(Node::Scalar(
+        Kind::Null,
+        String::new(),
+        Pos { line: 1, column: 1 },
+    )))
 }
 
-fn syntax_error(e: serde_yaml::Error) -> SdlError {
-    SdlError::Syntax {
-        message: e.to_string(),
+/// Resolves a scalar: tagged ones by their tag, plain ones by the core schema, others are
+/// strings.
+fn resolve(value: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<Kind, String> {
+    if let Some(t) = tag {
+        if t.handle == CORE {
+            let bad = |what: &str| {
+                format!(
+                    "invalid value {value:?} for tag !!{}: expected {what}",
+                    t.suffix
+                )
+            };
+            return match t.suffix.as_str() {
+                "bool" => parse_bool(value)
+                    .map(Kind::Bool)
+                    .ok_or_else(|| bad("a boolean")),
+                "int" => parse_int(value).ok_or_else(|| bad("an integer")),
+                "float" => parse_float(value)
+                    .map(Kind::Float)
+                    .ok_or_else(|| bad("a float")),
+                "null" => matches!(value, "~" | "null" | "Null" | "NULL")
+                    .then_some(Kind::Null)
+                    .ok_or_else(|| bad("null")),
+                _ => Ok(Kind::Str),
+            };
+        }
+        check_tag(Some(t))?;
+        return Ok(Kind::Str);
+    }
+    if style != TScalarStyle::Plain {
+        return Ok(Kind::Str);
+    }
+    Ok(resolve_plain(value))
+}
+
+fn is_null(v: &str) -> bool {
+    matches!(v, "" | "~" | "null" | "Null" | "NULL")
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
     }
 }
 
-/// Whether the document may spell an integer or boolean differently from how Rust prints
-/// its value: a sign (`+5`, `-0`), a base prefix (`0x1f`, `0o17`, `0b1`), capitalised
-/// booleans (`True`, `FALSE`) or an explicit tag (`!!int`). Conservative: any occurrence
-/// anywhere in the text counts.
-pub(crate) fn may_respell(text: &str) -> bool {
-    text.contains(['+', '!'])
-        || ["0x", "0o", "0b", "-0", "True", "TRUE", "False", "FALSE"]
-            .iter()
-            .any(|p| text.contains(p))
+/// Digits with a leading zero (`0123`) are a string in YAML 1.2, not an octal or decimal.
+fn leading_zero_digits(v: &str) -> bool {
+    let d = v.strip_prefix(['-', '+']).unwrap_or(v);
+    d.len() > 1 && d.starts_with('0') && d.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Whether a mapping key is a float, whose text Rust may print differently.
-pub(crate) fn has_float_key(node: &Node) -> bool {
-    match node {
-        Node::Scalar(..) => false,
-        Node::Seq(items) => items.iter().any(has_float_key),
-        Node::Map(entries) => entries
-            .iter()
-            .any(|(k, v)| matches!(k, Node::Scalar(Kind::Float(_), _)) || has_float_key(v)),
+/// An integer: optional sign, then decimal digits or a `0x`/`0o`/`0b` prefix. Beyond `i128`
+/// (but within `u128`) it is kept as a huge float, for the range checks to refuse.
+fn parse_int(v: &str) -> Option<Kind> {
+    let (negative, body) = match v.as_bytes().first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let (radix, digits) = if let Some(d) = body.strip_prefix("0x") {
+        (16, d)
+    } else if let Some(d) = body.strip_prefix("0o") {
+        (8, d)
+    } else if let Some(d) = body.strip_prefix("0b") {
+        (2, d)
+    } else {
+        if leading_zero_digits(v) {
+            return None;
+        }
+        (10, body)
+    };
+    // from_str_radix would take a second sign.
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
     }
+    let magnitude = u128::from_str_radix(digits, radix).ok()?;
+    if negative {
+        if magnitude <= i128::MAX as u128 {
+            Some(Kind::Int(-(magnitude as i128)))
+        } else if magnitude == i128::MAX as u128 + 1 {
+            Some(Kind::Int(i128::MIN))
+        } else {
+            None
+        }
+    } else {
+        Some(match i128::try_from(magnitude) {
+            Ok(i) => Kind::Int(i),
+            Err(_) => Kind::Float(magnitude as f64),
+        })
+    }
+}
+
+/// A finite float in Rust's syntax, or `.inf`/`-.inf`/`.nan` in YAML's.
+fn parse_float(v: &str) -> Option<f64> {
+    let unsigned = match v.strip_prefix('+') {
+        Some(rest) if rest.starts_with(['+', '-']) => return None,
+        Some(rest) => rest,
+        None => v,
+    };
+    match unsigned {
+        ".inf" | ".Inf" | ".INF" => return Some(f64::INFINITY),
+        _ => {}
+    }
+    match v {
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    unsigned.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+fn resolve_plain(v: &str) -> Kind {
+    if is_null(v) {
+        return Kind::Null;
+    }
+    if let Some(b) = parse_bool(v) {
+        return Kind::Bool(b);
+    }
+    // Only text that starts like a number can be one; most scalars are names and images.
+    let first = v.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return Kind::Str;
+    }
+    if let Some(k) = parse_int(v) {
+        return k;
+    }
+    if !leading_zero_digits(v) {
+        if let Some(f) = parse_float(v) {
+            return Kind::Float(f);
+        }
+    }
+    Kind::Str
 }
 
 fn is_merge_key(key: &Node) -> bool {
-    matches!(key, Node::Scalar(Kind::Str, text) if text == "<<")
+    matches!(key, Node::Scalar(Kind::Str, text, _) if text == "<<")
 }
 
 /// Whether the tree uses YAML merge keys (`<<: *anchor`).
 pub(crate) fn has_merge_keys(node: &Node) -> bool {
     match node {
         Node::Scalar(..) => false,
-        Node::Seq(items) => items.iter().any(has_merge_keys),
-        Node::Map(entries) => entries
+        Node::Seq(items, _) => items.iter().any(has_merge_keys),
+        Node::Map(entries, _) => entries
             .iter()
             .any(|(k, v)| is_merge_key(k) || has_merge_keys(v)),
     }
@@ -123,14 +468,14 @@ pub(crate) fn has_merge_keys(node: &Node) -> bool {
 pub(crate) fn resolve_merges(node: &mut Node) {
     match node {
         Node::Scalar(..) => {}
-        Node::Seq(items) => items.iter_mut().for_each(resolve_merges),
-        Node::Map(entries) => {
+        Node::Seq(items, _) => items.iter_mut().for_each(resolve_merges),
+        Node::Map(entries, _) => {
             for (_, v) in entries.iter_mut() {
                 resolve_merges(v);
             }
             let mergeable = |v: &Node| match v {
-                Node::Map(_) => true,
-                Node::Seq(items) => items.iter().all(|i| matches!(i, Node::Map(_))),
+                Node::Map(..) => true,
+                Node::Seq(items, _) => items.iter().all(|i| matches!(i, Node::Map(..))),
                 _ => false,
             };
             if !entries.iter().any(|(k, v)| is_merge_key(k) && mergeable(v)) {
@@ -141,11 +486,11 @@ pub(crate) fn resolve_merges(node: &mut Node) {
                 .partition(|(k, v)| is_merge_key(k) && mergeable(v));
             for (_, source) in merges {
                 let maps = match source {
-                    Node::Map(m) => vec![m],
-                    Node::Seq(items) => items
+                    Node::Map(m, _) => vec![m],
+                    Node::Seq(items, _) => items
                         .into_iter()
                         .filter_map(|i| match i {
-                            Node::Map(m) => Some(m),
+                            Node::Map(m, _) => Some(m),
                             _ => None,
                         })
                         .collect(),
@@ -153,7 +498,7 @@ pub(crate) fn resolve_merges(node: &mut Node) {
                 };
                 for map in maps {
                     for (k, v) in map {
-                        if !own.iter().any(|(o, _)| o == &k) {
+                        if !own.iter().any(|(o, _)| o.same(&k)) {
                             own.push((k, v));
                         }
                     }
@@ -164,209 +509,49 @@ pub(crate) fn resolve_merges(node: &mut Node) {
     }
 }
 
-/// Whether the tree holds any number or boolean (whose text may need the second pass).
-pub(crate) fn has_converted_scalars(node: &Node) -> bool {
-    match node {
-        Node::Scalar(Kind::Int(_) | Kind::Float(_) | Kind::Bool(_), _) => true,
-        Node::Scalar(..) => false,
-        Node::Seq(items) => items.iter().any(has_converted_scalars),
-        Node::Map(entries) => entries
-            .iter()
-            .any(|(k, v)| has_converted_scalars(k) || has_converted_scalars(v)),
-    }
-}
-
-/// Most nodes a document may have. SDLs have hundreds; the limit stops aliases from
-/// expanding a small text into a huge tree.
-pub(crate) const MAX_NODES: usize = 100_000;
-
-/// First pass: the shape of the document and the kind of every scalar, counting nodes
-/// against [`MAX_NODES`].
-struct Shape<'b>(&'b Cell<usize>);
-
-impl Shape<'_> {
-    fn count<E: de::Error>(&self) -> Result<(), E> {
-        let n = self.0.get() + 1;
-        self.0.set(n);
-        if n > MAX_NODES {
-            return Err(E::custom(format!(
-                "the document has more than {MAX_NODES} nodes (after expanding aliases)"
-            )));
-        }
-        Ok(())
-    }
-
-    fn scalar<E: de::Error>(&self, kind: Kind) -> Result<Node, E> {
-        self.count()?;
-        let text = match &kind {
-            Kind::Null | Kind::Str => String::new(),
-            Kind::Bool(b) => b.to_string(),
-            Kind::Int(i) => i.to_string(),
-            // Rust prints the shortest text that reads back as the same float.
-            Kind::Float(f) => f.to_string(),
-        };
-        Ok(Node::Scalar(kind, text))
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Shape<'_> {
-    type Value = Node;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Shape<'_> {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a YAML value without tags")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
-        self.scalar(Kind::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
-        self.scalar(Kind::Int(i128::from(v)))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
-        self.scalar(Kind::Int(i128::from(v)))
-    }
-
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
-        self.scalar(Kind::Int(v))
-    }
-
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
-        self.scalar(match i128::try_from(v) {
-            Ok(i) => Kind::Int(i),
-            // Beyond any range an SDL allows; the float keeps it huge for the range checks.
-            Err(_) => Kind::Float(v as f64),
-        })
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
-        self.scalar(Kind::Float(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
-        self.count()?;
-        Ok(Node::Scalar(Kind::Str, v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
-        self.count()?;
-        Ok(Node::Scalar(Kind::Str, v))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
-        self.scalar(Kind::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Node, E> {
-        self.scalar(Kind::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        self.count()?;
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element_seed(Shape(self.0))? {
-            items.push(item);
-        }
-        Ok(Node::Seq(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        self.count()?;
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-        while let Some(k) = map.next_key_seed(Shape(self.0))? {
-            let v = map.next_value_seed(Shape(self.0))?;
-            entries.push((k, v));
-        }
-        Ok(Node::Map(entries))
-    }
-}
-
-/// Second pass: fills in the source text of every non-string scalar, walking the same shape.
-struct TextSeed<'a>(&'a mut Node);
-
-impl<'de> DeserializeSeed<'de> for TextSeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        match self.0 {
-            Node::Scalar(Kind::Str, _) => d.deserialize_ignored_any(de::IgnoredAny).map(|_| ()),
-            Node::Scalar(_, text) => {
-                *text = d.deserialize_str(TextVisitor)?;
-                Ok(())
+/// The position of every path in the tree, as the reader names paths (a key's path is
+/// where the key is written). Built only when an SDL is refused.
+pub(crate) fn positions(root: &Node) -> HashMap<String, Pos> {
+    fn walk(node: &Node, path: &Path, out: &mut HashMap<String, Pos>) {
+        match node {
+            Node::Scalar(..) => {}
+            Node::Seq(items, _) => {
+                for (i, item) in items.iter().enumerate() {
+                    let p = path.index(i);
+                    out.insert(p.as_str().to_owned(), item.pos());
+                    walk(item, &p, out);
+                }
             }
-            Node::Seq(items) => d.deserialize_seq(SeqText(items)),
-            Node::Map(entries) => d.deserialize_map(MapText(entries)),
-        }
-    }
-}
-
-struct TextVisitor;
-
-impl Visitor<'_> for TextVisitor {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a scalar")
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
-    }
-}
-
-struct SeqText<'a>(&'a mut [Node]);
-
-impl<'de> Visitor<'de> for SeqText<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a sequence")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        for item in self.0.iter_mut() {
-            if seq.next_element_seed(TextSeed(item))?.is_none() {
-                return Err(de::Error::custom("yaml document changed between passes"));
+            Node::Map(entries, _) => {
+                for (k, v) in entries {
+                    let key = match k {
+                        Node::Scalar(Kind::Null, ..) => "",
+                        Node::Scalar(_, text, _) => text,
+                        _ => continue,
+                    };
+                    let p = path.key(key);
+                    out.insert(p.as_str().to_owned(), k.pos());
+                    walk(v, &p, out);
+                }
             }
         }
-        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-        Ok(())
     }
+    let mut out = HashMap::new();
+    out.insert(String::new(), root.pos());
+    walk(root, &Path::root(), &mut out);
+    out
 }
 
-struct MapText<'a>(&'a mut [(Node, Node)]);
-
-impl<'de> Visitor<'de> for MapText<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        for (k, v) in self.0.iter_mut() {
-            if map.next_key_seed(TextSeed(k))?.is_none() {
-                return Err(de::Error::custom("yaml document changed between passes"));
-            }
-            map.next_value_seed(TextSeed(v))?;
+/// The position for an issue's path: the path's own, else its nearest ancestor's.
+pub(crate) fn locate(positions: &HashMap<String, Pos>, path: &str) -> Pos {
+    let mut p = path;
+    loop {
+        if let Some(pos) = positions.get(p) {
+            return *pos;
         }
-        while map
-            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
-            .is_some()
-        {}
-        Ok(())
+        match p.rfind(['.', '[']) {
+            Some(i) => p = &p[..i],
+            None => return positions.get("").copied().unwrap_or_default(),
+        }
     }
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,6 +35,14 @@ pub const COMETBFT_VERSION: &str = "0.38.21";
 pub const SIMULATE_PATH: &str = "/cosmos.tx.v1beta1.Service/Simulate";
 /// How long `broadcast_tx_commit` waits for the block (CometBFT's default).
 pub const BROADCAST_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request body read (CometBFT's `rpc.max_body_bytes` default).
+pub const MAX_BODY_BYTES: usize = 1_000_000;
+/// Most calls in one JSON-RPC batch (CometBFT's `rpc.max_request_batch_size` default).
+pub const MAX_BATCH_SIZE: usize = 10;
+/// Largest response body written. CometBFT bounds its responses through the batch size and
+/// each method's own limits (20 block metas, 100 txs a page); the devnet does the same and
+/// also refuses, without building the rest, a response that would grow beyond this.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// The RPC's stall fault: while stalled, requests are accepted and left unanswered until the
 /// stall ends or is cleared.
@@ -107,6 +116,7 @@ pub fn router(node: Node, stall: Stall, rpc_address: String) -> Router {
     Router::new()
         .route("/", post(json_rpc).get(index))
         .route("/{method}", get(uri_call))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -123,6 +133,14 @@ impl RpcError {
         RpcError {
             code: -32602,
             message: "Invalid params",
+            data: data.into(),
+        }
+    }
+
+    fn invalid_request(data: impl Into<String>) -> RpcError {
+        RpcError {
+            code: -32600,
+            message: "Invalid Request",
             data: data.into(),
         }
     }
@@ -311,16 +329,47 @@ fn reply(id: Value, result: Result<Value, RpcError>) -> Value {
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_vec_pretty(v).unwrap_or_default(),
-    )
-        .into_response()
+    let body = serde_json::to_vec_pretty(v).unwrap_or_default();
+    if body.len() > MAX_RESPONSE_BYTES {
+        return too_large(body.len());
+    }
+    json_body(status, body)
 }
 
-async fn json_rpc(State(st): State<RpcState>, body: Bytes) -> Response {
+fn json_body(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The refusal of a response beyond [`MAX_RESPONSE_BYTES`] (`at_least` bytes so far).
+fn too_large(at_least: usize) -> Response {
+    let err = RpcError::internal(format!(
+        "response of at least {at_least} bytes exceeds the maximum of {MAX_RESPONSE_BYTES} bytes"
+    ));
+    json_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &reply(json!(-1), Err(err)),
+    )
+}
+
+/// A refused request as CometBFT's HTTP server answers it: HTTP 400 with an Invalid Request
+/// error.
+fn bad_request(data: String) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &reply(json!(-1), Err(RpcError::invalid_request(data))),
+    )
+}
+
+async fn json_rpc(State(st): State<RpcState>, body: Result<Bytes, BytesRejection>) -> Response {
     st.stall.wait().await;
+    let body = match body {
+        Ok(b) => b,
+        // Go's MaxBytesReader error, as CometBFT reports it.
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            return bad_request("error reading request body: http: request body too large".into());
+        }
+        Err(e) => return bad_request(format!("error reading request body: {}", e.body_text())),
+    };
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -332,21 +381,33 @@ async fn json_rpc(State(st): State<RpcState>, body: Bytes) -> Response {
             return json_response(StatusCode::OK, &reply(json!(-1), Err(err)));
         }
     };
+    drop(body);
     match parsed {
         Value::Array(calls) => {
             if calls.is_empty() {
-                let err = RpcError {
-                    code: -32600,
-                    message: "Invalid Request",
-                    data: "empty batch".into(),
-                };
+                let err = RpcError::invalid_request("empty batch");
                 return json_response(StatusCode::OK, &reply(json!(-1), Err(err)));
             }
-            let mut out = Vec::with_capacity(calls.len());
-            for c in calls {
-                out.push(one_call(&st, c).await);
+            if calls.len() > MAX_BATCH_SIZE {
+                return bad_request(format!(
+                    "maximum JSON-RPC batch size exceeded, got: {}, max: {MAX_BATCH_SIZE}",
+                    calls.len()
+                ));
             }
-            json_response(StatusCode::OK, &Value::Array(out))
+            // Each reply is serialized as it is made, so an oversized batch stops early.
+            let mut out = b"[".to_vec();
+            for (i, c) in calls.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let r = one_call(&st, c).await;
+                out.extend(serde_json::to_vec_pretty(&r).unwrap_or_default());
+                if out.len() > MAX_RESPONSE_BYTES {
+                    return too_large(out.len());
+                }
+            }
+            out.push(b']');
+            json_body(StatusCode::OK, out)
         }
         v => json_response(StatusCode::OK, &one_call(&st, v).await),
     }

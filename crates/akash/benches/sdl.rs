@@ -1,10 +1,14 @@
 //! Benchmark of SDL conversion (SDL text to manifest, deployment groups and version) over
 //! the chain-sdk fixture SDLs in `../shared/akash/fixtures`.
+//!
+//! `cargo bench --bench sdl` (from the root or `crates/akash`; only the protocol crate is
+//! built). The same work in Akash's TypeScript chain-sdk, over the same fixtures:
+//! `node tools/interop/sdl-bench.js` (after `npm install` there).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
-use af_operator::sdl;
+use af_akash::sdl;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// Used when the fixtures folder is absent, so the benchmark still measures something.
@@ -53,7 +57,7 @@ fn collect(dir: &Path, out: &mut Vec<String>) {
 
 /// Every valid fixture SDL: the Go fixtures (v2.0 and v2.1) and the TS golden one.
 fn fixture_sdls() -> Vec<String> {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/akash/fixtures");
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/akash/fixtures");
     let mut sdls = Vec::new();
     collect(&base.join("chain-sdk/input/v2.0"), &mut sdls);
     collect(&base.join("chain-sdk/input/v2.1"), &mut sdls);
@@ -79,6 +83,21 @@ fn bench(c: &mut Criterion) {
             for text in &sdls {
                 let conversion = sdl::convert(black_box(text)).expect("fixture SDL converts");
                 black_box(conversion);
+            }
+        })
+    });
+    group.bench_function("yaml-events", |b| {
+        b.iter(|| {
+            for text in &sdls {
+                let mut p = yaml_rust2::parser::Parser::new_from_str(black_box(text));
+                loop {
+                    match p.next_token() {
+                        Ok((yaml_rust2::parser::Event::StreamEnd, _)) | Err(_) => break,
+                        Ok(e) => {
+                            black_box(e);
+                        }
+                    }
+                }
             }
         })
     });
