@@ -806,11 +806,7 @@ fn text(report: &PlanReport) -> String {
             r.project,
             r.detail
         ));
-        for c in r
-            .changes
-            .iter()
-            .filter(|c| r.action != Action::None || !c.forces_replace)
-        {
+        for c in &r.changes {
             let show = |v: &Option<Value>| {
                 v.as_ref()
                     .map(|v| v.to_string())
