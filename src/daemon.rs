@@ -176,6 +176,10 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
                 gas_price_uakt: chain_cfg.gas_price_uakt,
                 gas_adjustment: chain_cfg.gas_adjustment,
                 poll_interval: chain_cfg.tx_poll,
+                // A reconcile fails (transient, `ChainUnavailable`) after a few seconds of a
+                // chain that does not answer, instead of holding its worker for half a minute:
+                // the work queue retries it with backoff, and the status says why meanwhile.
+                retry_for: Duration::from_secs(5),
                 ..RpcConfig::default()
             };
             let wallet = chain_cfg.wallet.clone();
@@ -198,6 +202,7 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
             let ctx = Arc::new(Context::new(ContextParts {
                 store: store.clone(),
                 intents: store.clone(),
+                records: store.clone(),
                 chain,
                 gateway,
                 renderer: renderer.clone(),

@@ -12,6 +12,7 @@ mod explain;
 mod files;
 mod get;
 pub mod plan;
+mod providers;
 mod render;
 mod schema;
 mod secret;
@@ -160,6 +161,14 @@ pub enum Command {
     Devnet(devnet::DevnetArgs),
     /// Talk to Akash: account, deployments, bids, leases, close, deposit, cert publish.
     Akash(akash::AkashArgs),
+    /// Our record of every provider leased from: leases, faults by kind, median time to
+    /// healthy and price paid (with --network, their attributes and auditors).
+    Providers {
+        #[command(flatten)]
+        args: providers::ProvidersArgs,
+        #[command(flatten)]
+        store: StoreArg,
+    },
     /// The whole product on this machine: a devnet, the examples applied, the controllers
     /// taking every Akash-hosted example to Ready.
     Demo(demo::DemoArgs),
@@ -182,6 +191,7 @@ impl Command {
             | Command::Render { store, .. }
             | Command::Serve { store, .. }
             | Command::Token { store, .. }
+            | Command::Providers { store, .. }
             | Command::Secret { store, .. } => Some(store),
             _ => None,
         }
@@ -418,7 +428,8 @@ pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         | Command::Plan { .. }
         | Command::Get { .. }
         | Command::Describe { .. }
-        | Command::Delete { .. } => {
+        | Command::Delete { .. }
+        | Command::Providers { .. } => {
             let failed = if matches!(cli.command, Command::Diff { .. }) {
                 2
             } else {
@@ -454,6 +465,7 @@ fn reads_only(command: &Command) -> bool {
         Command::Get { .. }
         | Command::Describe { .. }
         | Command::Diff { .. }
+        | Command::Providers { .. }
         | Command::Plan { .. } => true,
         Command::Apply { args, .. } => args.dry_run,
         _ => false,
@@ -510,6 +522,7 @@ async fn dispatch(command: &Command, store: &std::sync::Arc<SqlStore>, io: &mut 
         Command::Get { args, .. } => get::get(args, store.clone(), io).await,
         Command::Describe { args, .. } => get::describe(args, &**store, io).await,
         Command::Delete { args, .. } => apply::delete(args, &**store, io).await,
+        Command::Providers { args, .. } => return providers::run(args, &**store, io).await,
         _ => Ok(()),
     };
     match result {

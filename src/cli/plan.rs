@@ -461,7 +461,7 @@ async fn plan_one(
                     .groups
                     .iter()
                     .enumerate()
-                    .map(|(n, g)| (n as u32 + 1, g.clone(), true))
+                    .map(|(n, g)| (n as u32 + 1, g.clone(), plan::GroupPhase::Open))
                     .collect(),
                 _ => Vec::new(),
             };
@@ -477,6 +477,7 @@ async fn plan_one(
                             available: t.available,
                             healthy: t.healthy,
                             uris: t.uris.clone(),
+                            ..LeaseHealth::default()
                         },
                     );
                 }

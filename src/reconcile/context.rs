@@ -12,7 +12,7 @@ use crate::akash::proto::Coin;
 use crate::render::{Renderer, SecretResolver};
 use crate::spec::common::HealthCheck;
 use crate::spec::Resource;
-use crate::store::{IntentStore, Store};
+use crate::store::{IntentStore, ProviderRecords, Store};
 
 use super::health::HealthProbe;
 use super::metrics::Metrics;
@@ -142,6 +142,8 @@ pub struct Context {
     pub store: Arc<dyn Store>,
     /// Deployment intents.
     pub intents: Arc<dyn IntentStore>,
+    /// Our record of each provider.
+    pub records: Arc<dyn ProviderRecords>,
     /// The chain.
     pub chain: Arc<dyn AkashChain>,
     /// The providers' gateways.
@@ -213,6 +215,8 @@ pub struct ContextParts {
     pub store: Arc<dyn Store>,
     /// Deployment intents.
     pub intents: Arc<dyn IntentStore>,
+    /// Our record of each provider.
+    pub records: Arc<dyn ProviderRecords>,
     /// The chain.
     pub chain: Arc<dyn AkashChain>,
     /// The providers' gateways.
@@ -237,6 +241,7 @@ impl Context {
         Context {
             store: p.store,
             intents: p.intents,
+            records: p.records,
             chain: p.chain,
             gateway: p.gateway,
             renderer: p.renderer,

@@ -13,14 +13,14 @@ use crate::akash::client::ClientError;
 use crate::akash::proto::deployment::v1::{DeploymentID, DeploymentState};
 use crate::akash::proto::deployment::v1beta4::GroupState;
 use crate::akash::proto::legacy_dec;
-use crate::akash::proto::market::v1::{BidID, LeaseFilters, LeaseID};
+use crate::akash::proto::market::v1::{BidID, LeaseFilters, LeaseID, LeaseState};
 use crate::akash::proto::market::v1beta5::BidFilters;
 use crate::akash::proto::Coin;
 use crate::render::{RenderError, Renderer, SecretError, SecretResolver};
 use crate::spec::common::{HealthCheck, Placement};
 use crate::spec::kinds::site::GatewayMode;
 use crate::spec::{ConditionStatus, Kind, Resource, Spec};
-use crate::store::{DeploymentIntent, EventType, IntentState, NewEvent, StoreError};
+use crate::store::{DeploymentIntent, EventType, IntentState, NewEvent, ProviderEvent, StoreError};
 
 use super::context::{Context, InFlight, Progress, Rendered};
 use super::plan::{self, lease_key, ChainDeployment, Desired, LeaseHealth, Observed, Step};
@@ -127,6 +127,19 @@ pub fn render_desired(
             deny: filter.map(|f| f.deny.clone()).unwrap_or_default(),
             health_checked: health.is_some(),
             failure_threshold: health.map_or(3, |h| h.failure_threshold),
+            escrow: placement.and_then(|p| p.escrow.as_ref()).and_then(|e| {
+                match (&e.top_up_below, &e.top_up_to) {
+                    (Some(below), Some(to)) => Some(plan::EscrowPolicy {
+                        top_up_below: below.duration(),
+                        top_up_to: to.duration(),
+                    }),
+                    (Some(below), None) => Some(plan::EscrowPolicy {
+                        top_up_below: below.duration(),
+                        top_up_to: below.duration() * 2,
+                    }),
+                    _ => None,
+                }
+            }),
         },
         hash: conv.version.0.to_vec(),
         manifest_json,
@@ -164,8 +177,19 @@ async fn run(mut resource: Resource, ctx: &Arc<Context>) -> Result<Action, Recon
         }
     };
     let mut status = AkashStatus::from_status(&resource.status);
+    if !deleting {
+        settle_deposit(ctx, &mut status).await?;
+    }
     for round in 0..MAX_ROUNDS {
-        let obs = observe(ctx, &resource, &status, rendered.as_deref(), round).await?;
+        let obs = match observe(ctx, &resource, &status, rendered.as_deref(), round).await {
+            Ok(o) => o,
+            Err(e) => {
+                if e.transient {
+                    report_unobserved(ctx, &mut resource, &e).await;
+                }
+                return Err(e);
+            }
+        };
         let p = plan::plan(
             rendered.as_ref().map(|r| &r.desired),
             &obs,
@@ -174,7 +198,9 @@ async fn run(mut resource: Resource, ctx: &Arc<Context>) -> Result<Action, Recon
         if let Some(d) = p.current {
             tracing::Span::current().record("dseq", d);
         }
-        update_tracking(&mut status, &obs, &p, rendered.as_deref());
+        for (provider, after_ms) in update_tracking(&mut status, &obs, &p, rendered.as_deref()) {
+            record(ctx, &provider, ProviderEvent::FirstHealthy { after_ms }).await;
+        }
         if let Some(d) = p.current {
             if !deleting && status.bidding.iter().any(|b| b.bids == 0) {
                 ctx.wait_for_bids(d, &resource.key());
@@ -195,12 +221,13 @@ async fn run(mut resource: Resource, ctx: &Arc<Context>) -> Result<Action, Recon
             )
             .await;
         }
-        let progressed = !p.steps.is_empty();
+        let mut progressed = false;
         let mut gone = false;
         let mut step_error = None;
         for step in &p.steps {
             match execute(ctx, &mut resource, &mut status, rendered.as_deref(), step).await {
-                Ok(StepOutcome::Continue) => {}
+                Ok(StepOutcome::Continue) => progressed = true,
+                Ok(StepOutcome::Idle) => {}
                 Ok(StepOutcome::Gone) => {
                     gone = true;
                     break;
@@ -293,11 +320,13 @@ async fn observe(
             .groups
             .iter()
             .map(|g| {
-                (
-                    g.id.gseq,
-                    g.group_spec.clone(),
-                    g.state == GroupState::Open as i32,
-                )
+                let phase = match GroupState::try_from(g.state) {
+                    Ok(GroupState::Paused) => plan::GroupPhase::Paused,
+                    Ok(GroupState::InsufficientFunds) => plan::GroupPhase::InsufficientFunds,
+                    Ok(GroupState::Closed) => plan::GroupPhase::Closed,
+                    _ => plan::GroupPhase::Open,
+                };
+                (g.id.gseq, g.group_spec.clone(), phase)
             })
             .collect::<Vec<_>>();
         let escrow = d
@@ -348,10 +377,46 @@ async fn observe(
                 dep.lease_prices.insert(lease_key(&l.lease.id), price);
             }
             dep.leases = leases.items.into_iter().map(|l| l.lease.id).collect();
-            let unleased = dep
-                .groups
-                .iter()
-                .any(|(g, _, open)| *open && !dep.leases.iter().any(|l| l.gseq == *g));
+            // Leases the status tracks that are no longer active: ask the chain why.
+            let lost = status.leases.iter().any(|t| {
+                t.dseq == intent.dseq.to_string()
+                    && !dep
+                        .leases
+                        .iter()
+                        .any(|l| l.gseq == t.gseq && l.oseq == t.oseq && l.provider == t.provider)
+            });
+            if lost {
+                let all = ctx
+                    .chain
+                    .leases(
+                        LeaseFilters {
+                            owner: owner.clone(),
+                            dseq: intent.dseq,
+                            ..LeaseFilters::default()
+                        },
+                        None,
+                    )
+                    .await
+                    .map_err(|e| ReconcileError::from_client("query leases", intent.dseq, e))?;
+                for l in all.items {
+                    if l.lease.state == LeaseState::Active as i32 {
+                        continue;
+                    }
+                    let state = LeaseState::try_from(l.lease.state)
+                        .map(|s| s.as_str_name().to_owned())
+                        .unwrap_or_else(|_| "closed".into());
+                    dep.closed_leases.insert(
+                        lease_key(&l.lease.id),
+                        plan::ClosedLease {
+                            state,
+                            reason: l.lease.reason,
+                        },
+                    );
+                }
+            }
+            let unleased = dep.groups.iter().any(|(g, _, state)| {
+                *state == plan::GroupPhase::Open && !dep.leases.iter().any(|l| l.gseq == *g)
+            });
             if unleased {
                 let bids = ctx
                     .chain
@@ -441,7 +506,16 @@ async fn observe(
             health.insert(lease_key(&l), probe_lease(ctx, &l, r).await);
         }
     }
+    // Our record of the bidders, only when a bid is to be chosen.
+    let choosing = chain.values().any(|d| !d.bids.is_empty());
+    let provider_failures = if choosing {
+        ctx.records.provider_failures(&owner).await?
+    } else {
+        BTreeMap::new()
+    };
     Ok(Observed {
+        provider_failures,
+        deposit_in_flight: status.pending_deposit.is_some(),
         now_ms: ctx.clock.now_ms(),
         deleting: resource.metadata.deletion_requested_at.is_some(),
         has_finalizer: resource.metadata.finalizers.iter().any(|f| f == FINALIZER),
@@ -485,13 +559,43 @@ async fn create_may_land(
     }
 }
 
-/// What the provider says of a lease, and the health check through its URI.
+/// What the provider says of a lease, and the health check through its URI. The provider's
+/// answer is bounded by the health check's timeout (10 s without one): a gateway slower
+/// than that counts as not answering.
 async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealth {
-    let st = match ctx.gateway.lease_status(lease).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(provider = %lease.provider, error = %e, "lease status unavailable");
+    let limit = r
+        .health
+        .as_ref()
+        .map_or(Duration::from_secs(10), |h| h.timeout());
+    let answer = tokio::time::timeout(limit, ctx.gateway.lease_status(lease)).await;
+    let st = match answer {
+        Ok(Ok(s)) => s,
+        Ok(Err(e))
+            if !matches!(
+                e,
+                GatewayError::Transport { .. } | GatewayError::Http { status: 500.., .. }
+            ) =>
+        {
+            // It answers, but does not run the lease (yet): not available.
+            warn!(provider = %lease.provider, error = %e, "lease status refused");
             return LeaseHealth::default();
+        }
+        other => {
+            let why = match other {
+                Ok(Err(e)) => e.to_string(),
+                _ => format!("no answer within {} ms", limit.as_millis()),
+            };
+            warn!(provider = %lease.provider, error = %why, "lease status unavailable");
+            // A provider whose gateway does not answer may have left the chain.
+            let gone = matches!(
+                ctx.chain.provider(&lease.provider).await,
+                Err(ClientError::NotFound(_))
+            );
+            return LeaseHealth {
+                unreachable: true,
+                provider_gone: gone,
+                ..LeaseHealth::default()
+            };
         }
     };
     let available = !st.services.is_empty()
@@ -517,6 +621,7 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
             available,
             healthy: true,
             uris,
+            ..LeaseHealth::default()
         };
     };
     // The provider's own ingress hostname first: an `accept` hostname may not point at the
@@ -532,6 +637,7 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
             available,
             healthy: true,
             uris,
+            ..LeaseHealth::default()
         };
     };
     let healthy = match ctx.probe.get(&uri, &hc.path, hc.timeout()).await {
@@ -545,12 +651,20 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
         available,
         healthy,
         uris,
+        ..LeaseHealth::default()
     }
 }
 
 /// Folds the observation into the status: orders collecting bids, the leases of the current
-/// deployment, health counters, URIs.
-fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: Option<&Rendered>) {
+/// deployment, health counters, URIs, exclusions that ended. Returns the leases that passed
+/// their health check for the first time: (provider, ms after they were first seen).
+fn update_tracking(
+    status: &mut AkashStatus,
+    obs: &Observed,
+    p: &plan::Plan,
+    r: Option<&Rendered>,
+) -> Vec<(String, i64)> {
+    status.excluded.retain(|e| e.until_ms > obs.now_ms);
     status.dseq = p.current.map(|d| d.to_string());
     status.previous_dseq = p.previous.map(|d| d.to_string());
     status.manifest_version = r.map(|r| r.desired.version.clone());
@@ -560,12 +674,12 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
         status.leases.clear();
         status.provider = None;
         status.uris.clear();
-        return;
+        return Vec::new();
     };
     let dseq = p.current.unwrap_or_default();
     let mut bidding = Vec::new();
     for (gseq, _, open) in &dep.groups {
-        if !open || dep.leases.iter().any(|l| l.gseq == *gseq) {
+        if *open != plan::GroupPhase::Open || dep.leases.iter().any(|l| l.gseq == *gseq) {
             continue;
         }
         let bids: Vec<&BidID> = dep
@@ -597,6 +711,7 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
     status.bidding = bidding;
     let threshold = r.map_or(3, |r| r.desired.failure_threshold).max(1);
     let mut leases = Vec::new();
+    let mut first_healthy = Vec::new();
     for l in &dep.leases {
         let prev = status.leases.iter().find(|t| plan::tracks(t, l));
         let h = obs.health.get(&lease_key(l)).cloned();
@@ -608,18 +723,36 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
             state: "active".into(),
             ..LeaseStatus::default()
         });
+        t.since_ms.get_or_insert(obs.now_ms);
         if let Some(h) = h {
-            t.available = h.available;
-            t.uris = h.uris.clone();
-            if h.available && h.healthy {
-                t.healthy = true;
-                t.health_failures = 0;
-            } else if h.available {
-                // Healthy until `failureThreshold` consecutive failures (as the planner sees it).
-                t.health_failures = t.health_failures.saturating_add(1);
-                t.healthy = t.healthy && t.health_failures < threshold;
+            if h.unreachable {
+                // Nothing is known of the lease at this look; the rest stays as it was.
+                t.unreachable = t.unreachable.saturating_add(1);
             } else {
-                t.healthy = false;
+                t.unreachable = 0;
+                t.available = h.available;
+                t.uris = h.uris.clone();
+                if h.available {
+                    t.was_available = true;
+                    t.unavailable = 0;
+                } else if t.was_available {
+                    t.unavailable = t.unavailable.saturating_add(1);
+                }
+                if h.available && h.healthy {
+                    t.healthy = true;
+                    t.health_failures = 0;
+                    if t.healthy_after_ms.is_none() {
+                        let after = obs.now_ms - t.since_ms.unwrap_or(obs.now_ms);
+                        t.healthy_after_ms = Some(after.max(0));
+                        first_healthy.push((t.provider.clone(), after.max(0)));
+                    }
+                } else if h.available {
+                    // Healthy until `failureThreshold` consecutive failures (as the planner sees it).
+                    t.health_failures = t.health_failures.saturating_add(1);
+                    t.healthy = t.healthy && t.health_failures < threshold;
+                } else {
+                    t.healthy = false;
+                }
             }
         }
         leases.push(t);
@@ -640,6 +773,7 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
     }
     match &dep.escrow {
         Some((funds, denom)) => {
+            status.escrow_burn_per_block = Some(format!("{}{denom}", trim_decimal(rate)));
             status.escrow_balance = Some(format!("{}{denom}", trim_decimal(*funds)));
             status.escrow_runway_seconds =
                 (rate > 0.0).then(|| (funds / rate * obs.block_time_ms / 1000.0).floor() as i64);
@@ -647,6 +781,7 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
         None => {
             status.escrow_balance = None;
             status.escrow_runway_seconds = None;
+            status.escrow_burn_per_block = None;
         }
     }
     status.provider = status
@@ -654,6 +789,7 @@ fn update_tracking(status: &mut AkashStatus, obs: &Observed, p: &plan::Plan, r: 
         .iter()
         .min_by_key(|l| l.gseq)
         .map(|l| l.provider.clone());
+    first_healthy
 }
 
 /// A decimal without trailing zeros (`12.500000` → `12.5`).
@@ -662,8 +798,21 @@ fn trim_decimal(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// Adds to our record of a provider (a failure to write it is logged, never fatal).
+async fn record(ctx: &Context, provider: &str, e: ProviderEvent) {
+    if let Err(err) = ctx
+        .records
+        .record_provider(ctx.chain.owner(), provider, &e)
+        .await
+    {
+        warn!(provider, error = %err, "cannot update the provider's record");
+    }
+}
+
 enum StepOutcome {
     Continue,
+    /// Nothing changed (a top-up the wallet cannot fund): not worth another round.
+    Idle,
     Gone,
 }
 
@@ -928,6 +1077,21 @@ async fn execute_step(
                             && l.oseq == lease.oseq
                             && l.provider == lease.provider)
                     });
+                    exclude(ctx, status, &lease.provider, "ManifestRejected");
+                    note_fault(
+                        ctx,
+                        status,
+                        "ManifestRejected",
+                        &format!("{} refused the manifest: {reason}", lease.provider),
+                    );
+                    record(
+                        ctx,
+                        &lease.provider,
+                        ProviderEvent::Failure {
+                            reason: "ManifestRejected".into(),
+                        },
+                    )
+                    .await;
                     return Err(ReconcileError::transient(
                         "manifest-rejected",
                         format!("{} refused the manifest: {reason}", lease.provider),
@@ -937,6 +1101,96 @@ async fn execute_step(
                 Err(e) => {
                     return Err(ReconcileError::from_gateway("send manifest", lease, e));
                 }
+            }
+        }
+        Step::CloseLease {
+            lease,
+            reason,
+            message,
+        } => {
+            tracing::Span::current().record("provider", lease.provider.as_str());
+            warn!(reason, message = %message, "giving up a lease");
+            let mut id = lease.clone();
+            if id.owner.is_empty() {
+                id.owner = owner.clone();
+            }
+            match ctx.chain.close_lease(id.clone()).await {
+                Ok(receipt) => ctx.metrics.tx("close-lease", receipt.gas_used),
+                // Closed meanwhile (by its provider): fine, the order opens again either way.
+                Err(ClientError::NotFound(_)) | Err(ClientError::Chain { .. }) => {}
+                Err(e) => return Err(ReconcileError::from_client("close lease", lease.dseq, e)),
+            }
+            status.leases.retain(|l| !plan::tracks(l, lease));
+            exclude(ctx, status, &lease.provider, reason);
+            note_fault(ctx, status, reason, message);
+            record(
+                ctx,
+                &lease.provider,
+                ProviderEvent::Failure {
+                    reason: (*reason).to_owned(),
+                },
+            )
+            .await;
+            event(
+                ctx,
+                resource,
+                EventType::Warning,
+                reason,
+                format!(
+                    "{message}; lease closed, {} excluded for {}",
+                    lease.provider,
+                    human_duration(ctx.config.timing.exclusion)
+                ),
+            )
+            .await;
+        }
+        Step::LeaseLost {
+            lease,
+            reason,
+            message,
+            exclude: keep_out,
+        } => {
+            warn!(reason, message = %message, "lease lost");
+            status.leases.retain(|l| !plan::tracks(l, lease));
+            if *keep_out {
+                exclude(ctx, status, &lease.provider, reason);
+                record(
+                    ctx,
+                    &lease.provider,
+                    ProviderEvent::Failure {
+                        reason: (*reason).to_owned(),
+                    },
+                )
+                .await;
+            }
+            note_fault(ctx, status, reason, message);
+            event(ctx, resource, EventType::Warning, reason, message.clone()).await;
+        }
+        Step::StartGroup { dseq, gseq } => match ctx.chain.start_group(*dseq, *gseq).await {
+            Ok(receipt) => {
+                ctx.metrics.tx("start-group", receipt.gas_used);
+                event(
+                    ctx,
+                    resource,
+                    EventType::Normal,
+                    "GroupStarted",
+                    format!(
+                        "group {gseq} of deployment {dseq} ordered again (tx {})",
+                        receipt.hash
+                    ),
+                )
+                .await;
+            }
+            Err(e) => return Err(ReconcileError::from_client("start group", *dseq, e)),
+        },
+        Step::Deposit {
+            dseq,
+            amount,
+            denom,
+            runway_secs,
+        } => {
+            if !top_up(ctx, resource, status, *dseq, *amount, denom, *runway_secs).await? {
+                return Ok(StepOutcome::Idle);
             }
         }
         Step::CloseDeployment { dseq, why } => {
@@ -975,6 +1229,273 @@ async fn execute_step(
         }
     }
     Ok(StepOutcome::Continue)
+}
+
+/// Tops up the escrow of `dseq` by `amount`: the wallet's funds checked first (`FundingLow`
+/// when they fall short), the intent recorded in the status before the broadcast, the
+/// outcome checked by [`settle_deposit`] after a crash.
+#[allow(clippy::too_many_arguments)]
+async fn top_up(
+    ctx: &Context,
+    resource: &mut Resource,
+    status: &mut AkashStatus,
+    dseq: u64,
+    amount: u128,
+    denom: &str,
+    runway_secs: i64,
+) -> Result<bool, ReconcileError> {
+    let owner = ctx.chain.owner().to_owned();
+    let balances = ctx
+        .chain
+        .balances(&owner)
+        .await
+        .map_err(|e| ReconcileError::from_client("wallet balance", dseq, e))?;
+    let have: u128 = balances
+        .iter()
+        .find(|c| c.denom == denom)
+        .and_then(|c| c.amount.parse().ok())
+        .unwrap_or(0);
+    // Keep something for fees (paid in uakt): only the escrow's denomination is needed here.
+    if have < amount {
+        let message = format!(
+            "the escrow of deployment {dseq} runs dry in {}; a top-up needs {amount}{denom} and the wallet {owner} holds {have}{denom}",
+            human_duration(Duration::from_secs(runway_secs.max(0) as u64))
+        );
+        if status.funding_low.as_deref() != Some(message.as_str()) {
+            warn!(dseq, need = %amount, have = %have, "funding low");
+            event(
+                ctx,
+                resource,
+                EventType::Warning,
+                "FundingLow",
+                message.clone(),
+            )
+            .await;
+        }
+        status.funding_low = Some(message);
+        return Ok(false);
+    }
+    if status.funding_low.take().is_some() {
+        event(
+            ctx,
+            resource,
+            EventType::Normal,
+            "FundingRestored",
+            format!("the wallet can fund the escrow of deployment {dseq} again"),
+        )
+        .await;
+    }
+    let height = ctx
+        .chain
+        .latest_height()
+        .await
+        .map_err(|e| ReconcileError::from_client("latest height", dseq, e))?;
+    let before = status.escrow_balance.clone().unwrap_or_default();
+    let before_num = before
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        .to_owned();
+    status.pending_deposit = Some(super::status::PendingDeposit {
+        dseq: dseq.to_string(),
+        amount: amount.to_string(),
+        denom: denom.to_owned(),
+        balance_before: before_num,
+        height: u64::try_from(height).unwrap_or(0),
+        tx_hash: None,
+        timeout_height: None,
+    });
+    // The intent is on disk before the broadcast.
+    persist_facts(ctx, resource, status).await?;
+    ctx.crash_point("after-deposit-intent");
+    let coin = Coin {
+        denom: denom.to_owned(),
+        amount: amount.to_string(),
+    };
+    match ctx
+        .chain
+        .deposit(DeploymentID::new(&owner, dseq), coin)
+        .await
+    {
+        Ok(receipt) => {
+            ctx.metrics.tx("deposit", receipt.gas_used);
+            status.pending_deposit = None;
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "EscrowToppedUp",
+                format!(
+                    "deposited {amount}{denom} into the escrow of deployment {dseq} (runway was {}; tx {})",
+                    human_duration(Duration::from_secs(runway_secs.max(0) as u64)),
+                    receipt.hash
+                ),
+            )
+            .await;
+            Ok(true)
+        }
+        Err(ClientError::Pending {
+            hash,
+            timeout_height,
+            ..
+        }) => {
+            if let Some(p) = status.pending_deposit.as_mut() {
+                p.tx_hash = Some(hash);
+                p.timeout_height = Some(timeout_height);
+            }
+            Ok(true)
+        }
+        Err(e @ ClientError::Chain { .. }) => {
+            // Refused by the chain: it never executes.
+            status.pending_deposit = None;
+            Err(ReconcileError::from_client("deposit", dseq, e))
+        }
+        // Unknown outcome: the intent stays; `settle_deposit` finds out.
+        Err(e) => Err(ReconcileError::from_client("deposit", dseq, e)),
+    }
+}
+
+/// Resolves a recorded top-up: landed (its tx is in a block, or the escrow grew by it),
+/// still able to land (wait), or provably never landing (forgotten, so the need is planned
+/// again). Never a second deposit for one need.
+async fn settle_deposit(ctx: &Context, status: &mut AkashStatus) -> Result<(), ReconcileError> {
+    let Some(p) = status.pending_deposit.clone() else {
+        return Ok(());
+    };
+    let dseq: u64 = p.dseq.parse().unwrap_or(0);
+    if let Some(hash) = &p.tx_hash {
+        match ctx.chain.tx(hash).await {
+            Ok(Some(_)) | Err(ClientError::Chain { .. }) => {
+                status.pending_deposit = None;
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(e) => return Err(ReconcileError::from_client("query deposit tx", dseq, e)),
+        }
+    }
+    let height = ctx
+        .chain
+        .latest_height()
+        .await
+        .map_err(|e| ReconcileError::from_client("latest height", dseq, e))?;
+    let height = u64::try_from(height).unwrap_or(0);
+    // The escrow's funds now against what they would be without the deposit.
+    let owner = ctx.chain.owner().to_owned();
+    let d = match ctx.chain.deployment(&DeploymentID::new(&owner, dseq)).await {
+        Ok(d) => d,
+        Err(ClientError::NotFound(_)) => {
+            status.pending_deposit = None;
+            return Ok(());
+        }
+        Err(e) => return Err(ReconcileError::from_client("query deployment", dseq, e)),
+    };
+    let funds: f64 = d
+        .escrow_account
+        .state
+        .funds
+        .iter()
+        .find(|b| b.denom == p.denom)
+        .map(|b| legacy_dec::to_decimal(&b.amount).parse().unwrap_or(0.0))
+        .unwrap_or(0.0);
+    let before: f64 = p.balance_before.parse().unwrap_or(0.0);
+    let amount: f64 = p.amount.parse().unwrap_or(0.0);
+    let rate: f64 = status
+        .escrow_burn_per_block
+        .as_deref()
+        .map(|b| b.trim_end_matches(|c: char| c.is_ascii_alphabetic()))
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(0.0);
+    let burnt = rate * height.saturating_sub(p.height) as f64;
+    if funds >= before - burnt + amount / 2.0 {
+        info!(dseq, "a recorded top-up landed");
+        status.pending_deposit = None;
+        return Ok(());
+    }
+    // Not landed: every tx carries a timeout height; past it (or past the default margin when
+    // the hash was never known), it never will.
+    let last = p.timeout_height.unwrap_or(p.height + TX_TIMEOUT_MARGIN);
+    if height > last {
+        warn!(dseq, "a recorded top-up never landed; planning it again");
+        status.pending_deposit = None;
+    }
+    Ok(())
+}
+
+/// The client's timeout-height margin (`RpcConfig::timeout_height_margin`'s default).
+const TX_TIMEOUT_MARGIN: u64 = 100;
+
+/// Writes the status facts now (an intent recorded before a broadcast).
+async fn persist_facts(
+    ctx: &Context,
+    resource: &mut Resource,
+    status: &AkashStatus,
+) -> Result<(), ReconcileError> {
+    let mut st = resource.status.clone();
+    status.write_into(&mut st);
+    *resource = ctx
+        .store
+        .write_status(&resource.key(), resource.metadata.resource_version, &st)
+        .await?;
+    Ok(())
+}
+
+/// A stored fault reason as the condition's one word (known reasons only; anything else
+/// reads `Degraded`).
+fn reason_word(reason: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "LeaseClosed",
+        "LeaseClosedOutOfBand",
+        "EscrowExhausted",
+        "ProviderUnreachable",
+        "ReplicasUnavailable",
+        "Unhealthy",
+        "ManifestRejected",
+        "ProviderGone",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == reason)
+        .copied()
+        .unwrap_or("Degraded")
+}
+
+/// Keeps `provider` out of this resource's bids for the configured cooldown.
+fn exclude(ctx: &Context, status: &mut AkashStatus, provider: &str, reason: &str) {
+    let until_ms = ctx.clock.now_ms() + ctx.config.timing.exclusion.as_millis() as i64;
+    let until = chrono::DateTime::from_timestamp_millis(until_ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    status.excluded.retain(|e| e.provider != provider);
+    status.excluded.push(super::status::ExcludedProvider {
+        provider: provider.to_owned(),
+        reason: reason.to_owned(),
+        until,
+        until_ms,
+    });
+}
+
+/// Marks the resource as healing a fault (the first fault of an episode keeps its start).
+fn note_fault(ctx: &Context, status: &mut AkashStatus, reason: &str, message: &str) {
+    let since_ms = status
+        .fault
+        .as_ref()
+        .map_or(ctx.clock.now_ms(), |f| f.since_ms);
+    status.fault = Some(super::status::FaultStatus {
+        reason: reason.to_owned(),
+        message: message.to_owned(),
+        since_ms,
+    });
+    ctx.metrics.fault(reason);
+}
+
+/// `30m`, `1h`, `45s`.
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s >= 60 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
 }
 
 fn short(version: &str) -> &str {
@@ -1057,6 +1578,7 @@ async fn write_lease(
 ) -> Result<(), ClientError> {
     let receipt = ctx.chain.create_lease(bid.clone()).await?;
     ctx.metrics.tx("create-lease", receipt.gas_used);
+    record(ctx, &bid.provider, ProviderEvent::Lease { price }).await;
     info!(provider = %bid.provider, price, dseq = bid.dseq, "lease created");
     event(
         ctx,
@@ -1183,6 +1705,52 @@ async fn wait_for_landing(ctx: &Context, hash: &str, timeout_height: u64) {
 }
 
 /// Records a failure that stops the reconcile before any step (a render error).
+/// The chain (or the store) did not answer while looking: say so without pretending to
+/// know more. A Ready resource stays Ready (its leases may well serve) and is marked
+/// Degraded with the reason; any other is not Ready, with the reason.
+async fn report_unobserved(ctx: &Context, resource: &mut Resource, e: &ReconcileError) {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let generation = resource.metadata.generation;
+    let mut st = resource.status.clone();
+    let mut akash = AkashStatus::from_status(&st);
+    akash.attempt = akash.attempt.saturating_add(1);
+    let mut changed = if akash.phase == Phase::Ready {
+        set_condition(
+            &mut st,
+            "Degraded",
+            ConditionStatus::True,
+            e.reason(),
+            &e.message,
+            generation,
+            &now,
+        )
+    } else {
+        set_condition(
+            &mut st,
+            "Ready",
+            ConditionStatus::False,
+            e.reason(),
+            &e.message,
+            generation,
+            &now,
+        )
+    };
+    let before = st.facts.clone();
+    akash.write_into(&mut st);
+    changed |= before != st.facts;
+    if !changed {
+        return;
+    }
+    match ctx
+        .store
+        .write_status(&resource.key(), resource.metadata.resource_version, &st)
+        .await
+    {
+        Ok(r) => *resource = r,
+        Err(err) => warn!(error = %err, "cannot record the failure in the status"),
+    }
+}
+
 async fn report_failure(
     ctx: &Context,
     resource: &mut Resource,
@@ -1273,13 +1841,47 @@ async fn write_status(
         generation,
         &now,
     );
-    let degraded = matches!(phase, Phase::Degraded) || (error.is_some() && p.previous.is_some());
-    let (dv, dr) = if degraded {
-        (ConditionStatus::True, reason)
-    } else {
-        (ConditionStatus::False, "AsExpected")
+    // A fault being healed keeps Degraded=True until Ready again.
+    let mut healed = None;
+    if phase == Phase::Ready {
+        if let Some(f) = akash.fault.take() {
+            healed = Some(f);
+        }
+    }
+    let degraded = matches!(phase, Phase::Degraded)
+        || (error.is_some() && p.previous.is_some())
+        || akash.fault.is_some();
+    let (dv, dr, dm) = match &akash.fault {
+        Some(f) if phase != Phase::Degraded => (
+            ConditionStatus::True,
+            reason_word(&f.reason),
+            f.message.clone(),
+        ),
+        _ if degraded => (ConditionStatus::True, reason, String::new()),
+        _ => (ConditionStatus::False, "AsExpected", String::new()),
     };
-    changed |= set_condition(&mut st, "Degraded", dv, dr, "", generation, &now);
+    changed |= set_condition(&mut st, "Degraded", dv, dr, &dm, generation, &now);
+    let (fv, fr, fm) = match &akash.funding_low {
+        Some(m) => (ConditionStatus::True, "FundingLow", m.clone()),
+        None => (ConditionStatus::False, "Funded", String::new()),
+    };
+    if akash.funding_low.is_some() || st.conditions.iter().any(|c| c.type_ == "FundingLow") {
+        changed |= set_condition(&mut st, "FundingLow", fv, fr, &fm, generation, &now);
+    }
+    if let Some(rate) = akash
+        .escrow_burn_per_block
+        .as_deref()
+        .map(|b| b.trim_end_matches(|c: char| c.is_ascii_alphabetic()))
+        .and_then(|b| b.parse::<f64>().ok())
+    {
+        ctx.metrics.escrow(
+            resource.kind.as_str(),
+            &resource.metadata.project,
+            &resource.metadata.name,
+            rate,
+            akash.funding_low.is_some(),
+        );
+    }
     st.observed_generation = Some(generation);
     let before = st.facts.clone();
     akash.write_into(&mut st);
@@ -1296,6 +1898,24 @@ async fn write_status(
         .store
         .write_status(&resource.key(), resource.metadata.resource_version, &st)
         .await?;
+    if let Some(f) = healed {
+        let took = Duration::from_millis((ctx.clock.now_ms() - f.since_ms).max(0) as u64);
+        ctx.metrics.healed(&f.reason, took);
+        info!(reason = %f.reason, seconds = took.as_secs_f64(), "healed");
+        event(
+            ctx,
+            resource,
+            EventType::Normal,
+            "Healed",
+            format!(
+                "Ready again {:.1}s after {} ({})",
+                took.as_secs_f64(),
+                f.reason,
+                f.message
+            ),
+        )
+        .await;
+    }
     if old_phase != phase {
         let type_ = match phase {
             Phase::Failed | Phase::Degraded => EventType::Warning,

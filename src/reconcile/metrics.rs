@@ -27,6 +27,11 @@ struct TxLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResourceLabels {
     kind: String,
     project: String,
@@ -58,6 +63,10 @@ pub struct Metrics {
     runway: Family<ResourceLabels, Gauge>,
     leader: Gauge,
     unmanaged: Gauge,
+    faults: Family<ReasonLabels, Counter>,
+    heal: Family<ReasonLabels, Histogram>,
+    burn: Family<ResourceLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    funding_low: Family<ResourceLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -124,7 +133,37 @@ impl Metrics {
         );
         let unmanaged = Gauge::default();
         registry.register("unmanaged_deployments", "Active deployments of the wallet that af-operator never recorded (reported, never closed)", unmanaged.clone());
+        let faults = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "faults",
+            "Faults detected on leases, by condition reason",
+            faults.clone(),
+        );
+        let heal = Family::<ReasonLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.5, 2.0, 14))
+        });
+        registry.register(
+            "heal_seconds",
+            "Time from a fault's detection to Ready again, by the fault's reason",
+            heal.clone(),
+        );
+        let burn = Family::<ResourceLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "escrow_burn_per_block",
+            "What a deployment's leases draw from its escrow per block",
+            burn.clone(),
+        );
+        let funding_low = Family::<ResourceLabels, Gauge>::default();
+        registry.register(
+            "funding_low",
+            "1 while the wallet cannot fund a resource's escrow top-up",
+            funding_low.clone(),
+        );
         Metrics {
+            faults,
+            heal,
+            burn,
+            funding_low,
             role: std::sync::atomic::AtomicU8::new(0),
             chain_ok_ms: std::sync::atomic::AtomicI64::new(0),
             registry: Mutex::new(registry),
@@ -187,6 +226,37 @@ impl Metrics {
                 name: name.to_owned(),
             })
             .set(seconds);
+    }
+
+    /// A fault was detected.
+    pub fn fault(&self, reason: &str) {
+        self.faults
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A fault was healed after `took`.
+    pub fn healed(&self, reason: &str, took: Duration) {
+        self.heal
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// A deployment's escrow burn per block, and whether its funding is low.
+    pub fn escrow(&self, kind: &str, project: &str, name: &str, burn: f64, funding_low: bool) {
+        let l = ResourceLabels {
+            kind: kind.to_owned(),
+            project: project.to_owned(),
+            name: name.to_owned(),
+        };
+        self.burn.get_or_create(&l).set(burn);
+        self.funding_low
+            .get_or_create(&l)
+            .set(i64::from(funding_low));
     }
 
     /// Whether this replica leads (it stands by otherwise).

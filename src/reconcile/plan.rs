@@ -28,6 +28,40 @@ pub struct Desired {
     pub health_checked: bool,
     /// Consecutive failures that make a lease unhealthy.
     pub failure_threshold: u32,
+    /// When to top up the escrow, and to how much runway.
+    pub escrow: Option<EscrowPolicy>,
+}
+
+/// Escrow top-ups: when the runway falls under `top_up_below`, deposit up to `top_up_to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EscrowPolicy {
+    /// Top up when the runway is shorter.
+    pub top_up_below: Duration,
+    /// The runway a top-up restores.
+    pub top_up_to: Duration,
+}
+
+/// A deployment group's state on chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupPhase {
+    /// Open: it has an order or a lease.
+    #[default]
+    Open,
+    /// Paused (its provider closed the lease): no order until it is started again.
+    Paused,
+    /// Its escrow ran dry.
+    InsufficientFunds,
+    /// Closed for good.
+    Closed,
+}
+
+/// A lease that is no longer active, as the chain says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedLease {
+    /// The lease's state: `closed`, `insufficient_funds`.
+    pub state: String,
+    /// `LeaseClosedReason` (1 owner, 10000–10004 provider, 20000 insufficient funds).
+    pub reason: i32,
 }
 
 /// One deployment as the chain has it.
@@ -37,8 +71,8 @@ pub struct ChainDeployment {
     pub active: bool,
     /// Its manifest version (hex).
     pub hash: String,
-    /// Its groups: gseq, spec, whether open.
-    pub groups: Vec<(u32, GroupSpec, bool)>,
+    /// Its groups: gseq, spec, state.
+    pub groups: Vec<(u32, GroupSpec, GroupPhase)>,
     /// Its active leases.
     pub leases: Vec<LeaseID>,
     /// Open bids on its open orders, with their price per block (a decimal).
@@ -50,6 +84,8 @@ pub struct ChainDeployment {
     pub lease_prices: BTreeMap<LeaseKey, f64>,
     /// The escrow account's funds left (a decimal) and their denomination.
     pub escrow: Option<(f64, String)>,
+    /// Leases the status tracks that are no longer active, with why.
+    pub closed_leases: BTreeMap<LeaseKey, ClosedLease>,
 }
 
 /// What a lease's provider says.
@@ -61,6 +97,10 @@ pub struct LeaseHealth {
     pub healthy: bool,
     /// The URIs the provider serves the lease's services at.
     pub uris: Vec<String>,
+    /// The provider's gateway did not answer (in time).
+    pub unreachable: bool,
+    /// The provider is no longer registered on chain.
+    pub provider_gone: bool,
 }
 
 /// Everything the planner looks at.
@@ -87,6 +127,10 @@ pub struct Observed {
     pub in_flight: BTreeMap<u64, u64>,
     /// Groups `(dseq, gseq)` whose lease is being created right now (detached).
     pub leasing: std::collections::BTreeSet<(u64, u32)>,
+    /// Failures per provider in our record of it: fewer wins a tie on price.
+    pub provider_failures: BTreeMap<String, u32>,
+    /// A top-up of the escrow was sent and its outcome is not known yet.
+    pub deposit_in_flight: bool,
 }
 
 /// A lease without its owner (the owner is always us).
@@ -140,6 +184,45 @@ pub enum Step {
         /// The lease.
         lease: LeaseID,
     },
+    /// Close a broken lease; its provider is kept out of this resource's bids for a while.
+    CloseLease {
+        /// The lease.
+        lease: LeaseID,
+        /// The fault, one CamelCase word (`Unhealthy`, `ProviderUnreachable`, …).
+        reason: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// A lease closed without us: say so; when its provider closed it, keep that provider
+    /// out of this resource's bids for a while.
+    LeaseLost {
+        /// The lease.
+        lease: LeaseID,
+        /// `LeaseClosed`, `LeaseClosedOutOfBand`, `EscrowExhausted`.
+        reason: &'static str,
+        /// For people.
+        message: String,
+        /// Whether its provider is excluded for a while.
+        exclude: bool,
+    },
+    /// Start a group its provider paused (by closing the lease): a new order, new bids.
+    StartGroup {
+        /// The dseq.
+        dseq: u64,
+        /// The group.
+        gseq: u32,
+    },
+    /// Top up the escrow.
+    Deposit {
+        /// The dseq.
+        dseq: u64,
+        /// The amount, in the escrow's smallest unit.
+        amount: u128,
+        /// The escrow's denomination.
+        denom: String,
+        /// The runway before the top-up, in seconds (for the event).
+        runway_secs: i64,
+    },
     /// Close a deployment of ours.
     CloseDeployment {
         /// The dseq.
@@ -182,6 +265,11 @@ pub struct Timing {
     /// A replacement deployment not Ready after this leaves the resource Degraded (the old
     /// deployment keeps serving).
     pub rollout_timeout: Duration,
+    /// How long a provider stays out of a resource's bids after a fault of its lease.
+    pub exclusion: Duration,
+    /// Consecutive looks at which a provider's gateway did not answer before its lease is
+    /// given up (`ProviderUnreachable`).
+    pub unreachable_threshold: u32,
 }
 
 impl Default for Timing {
@@ -191,6 +279,8 @@ impl Default for Timing {
             rollout_timeout: Duration::from_secs(600),
             bid_timeout: Duration::from_secs(300),
             poll: Duration::from_secs(2),
+            exclusion: Duration::from_secs(30 * 60),
+            unreachable_threshold: 3,
         }
     }
 }
@@ -428,17 +518,99 @@ fn plan_newest(
         steps.push(Step::UpdateDeployment { dseq });
     }
 
+    // Leases the status tracks that the chain no longer has active: closed by their
+    // provider, by another tool with our wallet, or by the escrow running dry.
+    let mut faults: Vec<&'static str> = Vec::new();
+    let mut fault_messages: Vec<String> = Vec::new();
+    for t in obs
+        .status
+        .leases
+        .iter()
+        .filter(|t| t.dseq == dseq.to_string())
+    {
+        let key = lease_key_of_status(t);
+        if dep.leases.iter().any(|l| lease_key(l) == key) {
+            continue;
+        }
+        let lease = LeaseID {
+            owner: newest.owner.clone(),
+            dseq,
+            gseq: t.gseq,
+            oseq: t.oseq,
+            provider: t.provider.clone(),
+            bseq: 0,
+        };
+        let closed = dep.closed_leases.get(&key);
+        let code = closed.map_or(0, |c| c.reason);
+        let (reason, exclude, message) = match code {
+            1 => (
+                "LeaseClosedOutOfBand",
+                false,
+                format!(
+                    "lease {dseq}/{}/{} at {} was closed by this wallet outside af-operator (another tool or a person); re-placing it",
+                    t.gseq, t.oseq, t.provider
+                ),
+            ),
+            20000 => (
+                "EscrowExhausted",
+                false,
+                format!(
+                    "lease {dseq}/{}/{} at {} was closed: the escrow ran dry (insufficient funds)",
+                    t.gseq, t.oseq, t.provider
+                ),
+            ),
+            _ => (
+                "LeaseClosed",
+                true,
+                format!(
+                    "{} closed lease {dseq}/{}/{} ({}); re-placing it on another provider",
+                    t.provider,
+                    t.gseq,
+                    t.oseq,
+                    lease_closed_reason(code)
+                ),
+            ),
+        };
+        faults.push(reason);
+        fault_messages.push(message.clone());
+        steps.push(Step::LeaseLost {
+            lease,
+            reason,
+            message,
+            exclude,
+        });
+    }
+
+    let excluded = |provider: &str| {
+        obs.status
+            .excluded
+            .iter()
+            .any(|e| e.provider == provider && e.until_ms > obs.now_ms)
+    };
+
     // Per group: a lease, the manifest, replicas, health.
     let mut waiting_bids: Vec<String> = Vec::new();
     let mut no_bids: Vec<String> = Vec::new();
     let mut starting = 0usize;
-    let mut unhealthy = Vec::new();
     let mut wait: Option<Duration> = None;
     let mut leasing = false;
     let mut sent_all = version_on_chain;
-    for (gseq, group, open) in &dep.groups {
-        if !open {
-            continue;
+    let mut reorder: Vec<String> = Vec::new();
+    for (gseq, group, state) in &dep.groups {
+        match state {
+            GroupPhase::Open => {}
+            GroupPhase::Paused => {
+                // Its provider closed the lease (the chain pauses the group): a new order.
+                steps.push(Step::StartGroup { dseq, gseq: *gseq });
+                waiting_bids.push(group.name.clone());
+                sent_all = false;
+                wait = min_opt(wait, timing.poll);
+                continue;
+            }
+            GroupPhase::InsufficientFunds | GroupPhase::Closed => {
+                reorder.push(group.name.clone());
+                continue;
+            }
         }
         let lease = dep.leases.iter().find(|l| l.gseq == *gseq);
         let Some(lease) = lease else {
@@ -449,12 +621,20 @@ fn plan_newest(
                 wait = min_opt(wait, timing.poll);
                 continue;
             }
-            let bids: Vec<&(BidID, f64)> = dep
+            let offered: Vec<&(BidID, f64)> = dep
                 .bids
                 .iter()
                 .filter(|(b, _)| b.gseq == *gseq)
                 .filter(|(b, _)| desired.allow.is_empty() || desired.allow.contains(&b.provider))
                 .filter(|(b, _)| !desired.deny.contains(&b.provider))
+                .collect();
+            let shunned = offered
+                .iter()
+                .filter(|(b, _)| excluded(&b.provider))
+                .count();
+            let bids: Vec<&(BidID, f64)> = offered
+                .into_iter()
+                .filter(|(b, _)| !excluded(&b.provider))
                 .collect();
             let tracked = obs
                 .status
@@ -467,11 +647,14 @@ fn plan_newest(
             if bids.is_empty() {
                 let waited = Duration::from_millis((obs.now_ms - since_ms).max(0) as u64);
                 if waited >= timing.bid_timeout {
-                    no_bids.push(format!(
-                        "{} (at most {} per block)",
-                        group.name,
-                        max_price(group)
-                    ));
+                    let mut why = format!("{} (at most {} per block", group.name, max_price(group));
+                    if shunned > 0 {
+                        why.push_str(&format!(
+                            "; {shunned} bid(s) from providers excluded after faults"
+                        ));
+                    }
+                    why.push(')');
+                    no_bids.push(why);
                 } else {
                     waiting_bids.push(group.name.clone());
                 }
@@ -489,10 +672,12 @@ fn plan_newest(
                 wait = min_opt(wait, window_left);
                 continue;
             }
+            let failures = |p: &str| obs.provider_failures.get(p).copied().unwrap_or(0);
             let best = bids
                 .iter()
                 .min_by(|(a, pa), (b, pb)| {
                     pa.total_cmp(pb)
+                        .then_with(|| failures(&a.provider).cmp(&failures(&b.provider)))
                         .then_with(|| a.provider.cmp(&b.provider))
                         .then_with(|| a.oseq.cmp(&b.oseq))
                 })
@@ -522,7 +707,41 @@ fn plan_newest(
             starting += 1;
             continue;
         }
+        let at = format!(
+            "lease {dseq}/{}/{} at {}",
+            lease.gseq, lease.oseq, lease.provider
+        );
+        let mut give_up = |reason: &'static str, message: String, steps: &mut Vec<Step>| {
+            faults.push(reason);
+            fault_messages.push(message.clone());
+            steps.push(Step::CloseLease {
+                lease: lease.clone(),
+                reason,
+                message,
+            });
+        };
+        let threshold = desired.failure_threshold.max(1);
         match obs.health.get(&lease_key(lease)) {
+            Some(h) if h.provider_gone => {
+                give_up(
+                    "ProviderGone",
+                    format!("{at}: the provider is no longer registered on chain"),
+                    &mut steps,
+                );
+            }
+            Some(h) if h.unreachable => {
+                let n = tracked.map_or(0, |t| t.unreachable).saturating_add(1);
+                if n >= timing.unreachable_threshold.max(1) {
+                    give_up(
+                        "ProviderUnreachable",
+                        format!("{at}: the provider's gateway did not answer {n} times in a row"),
+                        &mut steps,
+                    );
+                } else if !tracked.is_some_and(|t| t.healthy) {
+                    starting += 1;
+                }
+                wait = min_opt(wait, timing.poll);
+            }
             Some(h) if h.available && h.healthy => {}
             Some(h) if h.available => {
                 // This look's failure counts too: `failureThreshold` consecutive failures make
@@ -530,10 +749,27 @@ fn plan_newest(
                 // is looked at again soon), one that never was is still starting.
                 let failures = tracked.map_or(0, |t| t.health_failures).saturating_add(1);
                 let was_healthy = tracked.is_some_and(|t| t.healthy);
-                if failures >= desired.failure_threshold.max(1) {
-                    unhealthy.push(group.name.clone());
-                    starting += 1;
+                if failures >= threshold {
+                    give_up(
+                        "Unhealthy",
+                        format!("{at}: the health check failed {failures} times in a row"),
+                        &mut steps,
+                    );
                 } else if !was_healthy {
+                    starting += 1;
+                }
+                wait = min_opt(wait, timing.poll);
+            }
+            Some(_) if tracked.is_some_and(|t| t.was_available) => {
+                // It had its replicas and lost some.
+                let n = tracked.map_or(0, |t| t.unavailable).saturating_add(1);
+                if n >= threshold {
+                    give_up(
+                        "ReplicasUnavailable",
+                        format!("{at}: fewer replicas available than asked, {n} looks in a row"),
+                        &mut steps,
+                    );
+                } else if !tracked.is_some_and(|t| t.healthy) {
                     starting += 1;
                 }
                 wait = min_opt(wait, timing.poll);
@@ -545,7 +781,47 @@ fn plan_newest(
         }
     }
 
-    let mut p = if !no_bids.is_empty() {
+    if !reorder.is_empty() {
+        // A group that cannot be ordered again: a new deployment replaces this one (the
+        // healthy rest keeps serving until it is Ready).
+        let mut p = Plan::new(
+            Phase::Degraded,
+            "GroupClosed",
+            format!(
+                "group(s) {} of deployment {dseq} can no longer be ordered; a new deployment replaces it",
+                reorder.join(", ")
+            ),
+        );
+        p.steps = steps;
+        p.steps.push(Step::CreateDeployment);
+        return p;
+    }
+
+    // The escrow: topped up before it runs dry, never twice for one need.
+    if let (Some(policy), Some((funds, denom))) = (&desired.escrow, &dep.escrow) {
+        let rate: f64 = dep.lease_prices.values().sum();
+        if rate > 0.0 && obs.block_time_ms > 0.0 && !obs.deposit_in_flight {
+            let runway_ms = funds / rate * obs.block_time_ms;
+            if runway_ms < policy.top_up_below.as_millis() as f64 {
+                let target = policy.top_up_to.as_millis() as f64 / obs.block_time_ms * rate;
+                let amount = (target - funds).ceil();
+                if amount >= 1.0 {
+                    steps.push(Step::Deposit {
+                        dseq,
+                        amount: amount as u128,
+                        denom: denom.clone(),
+                        runway_secs: (runway_ms / 1000.0).floor() as i64,
+                    });
+                }
+            }
+        }
+    }
+
+    let mut p = if !faults.is_empty() {
+        let mut p = Plan::new(Phase::Degraded, faults[0], fault_messages.join("; "));
+        p.wait = Some(Duration::ZERO);
+        p
+    } else if !no_bids.is_empty() {
         let mut p = Plan::new(
             Phase::Bidding,
             "NoBids",
@@ -565,13 +841,7 @@ fn plan_newest(
         )
     } else if leasing {
         Plan::new(Phase::Leasing, "Leasing", "creating leases")
-    } else if !unhealthy.is_empty() {
-        Plan::new(
-            Phase::Degraded,
-            "Unhealthy",
-            format!("health check failing on group(s) {}", unhealthy.join(", ")),
-        )
-    } else if starting > 0 || !steps.is_empty() {
+    } else if starting > 0 || steps.iter().any(|s| !matches!(s, Step::Deposit { .. })) {
         Plan::new(
             Phase::Starting,
             "Starting",
@@ -592,6 +862,20 @@ fn plan_newest(
     p.wait = p.wait.or(wait);
     p.steps = steps;
     p
+}
+
+/// Words for a `LeaseClosedReason`.
+pub fn lease_closed_reason(code: i32) -> String {
+    match code {
+        0 => "reason unknown".into(),
+        1 => "closed by the owner".into(),
+        10000 => "reason 10000: unstable".into(),
+        10001 => "reason 10001: decommission".into(),
+        10002 => "reason 10002: unspecified".into(),
+        10003 => "reason 10003: manifest timeout".into(),
+        20000 => "reason 20000: insufficient funds".into(),
+        n => format!("reason {n}"),
+    }
 }
 
 /// Whether a tracked lease is `lease`.

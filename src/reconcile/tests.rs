@@ -185,6 +185,26 @@ impl Store for ClockHeld {
 }
 
 #[async_trait]
+impl crate::store::ProviderRecords for ClockHeld {
+    async fn record_provider(
+        &self,
+        owner: &str,
+        provider: &str,
+        event: &crate::store::ProviderEvent,
+    ) -> Result<(), StoreError> {
+        let _hold = hold_clock();
+        self.0.record_provider(owner, provider, event).await
+    }
+    async fn provider_records(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<crate::store::ProviderRecord>, StoreError> {
+        let _hold = hold_clock();
+        self.0.provider_records(owner).await
+    }
+}
+
+#[async_trait]
 impl IntentStore for ClockHeld {
     async fn record_intent(&self, intent: &DeploymentIntent) -> Result<(), StoreError> {
         let _hold = hold_clock();
@@ -256,6 +276,7 @@ async fn harness_with(config: ControllerConfig) -> Harness {
     let ctx = Arc::new(Context::new(ContextParts {
         store: store.clone(),
         intents: store.clone(),
+        records: store.clone(),
         chain: chain.clone(),
         gateway: gateway.clone(),
         renderer: Arc::new(Renderer::new(TemplateSource::builtin())),
@@ -768,10 +789,20 @@ async fn a_rejected_manifest_closes_the_lease_and_rebids() {
         (ConditionStatus::False, "ManifestRejected".into())
     );
 
-    // The group is still open: a new order (oseq 2), on which the provider bids again.
+    // The provider that refused is kept out for a while.
+    assert!(s
+        .excluded
+        .iter()
+        .any(|e| e.provider == p0 && e.reason == "ManifestRejected"));
+
+    // The group is still open: a new order (oseq 2). The refusing provider's bid there is
+    // passed over; another's wins.
     h.gateway.set_rejecting(None);
     h.chain
-        .add_bid(dseq, 1, 2, &p0, 10)
+        .add_bid(dseq, 1, 2, &p0, 5)
+        .expect("a bid on the new order");
+    h.chain
+        .add_bid(dseq, 1, 2, &h.provider(1), 10)
         .expect("a bid on the new order");
     h.reconcile_until(10, |s| s.phase == Phase::Ready).await;
     let s = h.status().await;
@@ -811,39 +842,55 @@ async fn failing_health_checks_degrade_and_recover() {
         "one failure of {threshold} tolerated: {s:?}"
     );
 
-    // The threshold-th consecutive failure: Degraded.
+    // The threshold-th consecutive failure: the lease is given up (closed on chain), its
+    // provider excluded, the resource Degraded with the reason.
+    let first = h.status().await.provider.expect("a provider");
     tokio::time::sleep(Duration::from_secs(2)).await;
     h.reconcile().await.expect("second failure");
     let r = h.resource().await;
     let s = AkashStatus::from_status(&r.status);
-    assert_eq!(s.leases[0].health_failures, threshold);
-    assert_eq!(s.phase, Phase::Degraded, "{s:?}");
-    assert_eq!(condition(&r, "Degraded").0, ConditionStatus::True);
+    assert!(s.leases.is_empty(), "{s:?}");
+    assert_ne!(s.phase, Phase::Ready, "{s:?}");
+    assert_eq!(
+        condition(&r, "Degraded"),
+        (ConditionStatus::True, "Unhealthy".into())
+    );
     assert_eq!(condition(&r, "Ready").0, ConditionStatus::False);
-    let degraded = h.events().await;
-    assert!(degraded
+    assert_eq!(h.writes_of(CLOSE_LEASE), 1);
+    assert!(s
+        .excluded
         .iter()
-        .any(|e| e.reason == "Degraded" && e.type_ == "Warning"));
+        .any(|e| e.provider == first && e.reason == "Unhealthy"));
+    assert_eq!(
+        s.fault.as_ref().map(|f| f.reason.as_str()),
+        Some("Unhealthy")
+    );
+    let events = h.events().await;
+    assert!(events
+        .iter()
+        .any(|e| e.reason == "Unhealthy" && e.type_ == "Warning"));
 
-    // More failures keep counting; nothing is written on chain meanwhile.
-    let writes = h.chain.writes();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    h.reconcile().await.expect("third failure");
-    assert_eq!(h.status().await.leases[0].health_failures, threshold + 1);
-    assert_eq!(h.status().await.phase, Phase::Degraded);
-    assert_eq!(h.chain.writes(), writes);
-
-    // Healthy again: Ready, the counter reset, Degraded False.
+    // Re-placed on the new order: the excluded provider's bid is passed over.
     h.probe.answer(200);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    h.reconcile().await.expect("healthy");
+    let dseq = current_dseq(&s);
+    let other = if first == h.provider(0) {
+        h.provider(1)
+    } else {
+        h.provider(0)
+    };
+    h.chain.add_bid(dseq, 1, 2, &first, 1).expect("bid");
+    h.chain.add_bid(dseq, 1, 2, &other, 30).expect("bid");
+    h.reconcile_until(20, |s| s.phase == Phase::Ready).await;
     let r = h.resource().await;
     let s = AkashStatus::from_status(&r.status);
-    assert_eq!(s.phase, Phase::Ready);
+    assert_eq!(s.provider.as_deref(), Some(other.as_str()));
     assert_eq!(s.leases[0].health_failures, 0);
     assert!(s.leases[0].healthy);
+    assert!(s.fault.is_none());
     assert_eq!(condition(&r, "Degraded").0, ConditionStatus::False);
     assert_eq!(condition(&r, "Ready").0, ConditionStatus::True);
+    assert!(h.events().await.iter().any(|e| e.reason == "Healed"));
+    assert_eq!(h.writes_of(CREATE_DEPLOYMENT), 1, "the same deployment");
 }
 
 // 6. Delete: the deployment closed on chain, then the finalizer goes, then the resource.

@@ -89,6 +89,71 @@ pub struct LeaseStatus {
     /// The URIs the provider serves this lease's services at.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uris: Vec<String>,
+    /// Consecutive looks at which the provider's gateway did not answer (in time).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unreachable: u32,
+    /// Consecutive looks, after the lease had its replicas, at which it had fewer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unavailable: u32,
+    /// Whether every replica was available at some look.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub was_available: bool,
+    /// When the lease was first seen (ms since the epoch), for the time to first healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ms: Option<i64>,
+    /// How long after it was first seen the lease first passed its health check (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_after_ms: Option<i64>,
+}
+
+/// A provider that does not win bids of this resource until `until_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ExcludedProvider {
+    /// The provider's address.
+    pub provider: String,
+    /// Why (a condition reason: `LeaseClosed`, `Unhealthy`, `ProviderUnreachable`, …).
+    pub reason: String,
+    /// When the exclusion ends (RFC 3339).
+    pub until: String,
+    /// When the exclusion ends, in milliseconds since the epoch.
+    pub until_ms: i64,
+}
+
+/// A top-up of an escrow account, recorded before its broadcast: after a crash it is
+/// checked against the escrow's balance and the tx, never sent twice for one need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingDeposit {
+    /// The deployment.
+    pub dseq: String,
+    /// The amount, in the escrow's smallest unit.
+    pub amount: String,
+    /// Its denomination.
+    pub denom: String,
+    /// The escrow's funds when the intent was recorded (a decimal).
+    pub balance_before: String,
+    /// The chain's height then.
+    pub height: u64,
+    /// The hash of the tx, once broadcast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<String>,
+    /// The last height that tx can land at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_height: Option<u64>,
+}
+
+/// A fault being healed: `Degraded=True` with this reason while it lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultStatus {
+    /// One CamelCase word (`LeaseClosed`, `ProviderUnreachable`, `ReplicasUnavailable`,
+    /// `Unhealthy`, `ManifestRejected`, `ProviderGone`, `FundingLow`).
+    pub reason: String,
+    /// For people.
+    pub message: String,
+    /// When it was detected, in milliseconds since the epoch.
+    pub since_ms: i64,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -105,7 +170,8 @@ pub struct BiddingStatus {
     pub gseq: u32,
     /// The order.
     pub oseq: u32,
-    /// When the order was first seen, in milliseconds since the epoch.
+    /// When the order was first seen, in milliseconds since the epoch (the bid timeout counts
+    /// from it).
     pub since_ms: i64,
     /// When its first bid was seen, in milliseconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,6 +243,21 @@ pub struct AkashStatus {
     /// Seconds until the escrow runs dry at the current lease prices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escrow_runway_seconds: Option<i64>,
+    /// What the leases draw from the escrow, per block, e.g. `12.5uact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escrow_burn_per_block: Option<String>,
+    /// Providers that do not win this resource's bids for a while, after a fault.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<ExcludedProvider>,
+    /// The fault being healed, if any (`Degraded=True` while it lasts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultStatus>,
+    /// A top-up of the escrow recorded before its broadcast and not yet known to have landed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_deposit: Option<PendingDeposit>,
+    /// Why the wallet cannot fund this resource's escrow (the `FundingLow` condition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding_low: Option<String>,
     /// A chain write started and not yet known to have landed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_intent: Option<PendingIntent>,

@@ -5,12 +5,13 @@
 //! with migrations per dialect embedded and applied at start. One test suite runs against both.
 //! [`TokenStore`] keeps the digests of API tokens in the same database, [`SecretRecords`] the
 //! sealed values of the secret vault (never plaintext), and [`IntentStore`] the deployment
-//! intents. [`feed`] is the one shared watcher of the change feed, and [`leader`] elects one
+//! intents and [`ProviderRecords`] our record of each provider. [`feed`] is the one shared watcher of the change feed, and [`leader`] elects one
 //! reconciling daemon among several over the same store.
 
 pub mod feed;
 pub mod intents;
 pub mod leader;
+pub mod providers;
 pub mod secrets;
 pub mod selector;
 pub mod sql;
@@ -24,6 +25,7 @@ use crate::spec::{Kind, Resource, ResourceInput, ResourceKey, Status};
 pub use feed::{ChangeCursor, ChangeFeed};
 pub use intents::{DeploymentIntent, IntentState, IntentStore};
 pub use leader::{elect, LeaderConfig, LeaderHandle, LeaderLease};
+pub use providers::{ProviderEvent, ProviderRecord, ProviderRecords};
 pub use secrets::{SecretRecord, SecretRecords};
 pub use selector::LabelSelector;
 pub use tokens::{NewToken, TokenRecord, TokenStore};

@@ -7,6 +7,7 @@ mod common;
 mod devnet_chain;
 mod devnet_providers;
 mod examples;
+mod healing;
 mod hostile;
 mod readme;
 mod reconcile;

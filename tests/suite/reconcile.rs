@@ -79,7 +79,40 @@ async fn devnet() -> Devnet {
     .expect("devnet")
 }
 
+/// The test controllers' settings: a fast resync, short bid window and poll.
+pub(crate) fn fast_controller() -> ControllerConfig {
+    ControllerConfig {
+        resync: Duration::from_secs(2),
+        timing: Timing {
+            bid_window: Duration::from_millis(200),
+            bid_timeout: Duration::from_secs(30),
+            poll: Duration::from_millis(100),
+            ..Timing::default()
+        },
+        ..ControllerConfig::default()
+    }
+}
+
 async fn start(dn: &Devnet, url: &str) -> (Daemon, watch::Sender<bool>) {
+    start_with(dn, url, fast_controller()).await
+}
+
+/// The daemon (controllers, no API) against `dn`, wallet test account 0.
+pub(crate) async fn start_with(
+    dn: &Devnet,
+    url: &str,
+    controller: ControllerConfig,
+) -> (Daemon, watch::Sender<bool>) {
+    start_as(dn, url, controller, 0).await
+}
+
+/// The daemon against `dn` with the wallet of test account `seed`.
+pub(crate) async fn start_as(
+    dn: &Devnet,
+    url: &str,
+    controller: ControllerConfig,
+    seed: u64,
+) -> (Daemon, watch::Sender<bool>) {
     let (tx, rx) = watch::channel(false);
     let d = daemon::start(
         DaemonConfig {
@@ -89,22 +122,13 @@ async fn start(dn: &Devnet, url: &str) -> (Daemon, watch::Sender<bool>) {
             chain: Some(ChainConfig {
                 endpoints: vec![dn.rpc_url()],
                 chain_id: Some(dn.chain_id().to_owned()),
-                wallet: af_operator::devnet::test_account(0).0,
+                wallet: af_operator::devnet::test_account(seed).0,
                 gas_price_uakt: 0.025,
                 gas_adjustment: 1.3,
                 tx_poll: Duration::from_millis(30),
                 devnet_control: Some(dn.control_url()),
             }),
-            controller: ControllerConfig {
-                resync: Duration::from_secs(2),
-                timing: Timing {
-                    bid_window: Duration::from_millis(200),
-                    bid_timeout: Duration::from_secs(30),
-                    poll: Duration::from_millis(100),
-                    ..Timing::default()
-                },
-                ..ControllerConfig::default()
-            },
+            controller,
             templates: af_operator::render::TemplateSource::builtin(),
             secrets: Arc::new(af_operator::reconcile::context::StaticSecrets(Arc::new(
                 af_operator::render::FileSecrets::default(),
@@ -119,7 +143,7 @@ async fn start(dn: &Devnet, url: &str) -> (Daemon, watch::Sender<bool>) {
     (d, tx)
 }
 
-async fn apply(store: &dyn Store, yaml: &str) {
+pub(crate) async fn apply(store: &dyn Store, yaml: &str) {
     let docs = load_str("test.yaml", yaml).expect("valid");
     let inputs: Vec<_> = docs.into_iter().map(|d| d.input).collect();
     store.apply(&inputs).await.expect("apply");
@@ -148,7 +172,7 @@ async fn until_ready(store: &dyn Store, generation: i64, what: &str) -> Resource
     }
 }
 
-async fn chain_client(dn: &Devnet) -> RpcChain {
+pub(crate) async fn chain_client(dn: &Devnet) -> RpcChain {
     RpcChain::connect(
         RpcConfig {
             endpoints: vec![dn.rpc_url()],
@@ -161,7 +185,7 @@ async fn chain_client(dn: &Devnet) -> RpcChain {
     .expect("chain")
 }
 
-async fn active_dseqs(chain: &RpcChain) -> Vec<u64> {
+pub(crate) async fn active_dseqs(chain: &RpcChain) -> Vec<u64> {
     let owner = chain.owner().to_owned();
     let page = chain
         .deployments(
@@ -174,7 +198,7 @@ async fn active_dseqs(chain: &RpcChain) -> Vec<u64> {
     page.items.iter().map(|d| d.deployment.id.dseq).collect()
 }
 
-fn dseq_of(r: &Resource) -> u64 {
+pub(crate) fn dseq_of(r: &Resource) -> u64 {
     AkashStatus::from_status(&r.status)
         .dseq
         .expect("dseq")

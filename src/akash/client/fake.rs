@@ -513,6 +513,13 @@ impl AkashChain for FakeChain {
         reads::provider(self, owner).await
     }
 
+    async fn provider_audits(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<crate::akash::proto::audit::v1::AuditedProvider>> {
+        reads::provider_audits(self, owner).await
+    }
+
     async fn certificates(
         &self,
         owner: &str,

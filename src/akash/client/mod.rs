@@ -355,6 +355,11 @@ pub trait AkashChain: Send + Sync {
     ) -> Result<Page<mv1beta5::QueryLeaseResponse>>;
     /// A provider (host_uri, attributes); [`ClientError::NotFound`] if absent.
     async fn provider(&self, owner: &str) -> Result<provider::Provider>;
+    /// The attributes auditors signed for the provider `owner`, one entry per auditor.
+    async fn provider_audits(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<crate::akash::proto::audit::v1::AuditedProvider>>;
     /// Certificates of `owner` in `state` (only the one with `serial`, decimal, when given).
     async fn certificates(
         &self,

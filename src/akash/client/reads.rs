@@ -152,6 +152,21 @@ pub(crate) async fn provider<Q: QueryRaw + ?Sized>(
     Ok(resp.provider)
 }
 
+pub(crate) async fn provider_audits<Q: QueryRaw + ?Sized>(
+    q: &Q,
+    owner: &str,
+) -> Result<Vec<crate::akash::proto::audit::v1::AuditedProvider>> {
+    let resp = query(
+        q,
+        &crate::akash::proto::audit::v1::QueryProviderAttributesRequest {
+            owner: owner.to_owned(),
+            pagination: None,
+        },
+    )
+    .await?;
+    Ok(resp.providers)
+}
+
 pub(crate) async fn certificates<Q: QueryRaw + ?Sized>(
     q: &Q,
     owner: &str,

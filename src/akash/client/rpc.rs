@@ -996,6 +996,13 @@ impl AkashChain for RpcChain {
         reads::provider(&*self.rpc, owner).await
     }
 
+    async fn provider_audits(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<crate::akash::proto::audit::v1::AuditedProvider>> {
+        reads::provider_audits(&*self.rpc, owner).await
+    }
+
     async fn certificates(
         &self,
         owner: &str,

@@ -24,6 +24,7 @@ fn desired() -> Desired {
         deny: vec![],
         health_checked: true,
         failure_threshold: 3,
+        escrow: None,
     }
 }
 
@@ -49,7 +50,7 @@ fn dep(version: &str, groups: &[&str]) -> ChainDeployment {
         groups: groups
             .iter()
             .enumerate()
-            .map(|(i, g)| (i as u32 + 1, group(g), true))
+            .map(|(i, g)| (i as u32 + 1, group(g), GroupPhase::Open))
             .collect(),
         ..ChainDeployment::default()
     }
@@ -265,6 +266,7 @@ fn a_lease_gets_the_manifest_then_waits_for_replicas_and_health_then_ready() {
             available: true,
             healthy: true,
             uris: vec![],
+            ..LeaseHealth::default()
         },
     );
     let p = plan(Some(&desired()), &o, &t());
@@ -273,7 +275,7 @@ fn a_lease_gets_the_manifest_then_waits_for_replicas_and_health_then_ready() {
 }
 
 #[test]
-fn an_unhealthy_lease_past_the_threshold_is_degraded() {
+fn an_unhealthy_lease_past_the_threshold_is_closed_and_its_provider_excluded() {
     let mut o = obs();
     o.intents = vec![intent(7, IntentState::Active, "v1")];
     let l = lease(7, 1, "akash1p");
@@ -289,11 +291,17 @@ fn an_unhealthy_lease_past_the_threshold_is_degraded() {
             available: true,
             healthy: false,
             uris: vec![],
+            ..LeaseHealth::default()
         },
     );
     let p = plan(Some(&desired()), &o, &t());
     assert_eq!(p.phase, Phase::Degraded);
     assert_eq!(p.reason, "Unhealthy");
+    assert!(
+        matches!(&p.steps[..], [Step::CloseLease { lease, reason: "Unhealthy", .. }] if *lease == l),
+        "{:?}",
+        p.steps
+    );
 }
 
 #[test]
@@ -310,23 +318,37 @@ fn health_failures_below_the_threshold_keep_a_healthy_lease_ready() {
             available: true,
             healthy: false,
             uris: vec![],
+            ..LeaseHealth::default()
         },
     );
     let want = desired(); // failureThreshold 3
     let mut tracked = tracked_lease(&l, Some("v1"));
     tracked.healthy = true;
-    for (before, phase) in [
-        (0, Phase::Ready),
-        (1, Phase::Ready),
-        (2, Phase::Degraded),
-        (5, Phase::Degraded),
-    ] {
+    for (before, phase) in [(0, Phase::Ready), (1, Phase::Ready)] {
         tracked.health_failures = before;
         o.status.leases = vec![tracked.clone()];
         let p = plan(Some(&want), &o, &t());
         assert_eq!(p.phase, phase, "{before} failures before this one");
         assert_eq!(p.wait, Some(t().poll), "looked at again soon");
         assert!(p.steps.is_empty());
+    }
+    // The threshold reached: the lease is given up (and re-placed).
+    for before in [2, 5] {
+        tracked.health_failures = before;
+        o.status.leases = vec![tracked.clone()];
+        let p = plan(Some(&want), &o, &t());
+        assert_eq!(
+            p.phase,
+            Phase::Degraded,
+            "{before} failures before this one"
+        );
+        assert!(matches!(
+            p.steps[..],
+            [Step::CloseLease {
+                reason: "Unhealthy",
+                ..
+            }]
+        ));
     }
     // A lease that never passed its check is still starting below the threshold.
     tracked.healthy = false;
@@ -398,6 +420,7 @@ fn changed_groups_replace_blue_green_and_the_old_closes_only_when_the_new_is_rea
                 available: true,
                 healthy: true,
                 uris: vec![],
+                ..LeaseHealth::default()
             },
         );
     }
@@ -496,4 +519,281 @@ fn a_replacement_that_never_gets_ready_is_degraded_while_the_old_one_serves() {
         .steps
         .iter()
         .any(|s| matches!(s, Step::CloseDeployment { .. })));
+}
+
+// ---- day two: faults detected, leases given up, providers excluded, escrow topped up ----
+
+fn serving(o: &mut Observed, l: &LeaseID) {
+    o.intents = vec![intent(l.dseq, IntentState::Active, "v1")];
+    let mut d = dep("v1", &["akash"]);
+    d.leases = vec![l.clone()];
+    o.chain.insert(l.dseq, d);
+    let mut tracked = tracked_lease(l, Some("v1"));
+    tracked.healthy = true;
+    tracked.was_available = true;
+    o.status.leases = vec![tracked];
+}
+
+fn excluded(provider: &str, until_ms: i64) -> crate::reconcile::status::ExcludedProvider {
+    crate::reconcile::status::ExcludedProvider {
+        provider: provider.into(),
+        reason: "Unhealthy".into(),
+        until: String::new(),
+        until_ms,
+    }
+}
+
+#[test]
+fn a_lease_its_provider_closed_is_noted_its_provider_excluded_and_the_group_started_again() {
+    let mut o = obs();
+    let l = lease(7, 1, "akash1p");
+    serving(&mut o, &l);
+    let d = o.chain.get_mut(&7).unwrap();
+    d.leases.clear();
+    d.groups[0].2 = GroupPhase::Paused;
+    d.closed_leases.insert(
+        lease_key(&l),
+        ClosedLease {
+            state: "closed".into(),
+            reason: 10001,
+        },
+    );
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.phase, Phase::Degraded);
+    assert_eq!(p.reason, "LeaseClosed");
+    assert!(p.message.contains("decommission"), "{}", p.message);
+    assert!(
+        matches!(
+            &p.steps[..],
+            [
+                Step::LeaseLost {
+                    reason: "LeaseClosed",
+                    exclude: true,
+                    ..
+                },
+                Step::StartGroup { dseq: 7, gseq: 1 }
+            ]
+        ),
+        "{:?}",
+        p.steps
+    );
+}
+
+#[test]
+fn a_lease_closed_out_of_band_is_named_and_its_provider_not_blamed() {
+    let mut o = obs();
+    let l = lease(7, 1, "akash1p");
+    serving(&mut o, &l);
+    let d = o.chain.get_mut(&7).unwrap();
+    d.leases.clear();
+    d.closed_leases.insert(
+        lease_key(&l),
+        ClosedLease {
+            state: "closed".into(),
+            reason: 1,
+        },
+    );
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.reason, "LeaseClosedOutOfBand");
+    assert!(p.message.contains("outside af-operator"), "{}", p.message);
+    assert!(
+        matches!(&p.steps[..], [Step::LeaseLost { exclude: false, .. }]),
+        "{:?}",
+        p.steps
+    );
+}
+
+#[test]
+fn excluded_providers_do_not_win_until_their_exclusion_ends() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let mut d = dep("v1", &["akash"]);
+    d.bids = vec![
+        (bid(7, 1, "akash1cheap"), 1.0),
+        (bid(7, 1, "akash1dear"), 9.0),
+    ];
+    o.chain.insert(7, d);
+    o.status.bidding = vec![BiddingStatus {
+        dseq: "7".into(),
+        gseq: 1,
+        oseq: 1,
+        since_ms: 50_000,
+        first_bid_ms: Some(50_000),
+        bids: 2,
+    }];
+    o.status.excluded = vec![excluded("akash1cheap", o.now_ms + 1)];
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(
+        matches!(&p.steps[..], [Step::CreateLease { bid, .. }] if bid.provider == "akash1dear")
+    );
+    // Ended: the cheaper one wins again.
+    o.status.excluded = vec![excluded("akash1cheap", o.now_ms)];
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(
+        matches!(&p.steps[..], [Step::CreateLease { bid, .. }] if bid.provider == "akash1cheap")
+    );
+    // Only excluded bidders, past the bid timeout: NoBids says so.
+    o.chain.get_mut(&7).unwrap().bids = vec![(bid(7, 1, "akash1cheap"), 1.0)];
+    o.status.excluded = vec![excluded("akash1cheap", i64::MAX)];
+    o.now_ms = 50_000 + t().bid_timeout.as_millis() as i64;
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.reason, "NoBids");
+    assert!(
+        p.message.contains("1 bid(s) from providers excluded"),
+        "{}",
+        p.message
+    );
+}
+
+#[test]
+fn equal_prices_go_to_the_provider_with_the_better_record() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let mut d = dep("v1", &["akash"]);
+    d.bids = vec![(bid(7, 1, "akash1a"), 3.0), (bid(7, 1, "akash1b"), 3.0)];
+    o.chain.insert(7, d);
+    o.status.bidding = vec![BiddingStatus {
+        dseq: "7".into(),
+        gseq: 1,
+        oseq: 1,
+        since_ms: 50_000,
+        first_bid_ms: Some(50_000),
+        bids: 2,
+    }];
+    o.provider_failures.insert("akash1a".into(), 2);
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(matches!(&p.steps[..], [Step::CreateLease { bid, .. }] if bid.provider == "akash1b"));
+}
+
+#[test]
+fn an_unreachable_gateway_is_given_up_after_the_threshold_and_a_vanished_provider_at_once() {
+    let mut o = obs();
+    let l = lease(7, 1, "akash1p");
+    serving(&mut o, &l);
+    o.health.insert(
+        lease_key(&l),
+        LeaseHealth {
+            unreachable: true,
+            ..LeaseHealth::default()
+        },
+    );
+    for before in 0..t().unreachable_threshold - 1 {
+        o.status.leases[0].unreachable = before;
+        let p = plan(Some(&desired()), &o, &t());
+        assert!(p.steps.is_empty(), "{before}: {:?}", p.steps);
+        assert_eq!(
+            p.phase,
+            Phase::Ready,
+            "a healthy lease keeps serving meanwhile"
+        );
+        assert_eq!(p.wait, Some(t().poll));
+    }
+    o.status.leases[0].unreachable = t().unreachable_threshold - 1;
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(matches!(
+        &p.steps[..],
+        [Step::CloseLease {
+            reason: "ProviderUnreachable",
+            ..
+        }]
+    ));
+    o.status.leases[0].unreachable = 0;
+    o.health.get_mut(&lease_key(&l)).unwrap().provider_gone = true;
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(matches!(
+        &p.steps[..],
+        [Step::CloseLease {
+            reason: "ProviderGone",
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn lost_replicas_are_given_up_after_the_threshold() {
+    let mut o = obs();
+    let l = lease(7, 1, "akash1p");
+    serving(&mut o, &l);
+    o.health.insert(lease_key(&l), LeaseHealth::default());
+    o.status.leases[0].unavailable = 1;
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(p.steps.is_empty());
+    o.status.leases[0].unavailable = 2;
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(matches!(
+        &p.steps[..],
+        [Step::CloseLease {
+            reason: "ReplicasUnavailable",
+            ..
+        }]
+    ));
+    // Never available yet: still starting, nothing given up.
+    o.status.leases[0].was_available = false;
+    o.status.leases[0].unavailable = 0;
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(p.steps.is_empty());
+    assert_eq!(p.phase, Phase::Starting);
+}
+
+#[test]
+fn a_group_that_cannot_be_ordered_again_gets_a_new_deployment() {
+    let mut o = obs();
+    let l = lease(7, 1, "akash1p");
+    serving(&mut o, &l);
+    let d = o.chain.get_mut(&7).unwrap();
+    d.leases.clear();
+    d.groups[0].2 = GroupPhase::Closed;
+    o.status.leases.clear();
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.reason, "GroupClosed");
+    assert_eq!(p.steps, vec![Step::CreateDeployment]);
+}
+
+#[test]
+fn the_escrow_is_topped_up_below_its_runway_once() {
+    let mut o = obs();
+    let l = lease(7, 1, "akash1p");
+    serving(&mut o, &l);
+    o.health.insert(
+        lease_key(&l),
+        LeaseHealth {
+            available: true,
+            healthy: true,
+            ..LeaseHealth::default()
+        },
+    );
+    o.block_time_ms = 1000.0;
+    let d = o.chain.get_mut(&7).unwrap();
+    d.lease_prices.insert(lease_key(&l), 10.0);
+    // 100 s of runway left.
+    d.escrow = Some((1000.0, "uact".into()));
+    let mut want = desired();
+    want.escrow = Some(EscrowPolicy {
+        top_up_below: Duration::from_secs(60),
+        top_up_to: Duration::from_secs(300),
+    });
+    let p = plan(Some(&want), &o, &t());
+    assert!(p.steps.is_empty(), "above the floor: {:?}", p.steps);
+    assert_eq!(p.phase, Phase::Ready);
+    // 50 s left: topped up to 300 s (3000uact), i.e. 2500 more.
+    o.chain.get_mut(&7).unwrap().escrow = Some((500.0, "uact".into()));
+    let p = plan(Some(&want), &o, &t());
+    assert_eq!(
+        p.steps,
+        vec![Step::Deposit {
+            dseq: 7,
+            amount: 2500,
+            denom: "uact".into(),
+            runway_secs: 50
+        }]
+    );
+    assert_eq!(
+        p.phase,
+        Phase::Ready,
+        "a top-up does not take a resource out of Ready"
+    );
+    // Recorded and not settled: never a second one.
+    o.deposit_in_flight = true;
+    let p = plan(Some(&want), &o, &t());
+    assert!(p.steps.is_empty());
 }
