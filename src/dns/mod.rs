@@ -11,9 +11,12 @@
 //! - [`desired`]: the records the running resources want, from their specs and statuses.
 //! - [`zone`]: the DnsZone reconciler (per-provider sync, `DnsSynced`, `DnsPlanRefused`).
 
+pub mod http;
 pub mod memory;
 pub mod plan;
+pub mod powerdns;
 pub mod record;
+pub mod rfc2136;
 
 use async_trait::async_trait;
 

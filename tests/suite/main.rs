@@ -6,6 +6,8 @@ mod cli;
 mod common;
 mod devnet_chain;
 mod devnet_providers;
+mod dns;
+mod dns_servers;
 mod examples;
 mod hostile;
 mod readme;
