@@ -11,12 +11,17 @@
 //! - [`desired`]: the records the running resources want, from their specs and statuses.
 //! - [`zone`]: the DnsZone reconciler (per-provider sync, `DnsSynced`, `DnsPlanRefused`).
 
+pub mod cloudflare;
+pub mod desec;
+pub mod desired;
+pub mod google;
 pub mod http;
 pub mod memory;
 pub mod plan;
 pub mod powerdns;
 pub mod record;
 pub mod rfc2136;
+pub mod zone;
 
 use async_trait::async_trait;
 
