@@ -8,6 +8,7 @@ mod devnet_chain;
 mod devnet_providers;
 mod dns;
 mod dns_servers;
+mod dns_zone;
 mod examples;
 mod hostile;
 mod readme;
