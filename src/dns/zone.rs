@@ -667,7 +667,7 @@ impl ZoneController {
                     break;
                 }
                 tokio::select! {
-                    _ = shutdown.wait_for(|s| *s) => return,
+                    _ = stopped(&mut shutdown) => return,
                     r = self.store.wait_for_change(seen, left) => {
                         if r.is_err() {
                             tokio::time::sleep(left.min(Duration::from_secs(1))).await;
@@ -696,6 +696,14 @@ impl ZoneController {
             }),
             Err(_) => true,
         }
+    }
+}
+
+/// Waits until shutdown is asked (the guard `wait_for` returns is not held across awaits).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let ok = rx.wait_for(|s| *s).await.is_ok();
+    if !ok {
+        std::future::pending::<()>().await;
     }
 }
 
