@@ -7,6 +7,7 @@ mod common;
 mod devnet_chain;
 mod devnet_providers;
 mod dns;
+mod dns_http;
 mod dns_servers;
 mod dns_zone;
 mod examples;
