@@ -152,3 +152,148 @@ async fn dns_cloudflare_pages_retries_429_and_writes_one_batch() {
         af_operator::dns::DnsError::Unauthorized { .. }
     ));
 }
+
+#[derive(Default)]
+struct Gc {
+    public: Mutex<Option<rsa::RsaPublicKey>>,
+    changes: Mutex<Vec<Value>>,
+    fails: AtomicUsize,
+}
+
+async fn token(State(gc): State<Arc<Gc>>, body: String) -> impl IntoResponse {
+    use base64::Engine as _;
+    use rsa::signature::Verifier;
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(
+        form["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    let jwt = &form["assertion"];
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .unwrap();
+    let key = gc.public.lock().unwrap().clone().unwrap();
+    let vk = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key);
+    let ok = vk
+        .verify(
+            input.as_bytes(),
+            &rsa::pkcs1v15::Signature::try_from(sig.as_slice()).unwrap(),
+        )
+        .is_ok();
+    if !ok {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
+    }
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(input.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], "dns@p.iam.gserviceaccount.com");
+    assert_eq!(
+        claims["scope"],
+        "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
+    );
+    Json(json!({"access_token": "ya29.test", "expires_in": 3599, "token_type": "Bearer"}))
+        .into_response()
+}
+
+async fn rrsets(
+    h: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> impl IntoResponse {
+    assert_eq!(h.get("authorization").unwrap(), "Bearer ya29.test");
+    match q.get("pageToken").map(String::as_str) {
+        None => Json(
+            json!({"kind": "dns#resourceRecordSetsListResponse", "rrsets": [
+            {"name": "example.com.", "type": "SOA", "ttl": 21600, "rrdatas": ["ns1. host. 1 2 3 4 5"]}],
+            "nextPageToken": "p2"}),
+        ),
+        Some("p2") => Json(
+            json!({"rrsets": [{"name": "www.example.com.", "type": "TXT", "ttl": 300, "rrdatas": ["\"hello\""]}]}),
+        ),
+        Some(other) => panic!("page {other}"),
+    }
+}
+
+async fn changes(
+    State(gc): State<Arc<Gc>>,
+    h: HeaderMap,
+    Json(body): Json<Value>,
+) -> impl IntoResponse {
+    assert_eq!(h.get("authorization").unwrap(), "Bearer ya29.test");
+    if gc.fails.fetch_add(1, Ordering::SeqCst) == 0 {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": {"code": 503}})),
+        )
+            .into_response();
+    }
+    gc.changes.lock().unwrap().push(body);
+    Json(json!({"kind": "dns#change", "id": "1", "status": "pending"})).into_response()
+}
+
+#[tokio::test]
+async fn dns_google_signs_its_jwt_pages_and_retries_a_503() {
+    use rsa::pkcs8::EncodePrivateKey;
+    let mut rng = rand::thread_rng();
+    let key = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
+    let pem = key
+        .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap()
+        .to_string();
+    let gc = Arc::new(Gc::default());
+    *gc.public.lock().unwrap() = Some(key.to_public_key());
+    let app = Router::new()
+        .route("/token", post(token))
+        .route("/projects/p/managedZones/mz/rrsets", get(rrsets))
+        .route("/projects/p/managedZones/mz/changes", post(changes))
+        .with_state(gc.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let account =
+        json!({"type": "service_account", "client_email": "dns@p.iam.gserviceaccount.com",
+        "private_key": pem, "token_uri": format!("{base}/token")})
+        .to_string();
+    let policy = RetryPolicy {
+        attempts: 3,
+        base: Duration::from_millis(10),
+        max: Duration::from_millis(100),
+        timeout: Duration::from_secs(5),
+    };
+    let p =
+        af_operator::dns::google::GoogleDnsProvider::new(Some(&base), "p", "mz", &account, policy)
+            .unwrap();
+    let rs = p.records("example.com").await.unwrap();
+    assert_eq!(rs.len(), 2);
+    assert!(rs.contains(&Rrset::new(
+        "www.example.com",
+        RecordType::Txt,
+        300,
+        ["hello".to_string()]
+    )));
+    let old = Rrset::new(
+        "www.example.com",
+        RecordType::Txt,
+        300,
+        ["hello".to_string()],
+    );
+    let new = Rrset::new("www.example.com", RecordType::Txt, 300, ["bye".to_string()]);
+    p.apply("example.com", &[Change::Update { from: old, to: new }])
+        .await
+        .unwrap();
+    let c = gc.changes.lock().unwrap().clone();
+    assert_eq!(c.len(), 1, "the 503 was retried once");
+    assert_eq!(c[0]["deletions"][0]["rrdatas"], json!(["\"hello\""]));
+    assert_eq!(c[0]["additions"][0]["rrdatas"], json!(["\"bye\""]));
+    assert_eq!(c[0]["additions"][0]["name"], json!("www.example.com."));
+}
