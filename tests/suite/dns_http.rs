@@ -297,3 +297,91 @@ async fn dns_google_signs_its_jwt_pages_and_retries_a_503() {
     assert_eq!(c[0]["additions"][0]["rrdatas"], json!(["\"bye\""]));
     assert_eq!(c[0]["additions"][0]["name"], json!("www.example.com."));
 }
+
+#[derive(Default)]
+struct De {
+    hits: AtomicUsize,
+    patches: Mutex<Vec<Value>>,
+    base: Mutex<String>,
+}
+
+async fn de_list(
+    State(de): State<Arc<De>>,
+    h: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> impl IntoResponse {
+    assert_eq!(h.get("authorization").unwrap(), "Token de-token");
+    if de.hits.fetch_add(1, Ordering::SeqCst) == 0 {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "0")],
+            Json(json!({"detail": "Request was throttled."})),
+        )
+            .into_response();
+    }
+    let base = de.base.lock().unwrap().clone();
+    match q.get("cursor").map(String::as_str) {
+        Some("") => (
+            [("link", format!("<{base}/domains/example.com/rrsets/?cursor=>; rel=\"first\", <{base}/domains/example.com/rrsets/?cursor=c2>; rel=\"next\""))],
+            Json(json!([{"domain": "example.com", "subname": "", "name": "example.com.", "type": "NS", "ttl": 3600, "records": ["ns1.desec.io."]}])),
+        )
+            .into_response(),
+        Some("c2") => Json(json!([{"domain": "example.com", "subname": "www", "name": "www.example.com.", "type": "A", "ttl": 3600, "records": ["192.0.2.1"]}])).into_response(),
+        other => panic!("cursor {other:?}"),
+    }
+}
+
+async fn de_patch(
+    State(de): State<Arc<De>>,
+    h: HeaderMap,
+    Json(body): Json<Value>,
+) -> impl IntoResponse {
+    assert_eq!(h.get("authorization").unwrap(), "Token de-token");
+    de.patches.lock().unwrap().push(body.clone());
+    Json(body)
+}
+
+#[tokio::test]
+async fn dns_desec_follows_cursors_retries_429_and_patches_in_bulk() {
+    let de = Arc::new(De::default());
+    let app = Router::new()
+        .route("/domains/example.com/rrsets/", get(de_list).patch(de_patch))
+        .with_state(de.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    *de.base.lock().unwrap() = base.clone();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let policy = RetryPolicy {
+        attempts: 3,
+        base: Duration::from_millis(10),
+        max: Duration::from_millis(100),
+        timeout: Duration::from_secs(5),
+    };
+    let p = af_operator::dns::desec::DesecProvider::new(Some(&base), "de-token", policy);
+    let rs = p.records("example.com").await.unwrap();
+    assert_eq!(rs.len(), 2);
+    assert!(rs.contains(&Rrset::new(
+        "www.example.com",
+        RecordType::A,
+        3600,
+        ["192.0.2.1".to_string()]
+    )));
+    let www = Rrset::new(
+        "www.example.com",
+        RecordType::A,
+        3600,
+        ["192.0.2.1".to_string()],
+    );
+    let apex = Rrset::new("example.com", RecordType::Txt, 3600, ["v=1".to_string()]);
+    p.apply("example.com", &[Change::Delete(www), Change::Create(apex)])
+        .await
+        .unwrap();
+    let b = de.patches.lock().unwrap().clone();
+    assert_eq!(
+        b,
+        vec![json!([
+            {"subname": "www", "type": "A", "ttl": 3600, "records": []},
+            {"subname": "", "type": "TXT", "ttl": 3600, "records": ["\"v=1\""]},
+        ])]
+    );
+}
