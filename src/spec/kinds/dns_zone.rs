@@ -443,3 +443,52 @@ fn validate_provider(prov: &DnsProviderSpec, pp: &FieldPath, p: &mut Problems) -
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> DnsZoneSpec {
+        let v: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn problems(yaml: &str) -> Vec<String> {
+        let spec = parse(yaml);
+        let mut p = Problems::default();
+        spec.validate(&FieldPath::root(), &mut p);
+        p.0.into_iter().map(|e| e.message).collect()
+    }
+
+    #[test]
+    fn single_and_list_forms_resolve_to_providers() {
+        let one =
+            parse("{zone: example.com, provider: {desec: {}}, credentialsRef: {store: s, key: K}}");
+        assert_eq!(one.resolved_providers()[0].name, "desec");
+        assert!(problems(
+            "{zone: example.com, provider: {desec: {}}, credentialsRef: {store: s, key: K}}"
+        )
+        .is_empty());
+        let many = "{zone: example.com, providers: [{cloudflare: {}, credentialsRef: {store: s, key: A}}, {name: sec, rfc2136: {server: 192.0.2.1}}]}";
+        assert!(problems(many).is_empty(), "{:?}", problems(many));
+        let z = parse(many);
+        let names: Vec<String> = z.resolved_providers().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["cloudflare", "sec"]);
+    }
+
+    #[test]
+    fn provider_lists_are_checked() {
+        assert!(problems("{zone: example.com}")[0].contains("missing `provider`"));
+        let both = "{zone: example.com, provider: {rfc2136: {server: a}}, providers: [{rfc2136: {server: b}}]}";
+        assert!(problems(both).iter().any(|m| m.contains("not both")));
+        let two = "{zone: example.com, providers: [{rfc2136: {server: a}, desec: {}}]}";
+        assert!(problems(two).iter().any(|m| m.contains("exactly one")));
+        let dup =
+            "{zone: example.com, providers: [{rfc2136: {server: a}}, {rfc2136: {server: b}}]}";
+        assert!(problems(dup)
+            .iter()
+            .any(|m| m.contains("duplicate provider name")));
+        let pct = "{zone: example.com, provider: {rfc2136: {server: a}}, maxDeletePercent: 101}";
+        assert!(problems(pct).iter().any(|m| m.contains("0 to 100")));
+    }
+}
