@@ -112,6 +112,15 @@ async fn lead(
         metrics.set_leader(true);
         let (stop_tx, stop_rx) = watch::channel(false);
         let controller = Controller::new(ctx.clone());
+        // The DNS controller runs in the same term: one writer of the zones per store.
+        let dns = crate::dns::zone::ZoneController::new(
+            ctx.store.clone(),
+            ctx.secrets.clone(),
+            Arc::new(crate::dns::zone::RealProviders::default()),
+            Arc::new(crate::dns::zone::SystemLookup),
+            crate::dns::zone::ZoneConfig::default(),
+        );
+        let dns_run = tokio::spawn(dns.run(stop_rx.clone()));
         let run = tokio::spawn(controller.run(stop_rx));
         let stopping = tokio::select! {
             _ = until(&mut leading, false) => false,
@@ -119,6 +128,7 @@ async fn lead(
         };
         let _ = stop_tx.send(true);
         let _ = run.await;
+        let _ = dns_run.await;
         metrics.set_leader(false);
         if stopping || *shutdown.borrow() {
             break;

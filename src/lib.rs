@@ -28,6 +28,9 @@
 //!   auth accounts, typed events and gRPC queries by path.
 //! - [`reconcile`]: the controller runtime (work queue, backoff, resync, orphan sweep) and
 //!   the lifecycle of every Akash-hosted kind: a pure planner and the I/O that executes it.
+//! - [`dns`]: DNS that follows what runs: the `DnsProvider` trait, the pure planner with
+//!   ownership records and the delete guard, the providers (RFC 2136 + TSIG, PowerDNS,
+//!   Cloudflare, Google Cloud DNS, deSEC) and the DnsZone reconciler.
 //! - [`daemon`]: the composition root: one configuration, one `start` that builds the
 //!   context (store, chain, gateways, secrets, probe, metrics) for `serve`, `demo` and tests.
 //! - [`logging`]: `AF_LOG` / `RUST_LOG`, and the floor that keeps dependencies' TRACE
@@ -42,6 +45,7 @@ pub use af_devnet as devnet;
 pub mod api;
 pub mod cli;
 pub mod daemon;
+pub mod dns;
 pub mod logging;
 pub mod reconcile;
 pub mod render;

@@ -1,0 +1,294 @@
+//! DNS providers against real servers: RFC 2136 + TSIG on BIND 9, Knot and PowerDNS, the
+//! PowerDNS HTTP API; verified by DNS queries over UDP.
+
+use std::time::Duration;
+
+use af_operator::dns::http::RetryPolicy;
+use af_operator::dns::plan::{plan, PlanPolicy};
+use af_operator::dns::powerdns::PowerDnsProvider;
+use af_operator::dns::rfc2136::{Rfc2136Provider, TsigAlg, TsigKey};
+use af_operator::dns::{Change, DnsError, DnsProvider, RecordType, Rrset};
+use hickory_proto::rr::RecordType as Q;
+
+use crate::dns_servers::{self as servers, Flavor, API_KEY, KEY_NAME, SECRET, ZONE};
+
+fn provider(port: u16, secret: Option<&str>) -> Rfc2136Provider {
+    let key = secret.map(|s| TsigKey::from_base64(KEY_NAME, TsigAlg::HmacSha256, s).unwrap());
+    Rfc2136Provider::new("127.0.0.1", port, key).with_timeout(Duration::from_secs(3))
+}
+
+fn want(ip: &str) -> Vec<Rrset> {
+    vec![
+        Rrset::new("app.example.test", RecordType::A, 120, [ip.to_string()]),
+        Rrset::new(
+            "www.example.test",
+            RecordType::Cname,
+            120,
+            ["lb.example.net".to_string()],
+        ),
+        Rrset::new(
+            "_dnslink.docs.example.test",
+            RecordType::Txt,
+            120,
+            ["dnslink=/ipfs/QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG".to_string()],
+        ),
+        Rrset::new(
+            "v6.example.test",
+            RecordType::Aaaa,
+            120,
+            ["2001:db8::1".to_string(), "2001:db8::2".to_string()],
+        ),
+    ]
+}
+
+/// Plans against what the provider holds and applies; returns the plan's counts.
+async fn sync(p: &dyn DnsProvider, desired: &[Rrset]) -> (usize, usize, usize) {
+    let current = p.records(ZONE).await.expect("read zone");
+    let pl = plan(ZONE, desired, &current, &PlanPolicy::sync("test"));
+    assert!(pl.refusal.is_none(), "{:?}", pl.refusal);
+    p.apply(ZONE, &pl.changes).await.expect("apply");
+    pl.counts()
+}
+
+async fn round_trip(flavor: Flavor) {
+    if !servers::available(flavor) {
+        return;
+    }
+    let s = servers::start(flavor).await;
+    let p = provider(s.port, Some(SECRET));
+    // The zone as read by AXFR: the server's own records are there.
+    let current = p.records(ZONE).await.expect("AXFR");
+    assert!(
+        current
+            .iter()
+            .any(|r| r.rtype == RecordType::Other("SOA".into())),
+        "{current:?}"
+    );
+    assert!(current.contains(&Rrset::new(
+        "foreign.example.test",
+        RecordType::Txt,
+        60,
+        ["made by hand".to_string()]
+    )));
+
+    // Create: 4 records and their 4 ownership records.
+    assert_eq!(sync(&p, &want("192.0.2.10")).await, (8, 0, 0));
+    let w = Duration::from_secs(5);
+    servers::until_resolves(s.port, "app.example.test", Q::A, &["192.0.2.10"], w).await;
+    servers::until_resolves(s.port, "www.example.test", Q::CNAME, &["lb.example.net"], w).await;
+    servers::until_resolves(
+        s.port,
+        "v6.example.test",
+        Q::AAAA,
+        &["2001:db8::1", "2001:db8::2"],
+        w,
+    )
+    .await;
+    servers::until_resolves(
+        s.port,
+        "_dnslink.docs.example.test",
+        Q::TXT,
+        &["dnslink=/ipfs/QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"],
+        w,
+    )
+    .await;
+    servers::until_resolves(
+        s.port,
+        "_af-owner.app.example.test",
+        Q::TXT,
+        &["heritage=af-operator,af-operator/owner=test,af-operator/types=A"],
+        w,
+    )
+    .await;
+    // In sync: nothing to do.
+    assert_eq!(sync(&p, &want("192.0.2.10")).await, (0, 0, 0));
+
+    // The lease moved: one update.
+    assert_eq!(sync(&p, &want("192.0.2.20")).await, (0, 1, 0));
+    servers::until_resolves(s.port, "app.example.test", Q::A, &["192.0.2.20"], w).await;
+
+    // A hand edit of our record is restored at the next pass.
+    let cur = p.records(ZONE).await.unwrap();
+    let ours = cur
+        .iter()
+        .find(|r| r.name == "app.example.test" && r.rtype == RecordType::A)
+        .unwrap()
+        .clone();
+    let edited = Rrset::new(
+        "app.example.test",
+        RecordType::A,
+        120,
+        ["203.0.113.66".to_string()],
+    );
+    p.apply(
+        ZONE,
+        &[Change::Update {
+            from: ours,
+            to: edited,
+        }],
+    )
+    .await
+    .unwrap();
+    servers::until_resolves(s.port, "app.example.test", Q::A, &["203.0.113.66"], w).await;
+    assert_eq!(sync(&p, &want("192.0.2.20")).await, (0, 1, 0));
+    servers::until_resolves(s.port, "app.example.test", Q::A, &["192.0.2.20"], w).await;
+
+    // Nothing wanted any more: ours go, the hand-made record stays.
+    assert_eq!(sync(&p, &[]).await, (0, 0, 8));
+    servers::until_resolves(s.port, "app.example.test", Q::A, &[], w).await;
+    servers::until_resolves(s.port, "www.example.test", Q::CNAME, &[], w).await;
+    assert_eq!(
+        servers::query(s.port, "foreign.example.test", Q::TXT).await,
+        vec!["made by hand"]
+    );
+
+    // A create whose rrset appeared meanwhile fails its prerequisite rather than merge.
+    let r = Rrset::new(
+        "race.example.test",
+        RecordType::A,
+        60,
+        ["192.0.2.1".to_string()],
+    );
+    p.apply(ZONE, &[Change::Create(r.clone())]).await.unwrap();
+    let e = p.apply(ZONE, &[Change::Create(r)]).await.unwrap_err();
+    assert!(matches!(e, DnsError::Refused { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn dns_rfc2136_bind_creates_updates_restores_and_deletes_ours() {
+    round_trip(Flavor::Bind).await;
+}
+
+#[tokio::test]
+async fn dns_rfc2136_knot_creates_updates_restores_and_deletes_ours() {
+    round_trip(Flavor::Knot).await;
+}
+
+#[tokio::test]
+async fn dns_rfc2136_powerdns_creates_updates_restores_and_deletes_ours() {
+    round_trip(Flavor::PowerDns).await;
+}
+
+async fn refusals(flavor: Flavor) {
+    if !servers::available(flavor) {
+        return;
+    }
+    let s = servers::start(flavor).await;
+    let r = Rrset::new(
+        "evil.example.test",
+        RecordType::A,
+        60,
+        ["192.0.2.66".to_string()],
+    );
+    // A wrong secret.
+    let wrong = provider(s.port, Some("d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmch"));
+    let e = wrong
+        .apply(ZONE, &[Change::Create(r.clone())])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, DnsError::Unauthorized { .. }),
+        "{flavor:?}: {e}"
+    );
+    assert!(!e.to_string().contains(SECRET));
+    // No signature at all.
+    let unsigned = provider(s.port, None);
+    let e = unsigned
+        .apply(ZONE, &[Change::Create(r)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, DnsError::Unauthorized { .. }),
+        "{flavor:?}: {e}"
+    );
+    // And nothing was written.
+    assert!(servers::query(s.port, "evil.example.test", Q::A)
+        .await
+        .is_empty());
+    // The zone cannot be read with the wrong key either.
+    assert!(wrong.records(ZONE).await.is_err());
+}
+
+#[tokio::test]
+async fn dns_rfc2136_bind_refuses_a_wrong_or_missing_tsig_key() {
+    refusals(Flavor::Bind).await;
+}
+
+#[tokio::test]
+async fn dns_rfc2136_knot_refuses_a_wrong_or_missing_tsig_key() {
+    refusals(Flavor::Knot).await;
+}
+
+#[tokio::test]
+async fn dns_rfc2136_powerdns_refuses_a_wrong_or_missing_tsig_key() {
+    refusals(Flavor::PowerDns).await;
+}
+
+#[tokio::test]
+async fn dns_rfc2136_unreachable_server_is_unavailable() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = provider(port, Some(SECRET))
+        .records(ZONE)
+        .await
+        .unwrap_err();
+    assert!(e.is_transient(), "{e}");
+}
+
+#[tokio::test]
+async fn dns_powerdns_api_applies_plans_atomically() {
+    if !servers::available(Flavor::PowerDns) {
+        return;
+    }
+    let s = servers::start(Flavor::PowerDns).await;
+    let api = s.api_url.clone().unwrap();
+    let policy = RetryPolicy {
+        attempts: 2,
+        base: Duration::from_millis(10),
+        ..RetryPolicy::default()
+    };
+    let p = PowerDnsProvider::new(&api, "localhost", API_KEY, policy);
+    assert_eq!(sync(&p, &want("192.0.2.30")).await, (8, 0, 0));
+    let w = Duration::from_secs(5);
+    servers::until_resolves(s.port, "app.example.test", Q::A, &["192.0.2.30"], w).await;
+    servers::until_resolves(
+        s.port,
+        "v6.example.test",
+        Q::AAAA,
+        &["2001:db8::1", "2001:db8::2"],
+        w,
+    )
+    .await;
+    servers::until_resolves(
+        s.port,
+        "_dnslink.docs.example.test",
+        Q::TXT,
+        &["dnslink=/ipfs/QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"],
+        w,
+    )
+    .await;
+    assert_eq!(sync(&p, &want("192.0.2.30")).await, (0, 0, 0));
+    // What RFC 2136 reads is what the API wrote.
+    let via_dns = provider(s.port, Some(SECRET)).records(ZONE).await.unwrap();
+    let mut via_api = p.records(ZONE).await.unwrap();
+    let mut via_dns: Vec<Rrset> = via_dns
+        .into_iter()
+        .filter(|r| r.rtype != RecordType::Other("SOA".into()))
+        .collect();
+    via_api.retain(|r| r.rtype != RecordType::Other("SOA".into()));
+    via_dns.sort();
+    via_api.sort();
+    assert_eq!(via_dns, via_api);
+    assert_eq!(sync(&p, &[]).await, (0, 0, 8));
+    servers::until_resolves(s.port, "app.example.test", Q::A, &[], w).await;
+    assert_eq!(
+        servers::query(s.port, "foreign.example.test", Q::TXT).await,
+        vec!["made by hand"]
+    );
+    // A wrong API key.
+    let bad = PowerDnsProvider::new(&api, "localhost", "wrong", policy);
+    let e = bad.records(ZONE).await.unwrap_err();
+    assert!(matches!(e, DnsError::Unauthorized { .. }), "{e}");
+}
