@@ -31,14 +31,20 @@
 //! * storage `attributes` may omit `class` or `persistent` (Go fills the defaults in);
 //! * services that no placement deploys are ignored, not refused (the TS SDK refuses them).
 //!
+//! `accept` hostnames get Go's two checks: every service's items must parse as
+//! `url.ParseRequestURI("http://" + item)` (so `*.example.com` or `Example.com` pass there),
+//! and the hostnames of deployed services must then pass the manifest's `Validate` (a
+//! DNS-1123 subdomain of at most 253 characters), which Go's `sdl.Read` and every provider run:
+//! a wildcard such as `*.example.com` is refused at that second step, in Go as here.
+//!
 //! Stricter than Go, because Go's check is missing or broken and the provider would fail:
 //! * a persistent volume always needs a mount (Go 2.1 only checks volumes it finds in
 //!   `params.storage`; Go 2.0 shares state between volumes);
 //! * `readOnly` on a `ram` volume is refused in 2.0 too (Go checks it in 2.1 only);
 //! * leased-IP port clashes compare the effective external port and protocol (Go compares
 //!   the raw `as` and `proto` text, so `80` and `as: 80` do not clash there);
-//! * service names, environment variable names and hostnames are checked for every
-//!   service, not only deployed ones; CPU units beyond `u32` are refused (Go wraps them);
+//! * service names and environment variable names are checked for every service, not only
+//!   deployed ones; CPU units beyond `u32` are refused (Go wraps them);
 //! * documents above 100 000 nodes, or whose manifest would, or nesting deeper than 128
 //!   levels, are refused.
 //!

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::error::{Issues, Path};
 use super::names::{
-    check_denom, check_env_name, check_hostname, closest, valid_attribute_key, valid_endpoint_name,
-    valid_service_name,
+    check_accept_item, check_denom, check_env_name, closest, valid_attribute_key,
+    valid_endpoint_name, valid_service_name,
 };
 use super::order::{self, sort_volumes};
 use super::types::{Attribute, SignedBy};
@@ -648,10 +648,13 @@ impl Reader<'_> {
             let p = path.key("accept");
             e.accept = self.text_list(n, &p);
             for (i, host) in e.accept.iter().flatten().enumerate() {
-                if let Err(why) = check_hostname(host) {
+                // Go checks every service's hostnames as a URL when it reads the YAML; the
+                // manifest's stricter hostname rule is checked for deployed services in
+                // `validate`.
+                if let Err(why) = check_accept_item(host) {
                     self.issue(
                         &p.index(i),
-                        format!("{host:?} is not a valid hostname: {why}"),
+                        format!("{host:?} is not a valid accept hostname: {why}"),
                     );
                 }
             }

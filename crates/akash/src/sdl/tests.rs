@@ -970,7 +970,7 @@ fn cross_references_are_checked() {
         (
             "      - port: 80",
             "      - port: 80\n        accept: [Example.com]",
-            "\"Example.com\" is not a valid hostname",
+            "\"Example.com\" is not a valid manifest hostname",
         ),
         (
             "count: 1",
@@ -1771,4 +1771,170 @@ fn scalars_resolve_as_before() {
             }
         }
     }
+}
+
+// --- `accept` hostnames: Go's two checks -------------------------------------------------
+//
+// Go's parser reads every `accept` item as `url.ParseRequestURI("http://" + item)`
+// (`go/sdl/expose.go`); `sdl.Read` then runs the manifest's `Validate`, which checks every
+// hostname of the manifest with Kubernetes' `IsDNS1123Subdomain` (`go/manifest/v2beta3`).
+
+/// An SDL whose deployed `web` has `accept: [host]`.
+fn deployed_accept(host: &str) -> String {
+    let svc = format!(
+        "    expose:\n      - port: 80\n        accept: [{}]\n        to:\n          - global: true",
+        serde_json::to_string(host).unwrap()
+    );
+    sdl_text("2.0", &svc, RES_BASIC, "")
+}
+
+/// An SDL with a second service, `idle`, that no placement deploys, with `accept: [host]`:
+/// only Go's URL check applies to it.
+fn undeployed_accept(host: &str) -> String {
+    let idle = format!(
+        "  idle:\n    image: nginx:1.27\n    expose:\n      - port: 80\n        accept: [{}]\n        to:\n          - global: true\n",
+        serde_json::to_string(host).unwrap()
+    );
+    sdl_text("2.0", EXPOSE_GLOBAL, RES_BASIC, "").replacen(
+        "profiles:",
+        &format!("{idle}profiles:"),
+        1,
+    )
+}
+
+fn url_check_refuses(host: &str, go_error: &str) {
+    let msg = refused(&undeployed_accept(host));
+    let expected = format!(
+        "{host:?} is not a valid accept hostname: parse {:?}: {go_error}",
+        format!("http://{host}")
+    );
+    assert!(
+        msg.contains(&expected),
+        "{host}: {msg}\nexpected: {expected}"
+    );
+}
+
+#[test]
+fn accept_wildcard_passes_go_url_check() {
+    convert_ok(&undeployed_accept("*.example.com"));
+}
+
+#[test]
+fn accept_uppercase_passes_go_url_check() {
+    convert_ok(&undeployed_accept("Example.com"));
+}
+
+#[test]
+fn accept_port_passes_go_url_check() {
+    convert_ok(&undeployed_accept("a.example.com:8080"));
+}
+
+#[test]
+fn accept_userinfo_path_and_query_pass_go_url_check() {
+    convert_ok(&undeployed_accept("user:pw@a.example.com/x%20y?q=%zz#f"));
+}
+
+#[test]
+fn accept_non_ascii_and_escapes_of_non_ascii_pass_go_url_check() {
+    convert_ok(&undeployed_accept("こんにちは.com"));
+    convert_ok(&undeployed_accept("caf%C3%A9.com"));
+}
+
+#[test]
+fn accept_bracketed_ipv6_passes_go_url_check() {
+    convert_ok(&undeployed_accept("[::1]:80"));
+    convert_ok(&undeployed_accept("[fe80::1%25eth0]"));
+}
+
+#[test]
+fn accept_empty_item_passes_go_url_check() {
+    // "http://" parses, with an empty host.
+    convert_ok(&undeployed_accept(""));
+}
+
+#[test]
+fn accept_space_refused_by_go_url_check() {
+    url_check_refuses("a b.com", r#"invalid character " " in host name"#);
+}
+
+#[test]
+fn accept_hash_refused_by_go_url_check() {
+    // ParseRequestURI keeps `#` in the host (no fragment in a request URI).
+    url_check_refuses("a.com#top", r##"invalid character "#" in host name"##);
+}
+
+#[test]
+fn accept_braces_refused_by_go_url_check() {
+    url_check_refuses("{a}.com", r#"invalid character "{" in host name"#);
+}
+
+#[test]
+fn accept_bad_port_refused_by_go_url_check() {
+    url_check_refuses("a.com:80x", r#"invalid port ":80x" after host"#);
+}
+
+#[test]
+fn accept_escaped_ascii_refused_by_go_url_check() {
+    url_check_refuses("a%2ecom", r#"invalid URL escape "%2e""#);
+}
+
+#[test]
+fn accept_malformed_escape_refused_by_go_url_check() {
+    url_check_refuses("a%zz.com", r#"invalid URL escape "%zz""#);
+    url_check_refuses("a.com/%z", r#"invalid URL escape "%z""#);
+}
+
+#[test]
+fn accept_control_character_refused_by_go_url_check() {
+    url_check_refuses("a\tb.com", "net/url: invalid control character in URL");
+}
+
+#[test]
+fn accept_bad_userinfo_refused_by_go_url_check() {
+    url_check_refuses("us er@a.com", "net/url: invalid userinfo");
+}
+
+#[test]
+fn accept_unclosed_bracket_refused_by_go_url_check() {
+    url_check_refuses("[::1", "missing ']' in host");
+}
+
+#[test]
+fn accept_bracketed_ipv4_refused_by_go_url_check() {
+    url_check_refuses(
+        "[10.0.0.1]",
+        r#"invalid host: "10.0.0.1" is not an IPv6 address"#,
+    );
+}
+
+#[test]
+fn accept_deployed_wildcard_refused_by_manifest_validation() {
+    let msg = refused(&deployed_accept("*.example.com"));
+    assert!(
+        msg.contains("\"*.example.com\" is not a valid manifest hostname")
+            && msg.contains("wildcards"),
+        "{msg}"
+    );
+    assert!(!msg.contains("accept hostname: parse"), "{msg}");
+}
+
+#[test]
+fn accept_deployed_port_and_empty_refused_by_manifest_validation() {
+    let msg = refused(&deployed_accept("a.example.com:8080"));
+    assert!(msg.contains("is not a valid manifest hostname"), "{msg}");
+    let msg = refused(&deployed_accept(""));
+    assert!(
+        msg.contains("\"\" is not a valid manifest hostname: it is empty"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn accept_deployed_dns1123_hostname_in_manifest() {
+    let c = convert_ok(&deployed_accept("api.example-1.com"));
+    let m = serde_json::to_value(&c.manifest).unwrap();
+    assert_eq!(
+        m[0]["services"][0]["expose"][0]["hosts"],
+        json!(["api.example-1.com"])
+    );
 }

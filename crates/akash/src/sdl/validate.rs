@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::error::{Issues, Path};
+use super::names::{check_accept_item, check_manifest_hostname};
 use super::parse::{Input, Volume};
 use super::types::GroupSpec;
 
@@ -365,6 +366,20 @@ fn check_network(input: &Input, issues: &mut Issues) {
             // hostnames; the provider refuses a hostname that appears twice.
             let copies = expose.to.len().max(1) * placements.len();
             for (j, host) in expose.accept.iter().flatten().enumerate() {
+                // chain-sdk's `Manifest.Validate` (Go's `sdl.Read` and every provider run it)
+                // checks each hostname of the manifest; a URL-valid item such as
+                // `*.example.com` still fails here. Items that are not even URLs were
+                // reported by the parser already.
+                if !placements.is_empty() && check_accept_item(host).is_ok() {
+                    if let Err(why) = check_manifest_hostname(host) {
+                        issues.push(
+                            &xp.key("accept").index(j),
+                            format!(
+                                "{host:?} is not a valid manifest hostname: {why} (Akash's manifest validation, which providers run too, requires a DNS-1123 hostname; wildcards such as \"*.example.com\" are refused)"
+                            ),
+                        );
+                    }
+                }
                 let n = hosts.entry(host).or_default();
                 *n += copies;
                 host_paths.push((host, xp.key("accept").index(j)));
