@@ -553,8 +553,29 @@ async fn graphiql() -> Html<String> {
 }
 
 /// Prometheus text format; empty when the controllers do not run in this process.
-async fn metrics(State(api): State<Api>) -> Response {
+/// `/metrics`, for a bearer token like every API call: an admin token sees every series, a
+/// project token only the series labelled with its project.
+async fn metrics(State(api): State<Api>, extensions: Extensions, headers: HeaderMap) -> Response {
+    let address = client_address(&extensions);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let caller = match api
+        .authenticate_header(address.as_deref(), authorization)
+        .await
+    {
+        Ok((caller, _)) => caller,
+        Err(e) => return error_response(&e),
+    };
+    if let Err(e) = api.take_rate(&caller) {
+        return error_response(&e);
+    }
     let body = api.metrics().map(|m| m.encode()).unwrap_or_default();
+    let body = if caller.admin {
+        body
+    } else {
+        scope_metrics(&body, &caller.project)
+    };
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -563,6 +584,44 @@ async fn metrics(State(api): State<Api>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The samples of Prometheus text labelled `project="<project>"`, with the `# HELP` and
+/// `# TYPE` lines of their families (families without such a sample are left out).
+fn scope_metrics(text: &str, project: &str) -> String {
+    let label = format!("project=\"{project}\"");
+    let mut out = String::new();
+    let mut header = String::new();
+    for line in text.lines() {
+        if line.starts_with("# HELP ") || line.starts_with("# TYPE ") || line.starts_with("# UNIT ")
+        {
+            if !header.is_empty() && line.starts_with("# HELP ") {
+                header.clear();
+            }
+            header.push_str(line);
+            header.push('\n');
+            continue;
+        }
+        if line.starts_with('#') {
+            // `# EOF`.
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let labels = line.find('{').and_then(|start| {
+            line[start..]
+                .find('}')
+                .map(|end| &line[start + 1..start + end])
+        });
+        let ours = labels.is_some_and(|l| l.split(',').any(|pair| pair == label));
+        if ours {
+            out.push_str(&header);
+            header.clear();
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 async fn healthz() -> &'static str {
@@ -614,5 +673,22 @@ async fn readyz(State(api): State<Api>) -> Response {
             tracing::warn!("readyz: the store did not answer within 2s");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::scope_metrics;
+
+    #[test]
+    fn a_project_token_sees_only_its_projects_series() {
+        let text = "# HELP af_runway Seconds.\n# TYPE af_runway gauge\naf_runway{kind=\"Agent\",project=\"a\",name=\"x\"} 5\naf_runway{kind=\"Agent\",project=\"b\",name=\"y\"} 7\naf_runway{kind=\"Agent\",project=\"aa\",name=\"z\"} 9\n# HELP af_leader Leader.\n# TYPE af_leader gauge\naf_leader 1\n# EOF\n";
+        let a = scope_metrics(text, "a");
+        assert_eq!(
+            a,
+            "# HELP af_runway Seconds.\n# TYPE af_runway gauge\naf_runway{kind=\"Agent\",project=\"a\",name=\"x\"} 5\n# EOF\n"
+        );
+        let c = scope_metrics(text, "c");
+        assert_eq!(c, "# EOF\n");
     }
 }

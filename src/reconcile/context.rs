@@ -175,7 +175,39 @@ pub struct Context {
     /// Deployments with an order waiting for its first bid: dseq → the resource and since
     /// when (ms). The controller's bid watch wakes the resource when a bid lands.
     bid_waiters: Mutex<HashMap<u64, (crate::spec::ResourceKey, i64)>>,
+    /// The providers on chain with their audited attributes, and when they were read (ms).
+    directory: tokio::sync::Mutex<Option<(i64, Arc<Vec<ProviderEntry>>)>>,
 }
+
+/// A provider on chain as placement matching sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEntry {
+    /// Its address.
+    pub owner: String,
+    /// The attributes it declares.
+    pub attributes: Vec<(String, String)>,
+    /// Per auditor, the attributes that auditor signed.
+    pub audits: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl ProviderEntry {
+    /// Whether it meets `group`'s placement requirements (attributes and auditors; not its
+    /// free capacity, which only its bid tells).
+    pub fn matches(&self, group: &crate::sdl::GroupSpec) -> bool {
+        group.requirements.matched_by(
+            |auditor| self.audits.iter().any(|(a, _)| a == auditor),
+            |key, value| {
+                self.attributes
+                    .iter()
+                    .chain(self.audits.iter().flat_map(|(_, attrs)| attrs.iter()))
+                    .any(|(k, v)| k == key && v == value)
+            },
+        )
+    }
+}
+
+/// How long the provider directory is reused before it is read again.
+const DIRECTORY_TTL_MS: i64 = 60_000;
 
 /// A detached chain write in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -258,7 +290,58 @@ impl Context {
             waker: Mutex::new(None),
             failures: Mutex::new(HashMap::new()),
             bid_waiters: Mutex::new(HashMap::new()),
+            directory: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Every provider registered on chain, with its audits, read at most once a minute (one
+    /// reader at a time; the others wait for its answer).
+    pub async fn provider_directory(
+        &self,
+    ) -> Result<Arc<Vec<ProviderEntry>>, crate::akash::client::ClientError> {
+        let mut cached = self.directory.lock().await;
+        let now = self.clock.now_ms();
+        if let Some((at, dir)) = cached.as_ref() {
+            if now - at < DIRECTORY_TTL_MS {
+                return Ok(dir.clone());
+            }
+        }
+        let mut entries = Vec::new();
+        let mut key: Option<Vec<u8>> = None;
+        loop {
+            let page = self
+                .chain
+                .providers(Some(crate::akash::proto::PageRequest {
+                    key: key.take().unwrap_or_default(),
+                    limit: 500,
+                    ..Default::default()
+                }))
+                .await?;
+            for p in page.items {
+                let audits = self
+                    .chain
+                    .provider_audits(&p.owner)
+                    .await?
+                    .into_iter()
+                    .map(|a| {
+                        let attrs = a.attributes.into_iter().map(|x| (x.key, x.value)).collect();
+                        (a.auditor, attrs)
+                    })
+                    .collect();
+                entries.push(ProviderEntry {
+                    attributes: p.attributes.into_iter().map(|a| (a.key, a.value)).collect(),
+                    owner: p.owner,
+                    audits,
+                });
+            }
+            match page.next_key {
+                Some(k) if !k.is_empty() => key = Some(k),
+                _ => break,
+            }
+        }
+        let dir = Arc::new(entries);
+        *cached = Some((now, dir.clone()));
+        Ok(dir)
     }
 
     /// `dseq` has an order without bids: wake `key` as soon as one lands.

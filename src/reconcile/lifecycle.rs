@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{info, warn, Instrument};
+use tracing::{debug, info, warn, Instrument};
 
 use crate::akash::client::gateway::GatewayError;
 use crate::akash::client::ClientError;
@@ -513,7 +513,54 @@ async fn observe(
     } else {
         BTreeMap::new()
     };
+    // Groups waiting for bids (with some bids in, or past the bid timeout): which providers
+    // on chain could bid. The bid window ends once every one of them has; `NoBids` names them.
+    let mut placement = BTreeMap::new();
+    let timeout_ms = ctx.config.timing.bid_timeout.as_millis() as i64;
+    let now_ms = ctx.clock.now_ms();
+    let starved: Vec<(u64, u32, crate::sdl::GroupSpec)> = chain
+        .iter()
+        .flat_map(|(dseq, d)| {
+            d.groups
+                .iter()
+                .filter(|(gseq, _, phase)| {
+                    *phase == plan::GroupPhase::Open
+                        && !d.leases.iter().any(|l| l.gseq == *gseq)
+                        && (d.bids.iter().any(|(b, _)| b.gseq == *gseq)
+                            || status.bidding.iter().any(|b| {
+                                b.dseq == dseq.to_string()
+                                    && b.gseq == *gseq
+                                    && now_ms - b.since_ms >= timeout_ms
+                            }))
+                })
+                .map(move |(gseq, g, _)| (*dseq, *gseq, g.clone()))
+        })
+        .collect();
+    if !starved.is_empty() {
+        match ctx.provider_directory().await {
+            Ok(dir) => {
+                for (dseq, gseq, group) in starved {
+                    let mut matching: Vec<String> = dir
+                        .iter()
+                        .filter(|p| p.matches(&group))
+                        .map(|p| p.owner.clone())
+                        .collect();
+                    matching.sort();
+                    placement.insert(
+                        (dseq, gseq),
+                        plan::PlacementMatch {
+                            matching,
+                            total: dir.len(),
+                        },
+                    );
+                }
+            }
+            // Only the message is poorer for it.
+            Err(e) => debug!(error = %e, "could not read the providers on chain"),
+        }
+    }
     Ok(Observed {
+        placement,
         provider_failures,
         deposit_in_flight: status.pending_deposit.is_some(),
         now_ms: ctx.clock.now_ms(),
@@ -779,9 +826,10 @@ fn update_tracking(
                 (rate > 0.0).then(|| (funds / rate * obs.block_time_ms / 1000.0).floor() as i64);
         }
         None => {
+            // The burn rate stays as last seen: a re-placement after the escrow ran dry is
+            // funded for it (`create_deposit`).
             status.escrow_balance = None;
             status.escrow_runway_seconds = None;
-            status.escrow_burn_per_block = None;
         }
     }
     status.provider = status
@@ -884,6 +932,15 @@ async fn execute_step(
             let r = rendered.ok_or_else(|| {
                 ReconcileError::permanent("internal", "create without a rendering")
             })?;
+            // Funded first: a deployment the wallet cannot pay for is not sent (ACT is minted
+            // from AKT when it can be; `FundingLow` otherwise), so one lost to a dry escrow
+            // is re-placed once the wallet is funded, with the runway of its policy.
+            let deposit = create_deposit(ctx, status, r);
+            let amount: u128 = deposit.amount.parse().unwrap_or(0);
+            let why = "the deposit of a new deployment";
+            if !ensure_funds(ctx, resource, status, amount, &deposit.denom, why, 0.0).await? {
+                return Ok(StepOutcome::Idle);
+            }
             let mut dseq = ctx
                 .chain
                 .latest_height()
@@ -900,7 +957,7 @@ async fn execute_step(
                     resource_key: resource.key().to_string(),
                     generation: r.generation,
                     manifest_version: r.desired.version.clone(),
-                    deposit: format!("{}{}", r.deposit.amount, r.deposit.denom),
+                    deposit: format!("{}{}", deposit.amount, deposit.denom),
                     state: IntentState::Pending,
                     created_at: now.clone(),
                     updated_at: now.clone(),
@@ -923,13 +980,22 @@ async fn execute_step(
                 ..PendingIntent::default()
             });
             ctx.crash_point("after-intent");
-            send_create(ctx, resource, status, r, dseq).await?;
+            send_create(ctx, resource, status, r, dseq, deposit).await?;
         }
         Step::ResendCreate { dseq } => {
             let r = rendered.ok_or_else(|| {
                 ReconcileError::permanent("internal", "create without a rendering")
             })?;
-            send_create(ctx, resource, status, r, *dseq).await?;
+            // The same deposit as the intent recorded.
+            let recorded = ctx
+                .intents
+                .intents_for(&resource.metadata.uid)
+                .await?
+                .into_iter()
+                .find(|i| i.dseq == *dseq && i.owner == owner)
+                .and_then(|i| parse_coin(&i.deposit));
+            let deposit = recorded.unwrap_or_else(|| r.deposit.clone());
+            send_create(ctx, resource, status, r, *dseq, deposit).await?;
         }
         Step::Adopt { dseq } => {
             ctx.intents
@@ -1231,6 +1297,288 @@ async fn execute_step(
     Ok(StepOutcome::Continue)
 }
 
+/// The deposit of a new deployment: the spec's, or, when an escrow policy is set and the
+/// lease prices are known (a replacement, a re-placement after the escrow ran dry), enough for
+/// the policy's `topUpTo` runway at those prices, whichever is more.
+fn create_deposit(ctx: &Context, status: &AkashStatus, r: &Rendered) -> Coin {
+    let mut deposit = r.deposit.clone();
+    let (Some(policy), Some(burn)) = (&r.desired.escrow, status.escrow_burn_per_block.as_deref())
+    else {
+        return deposit;
+    };
+    let block_ms = ctx.block_time_ms();
+    let Some(rate) = parse_coin(burn)
+        .filter(|c| c.denom == deposit.denom)
+        .and_then(|c| c.amount.parse::<f64>().ok())
+    else {
+        return deposit;
+    };
+    if block_ms <= 0.0 || rate <= 0.0 {
+        return deposit;
+    }
+    let need = (policy.top_up_to.as_millis() as f64 / block_ms * rate).ceil() as u128;
+    if need > deposit.amount.parse::<u128>().unwrap_or(0) {
+        deposit.amount = need.to_string();
+    }
+    deposit
+}
+
+/// `123uact` → a coin (the amount may be a decimal for prices: `0.5uact` keeps its text).
+fn parse_coin(text: &str) -> Option<Coin> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (amount, denom) = text.split_at(split);
+    (!amount.is_empty()).then(|| Coin {
+        denom: denom.to_owned(),
+        amount: amount.to_owned(),
+    })
+}
+
+/// AKT kept back for fees when ACT is minted from it (fees are paid in `uakt`).
+const FEE_RESERVE_UAKT: u128 = 1_000_000;
+/// A mint asks for the shortfall plus this share of the whole need (in percent), for the
+/// spread, the price moving and the need growing before its epoch.
+const MINT_MARGIN_PERCENT: u128 = 10;
+
+/// Whether the wallet holds `need` of `denom` for `why` ("a top-up", "the deposit of a new
+/// deployment"). When it does not and the need is in `uact`, ACT is minted from the wallet's
+/// AKT (BME `MsgMintACT`, its intent persisted before the broadcast, never twice for one
+/// need) and the answer is "not yet"; when the wallet cannot cover it either way, the
+/// `FundingLow` condition says so with a Warning event. `FundingRestored` when it can again.
+pub(super) async fn ensure_funds(
+    ctx: &Context,
+    resource: &mut Resource,
+    status: &mut AkashStatus,
+    need: u128,
+    denom: &str,
+    why: &str,
+    growth_per_block: f64,
+) -> Result<bool, ReconcileError> {
+    let owner = ctx.chain.owner().to_owned();
+    settle_mint(ctx, resource, status).await?;
+    let balances = ctx
+        .chain
+        .balances(&owner)
+        .await
+        .map_err(|e| ReconcileError::from_client("wallet balance", 0, e))?;
+    let held = |d: &str| -> u128 {
+        balances
+            .iter()
+            .find(|c| c.denom == d)
+            .and_then(|c| c.amount.parse().ok())
+            .unwrap_or(0)
+    };
+    let have = held(denom);
+    if have >= need {
+        if status.funding_low.take().is_some() {
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "FundingRestored",
+                format!("the wallet {owner} holds the {need}{denom} that {why} needs"),
+            )
+            .await;
+        }
+        return Ok(true);
+    }
+    if status.pending_mint.is_some() {
+        // ACT is on its way (mints execute at the next epoch): wait for it.
+        return Ok(false);
+    }
+    let mut message =
+        format!("{why} needs {need}{denom} and the wallet {owner} holds {have}{denom}");
+    if denom == "uact" {
+        let shortfall = need - have;
+        let akt = held("uakt");
+        let rate = ctx
+            .chain
+            .act_mints(None, 20)
+            .await
+            .map_err(|e| ReconcileError::from_client("BME ledger", 0, e))?
+            .iter()
+            .find_map(|m| m.rate());
+        match rate {
+            Some(rate) => {
+                // The need grows while the mint waits for its epoch (and the look after it):
+                // the margin covers that, and a share of the whole need for the spread and
+                // the price, so the next look finds enough.
+                let epoch = ctx
+                    .chain
+                    .mint_epoch_blocks()
+                    .await
+                    .map_err(|e| ReconcileError::from_client("BME params", 0, e))?
+                    .max(1);
+                let growth = (growth_per_block * (2 * epoch + 20) as f64).ceil() as u128;
+                let want = shortfall + need * MINT_MARGIN_PERCENT / 100 + growth;
+                let burn = (want as f64 / rate).ceil() as u128;
+                if akt >= burn + FEE_RESERVE_UAKT {
+                    mint_act(ctx, resource, status, burn, shortfall, why).await?;
+                    return Ok(false);
+                }
+                message.push_str(&format!(
+                    "; minting the rest from AKT would burn {burn}uakt (at {rate:.4} uact per uakt) and it holds {akt}uakt, {FEE_RESERVE_UAKT} of them kept for fees"
+                ));
+            }
+            None => message.push_str(
+                "; no executed mint in the BME ledger gives the ACT price, so none is minted from its AKT (mint ACT once by hand)",
+            ),
+        }
+    }
+    if status.funding_low.is_none() {
+        // Once when it starts (the message itself follows the need in the status).
+        warn!(need = %need, have = %have, denom, "funding low");
+        event(
+            ctx,
+            resource,
+            EventType::Warning,
+            "FundingLow",
+            message.clone(),
+        )
+        .await;
+    }
+    status.funding_low = Some(message);
+    Ok(false)
+}
+
+/// Burns `burn` uakt for ACT: the intent on disk first, then `MsgMintACT`.
+async fn mint_act(
+    ctx: &Context,
+    resource: &mut Resource,
+    status: &mut AkashStatus,
+    burn: u128,
+    shortfall: u128,
+    why: &str,
+) -> Result<(), ReconcileError> {
+    let height = ctx
+        .chain
+        .latest_height()
+        .await
+        .map_err(|e| ReconcileError::from_client("latest height", 0, e))?;
+    status.pending_mint = Some(super::status::PendingMint {
+        burn_uakt: burn.to_string(),
+        for_uact: shortfall.to_string(),
+        height: u64::try_from(height).unwrap_or(0),
+        tx_hash: None,
+        timeout_height: None,
+    });
+    persist_facts(ctx, resource, status).await?;
+    ctx.crash_point("after-mint-intent");
+    let coin = Coin {
+        denom: "uakt".to_owned(),
+        amount: burn.to_string(),
+    };
+    match ctx.chain.mint_act(coin).await {
+        Ok(receipt) => {
+            ctx.metrics.tx("mint-act", receipt.gas_used);
+            if let Some(p) = status.pending_mint.as_mut() {
+                p.tx_hash = Some(receipt.hash.clone());
+            }
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "MintingACT",
+                format!(
+                    "burning {burn}uakt for about {shortfall}uact that {why} lacks (tx {}); it executes at the next mint epoch",
+                    receipt.hash
+                ),
+            )
+            .await;
+            Ok(())
+        }
+        Err(ClientError::Pending {
+            hash,
+            timeout_height,
+            ..
+        }) => {
+            if let Some(p) = status.pending_mint.as_mut() {
+                p.tx_hash = Some(hash);
+                p.timeout_height = Some(timeout_height);
+            }
+            Ok(())
+        }
+        Err(e @ ClientError::Chain { .. }) => {
+            status.pending_mint = None;
+            Err(ReconcileError::from_client("mint ACT", 0, e))
+        }
+        // Unknown outcome: the intent stays; `settle_mint` finds out.
+        Err(e) => Err(ReconcileError::from_client("mint ACT", 0, e)),
+    }
+}
+
+/// Resolves a recorded mint: executed or canceled (its ledger record says so), still
+/// pending (wait), or provably never sent (its tx cannot land any more: forgotten).
+async fn settle_mint(
+    ctx: &Context,
+    resource: &Resource,
+    status: &mut AkashStatus,
+) -> Result<(), ReconcileError> {
+    let Some(p) = status.pending_mint.clone() else {
+        return Ok(());
+    };
+    let owner = ctx.chain.owner().to_owned();
+    let mints = ctx
+        .chain
+        .act_mints(Some(&owner), 20)
+        .await
+        .map_err(|e| ReconcileError::from_client("BME ledger", 0, e))?;
+    let burn: u128 = p.burn_uakt.parse().unwrap_or(0);
+    let ours = mints
+        .iter()
+        .find(|m| m.height >= p.height as i64 && m.burned_uakt == burn);
+    match ours.map(|m| (m.state, m.minted_uact)) {
+        Some((crate::akash::client::MintState::Pending, _)) => return Ok(()),
+        Some((crate::akash::client::MintState::Executed, minted)) => {
+            status.pending_mint = None;
+            event(
+                ctx,
+                resource,
+                EventType::Normal,
+                "ACTMinted",
+                format!("{burn}uakt burned, {minted}uact minted"),
+            )
+            .await;
+            return Ok(());
+        }
+        Some((crate::akash::client::MintState::Canceled, _)) => {
+            status.pending_mint = None;
+            event(
+                ctx,
+                resource,
+                EventType::Warning,
+                "MintCanceled",
+                format!("the BME canceled the mint of {burn}uakt; it is planned again"),
+            )
+            .await;
+            return Ok(());
+        }
+        None => {}
+    }
+    if let Some(hash) = &p.tx_hash {
+        match ctx.chain.tx(hash).await {
+            // In a block yet not in the ledger: the ledger answers at the next look.
+            Ok(Some(_)) => return Ok(()),
+            Err(ClientError::Chain { .. }) => {
+                status.pending_mint = None;
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(e) => return Err(ReconcileError::from_client("query mint tx", 0, e)),
+        }
+    }
+    let height = ctx
+        .chain
+        .latest_height()
+        .await
+        .map_err(|e| ReconcileError::from_client("latest height", 0, e))?;
+    let last = p.timeout_height.unwrap_or(p.height + TX_TIMEOUT_MARGIN);
+    if u64::try_from(height).unwrap_or(0) > last {
+        warn!("a recorded mint of ACT never landed; planning it again");
+        status.pending_mint = None;
+    }
+    Ok(())
+}
+
 /// Tops up the escrow of `dseq` by `amount`: the wallet's funds checked first (`FundingLow`
 /// when they fall short), the intent recorded in the status before the broadcast, the
 /// outcome checked by [`settle_deposit`] after a crash.
@@ -1245,45 +1593,19 @@ async fn top_up(
     runway_secs: i64,
 ) -> Result<bool, ReconcileError> {
     let owner = ctx.chain.owner().to_owned();
-    let balances = ctx
-        .chain
-        .balances(&owner)
-        .await
-        .map_err(|e| ReconcileError::from_client("wallet balance", dseq, e))?;
-    let have: u128 = balances
-        .iter()
-        .find(|c| c.denom == denom)
-        .and_then(|c| c.amount.parse().ok())
-        .unwrap_or(0);
-    // Keep something for fees (paid in uakt): only the escrow's denomination is needed here.
-    if have < amount {
-        let message = format!(
-            "the escrow of deployment {dseq} runs dry in {}; a top-up needs {amount}{denom} and the wallet {owner} holds {have}{denom}",
-            human_duration(Duration::from_secs(runway_secs.max(0) as u64))
-        );
-        if status.funding_low.as_deref() != Some(message.as_str()) {
-            warn!(dseq, need = %amount, have = %have, "funding low");
-            event(
-                ctx,
-                resource,
-                EventType::Warning,
-                "FundingLow",
-                message.clone(),
-            )
-            .await;
-        }
-        status.funding_low = Some(message);
+    let why = format!(
+        "a top-up of the escrow of deployment {dseq} (runway {})",
+        human_duration(Duration::from_secs(runway_secs.max(0) as u64))
+    );
+    // The need grows by the leases' price per block.
+    let growth = status
+        .escrow_burn_per_block
+        .as_deref()
+        .and_then(parse_coin)
+        .and_then(|c| c.amount.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    if !ensure_funds(ctx, resource, status, amount, denom, &why, growth).await? {
         return Ok(false);
-    }
-    if status.funding_low.take().is_some() {
-        event(
-            ctx,
-            resource,
-            EventType::Normal,
-            "FundingRestored",
-            format!("the wallet can fund the escrow of deployment {dseq} again"),
-        )
-        .await;
     }
     let height = ctx
         .chain
@@ -1601,13 +1923,14 @@ async fn send_create(
     status: &mut AkashStatus,
     r: &Rendered,
     dseq: u64,
+    deposit: Coin,
 ) -> Result<(), ReconcileError> {
     tracing::Span::current().record("dseq", dseq);
     let w = InFlight::Create(dseq);
     if let Some(e) = ctx.take_failure(&w) {
         return Err(e);
     }
-    let parts = (r.desired.groups.clone(), r.hash.clone(), r.deposit.clone());
+    let parts = (r.desired.groups.clone(), r.hash.clone(), deposit);
     if let Some(wake) = ctx.waker() {
         // Detached: the worker is free while the tx waits for its block, so many creates
         // share one batched tx. The intent is recorded already; the next reconcile adopts.

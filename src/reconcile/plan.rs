@@ -131,6 +131,52 @@ pub struct Observed {
     pub provider_failures: BTreeMap<String, u32>,
     /// A top-up of the escrow was sent and its outcome is not known yet.
     pub deposit_in_flight: bool,
+    /// For groups `(dseq, gseq)` that have waited past the bid timeout: the providers on chain
+    /// that match their placement (read only then).
+    pub placement: BTreeMap<(u64, u32), PlacementMatch>,
+}
+
+/// The providers on chain that match a group's placement.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlacementMatch {
+    /// Their addresses, sorted.
+    pub matching: Vec<String>,
+    /// How many providers are on chain.
+    pub total: usize,
+}
+
+impl PlacementMatch {
+    /// In words, for the `NoBids` message.
+    fn describe(&self, excluded: impl Fn(&str) -> bool) -> String {
+        if self.matching.is_empty() {
+            return format!(
+                "no provider of the {} on chain matches its placement (attributes, auditors)",
+                self.total
+            );
+        }
+        const SHOWN: usize = 5;
+        let mut names: Vec<String> = self
+            .matching
+            .iter()
+            .take(SHOWN)
+            .map(|p| {
+                if excluded(p) {
+                    format!("{p} (excluded after faults)")
+                } else {
+                    p.clone()
+                }
+            })
+            .collect();
+        if self.matching.len() > SHOWN {
+            names.push(format!("and {} more", self.matching.len() - SHOWN));
+        }
+        format!(
+            "{} of the {} providers on chain match its placement: {}",
+            self.matching.len(),
+            self.total,
+            names.join(", ")
+        )
+    }
 }
 
 /// A lease without its owner (the owner is always us).
@@ -653,6 +699,10 @@ fn plan_newest(
                             "; {shunned} bid(s) from providers excluded after faults"
                         ));
                     }
+                    if let Some(m) = obs.placement.get(&(dseq, *gseq)) {
+                        why.push_str("; ");
+                        why.push_str(&m.describe(excluded));
+                    }
                     why.push(')');
                     no_bids.push(why);
                 } else {
@@ -667,7 +717,19 @@ fn plan_newest(
                     .saturating_sub(Duration::from_millis((obs.now_ms - t).max(0) as u64)),
                 None => timing.bid_window,
             };
-            if !window_left.is_zero() {
+            // Every provider that matches the placement (and may win) has bid: no bid is left
+            // to wait for.
+            let all_in = obs.placement.get(&(dseq, *gseq)).is_some_and(|m| {
+                let mut eligible = m
+                    .matching
+                    .iter()
+                    .filter(|p| desired.allow.is_empty() || desired.allow.contains(p))
+                    .filter(|p| !desired.deny.contains(p) && !excluded(p))
+                    .peekable();
+                eligible.peek().is_some()
+                    && eligible.all(|p| bids.iter().any(|(b, _)| &b.provider == p))
+            });
+            if !window_left.is_zero() && !all_in {
                 waiting_bids.push(group.name.clone());
                 wait = min_opt(wait, window_left);
                 continue;

@@ -143,6 +143,25 @@ pub struct PendingDeposit {
     pub timeout_height: Option<u64>,
 }
 
+/// A mint of ACT from AKT, recorded before its broadcast: found again in the BME ledger (by
+/// its owner and a height at or after this one), never sent twice for one need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingMint {
+    /// The `uakt` to burn.
+    pub burn_uakt: String,
+    /// The `uact` it is for.
+    pub for_uact: String,
+    /// The chain's height when the intent was recorded.
+    pub height: u64,
+    /// The hash of the tx, once broadcast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<String>,
+    /// The last height that tx can land at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_height: Option<u64>,
+}
+
 /// A fault being healed: `Degraded=True` with this reason while it lasts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
@@ -255,6 +274,10 @@ pub struct AkashStatus {
     /// A top-up of the escrow recorded before its broadcast and not yet known to have landed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_deposit: Option<PendingDeposit>,
+    /// A mint of ACT from AKT (BME `MsgMintACT`) recorded before its broadcast and not yet
+    /// known to have executed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_mint: Option<PendingMint>,
     /// Why the wallet cannot fund this resource's escrow (the `FundingLow` condition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub funding_low: Option<String>,

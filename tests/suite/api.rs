@@ -970,6 +970,21 @@ async fn health(db: TestDb) {
     assert_eq!(r.status, StatusCode::OK);
     let r = h.send(get("/readyz")).await;
     assert_eq!((r.status, r.body), (StatusCode::OK, json!("ready\n")));
+    // `/metrics` wants a token like every API call.
+    let r = h.send(get("/metrics")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let bad = Request::get("/metrics")
+        .header(header::AUTHORIZATION, "Bearer af_nope")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(h.send(bad).await.status, StatusCode::UNAUTHORIZED);
+    for token in [&h.alpha, &h.admin] {
+        let ok = Request::get("/metrics")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(h.send(ok).await.status, StatusCode::OK);
+    }
     let r = h.send(get("/graphiql")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.as_str().unwrap().contains("graphiql"), "{}", r.body);

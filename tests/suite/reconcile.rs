@@ -514,10 +514,23 @@ async fn reconcile_crash_at_every_step_leaves_exactly_one_deployment() {
 struct Serve {
     child: std::process::Child,
     addr: String,
+    /// An admin token (`/metrics` wants one).
+    token: String,
+}
+
+/// An admin token in the store at `url`.
+async fn admin_token(url: &str) -> String {
+    let store = af_operator::store::open(url).await.expect("store");
+    let (t, _) = af_operator::api::auth::create_token(&store, "ops", true, "metrics")
+        .await
+        .expect("token");
+    let t = t.expose_secret().to_string();
+    store.close().await;
+    t
 }
 
 impl Serve {
-    fn start(dn: &Devnet, db: &str) -> Serve {
+    fn start(dn: &Devnet, db: &str, token: &str) -> Serve {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"))
             .args([
@@ -550,11 +563,20 @@ impl Serve {
         };
         // Keep draining stderr so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Serve { child, addr }
+        Serve {
+            child,
+            addr,
+            token: token.to_owned(),
+        }
     }
 
     async fn leading(&self) -> bool {
-        let Ok(r) = reqwest::get(format!("http://{}/metrics", self.addr)).await else {
+        let Ok(r) = reqwest::Client::new()
+            .get(format!("http://{}/metrics", self.addr))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+        else {
             return false;
         };
         r.text()
@@ -580,8 +602,9 @@ async fn reconcile_leader_failover_on_postgres() {
         return;
     };
     let dn = devnet().await;
-    let a = Serve::start(&dn, &db.url);
-    let b = Serve::start(&dn, &db.url);
+    let token = admin_token(&db.url).await;
+    let a = Serve::start(&dn, &db.url, &token);
+    let b = Serve::start(&dn, &db.url, &token);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let (la, lb) = loop {
         let (la, lb) = (a.leading().await, b.leading().await);
@@ -621,7 +644,7 @@ async fn failover(leader: &mut Serve, standby: &Serve, dn: &Devnet, db: &TestDb)
 async fn reconcile_second_daemon_on_sqlite_is_refused() {
     let dn = devnet().await;
     let db = TestDb::sqlite();
-    let first = Serve::start(&dn, &db.url);
+    let first = Serve::start(&dn, &db.url, "");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .arg("--network")

@@ -513,6 +513,18 @@ impl AkashChain for FakeChain {
         reads::provider(self, owner).await
     }
 
+    async fn providers(&self, page: Option<PageRequest>) -> Result<Page<provider::Provider>> {
+        reads::providers(self, page).await
+    }
+
+    async fn act_mints(&self, source: Option<&str>, limit: u64) -> Result<Vec<super::ActMint>> {
+        reads::act_mints(self, source, limit).await
+    }
+
+    async fn mint_epoch_blocks(&self) -> Result<i64> {
+        reads::mint_epoch_blocks(self).await
+    }
+
     async fn provider_audits(
         &self,
         owner: &str,

@@ -268,6 +268,42 @@ pub struct Page<T> {
     pub total: Option<u64>,
 }
 
+/// Where a mint of ACT stands in the BME ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MintState {
+    /// Waiting for its epoch.
+    Pending,
+    /// Executed: the ACT was minted.
+    Executed,
+    /// Canceled: nothing was minted (the burned AKT is returned).
+    Canceled,
+}
+
+/// One ACT mint (`MsgMintACT`) as the BME ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActMint {
+    /// Who asked.
+    pub source: String,
+    /// The height of the request.
+    pub height: i64,
+    /// Its sequence within the block.
+    pub sequence: i64,
+    /// Where it stands.
+    pub state: MintState,
+    /// `uakt` burned (or to burn).
+    pub burned_uakt: u128,
+    /// `uact` minted (0 until executed).
+    pub minted_uact: u128,
+}
+
+impl ActMint {
+    /// The rate it executed at, in uact per uakt.
+    pub fn rate(&self) -> Option<f64> {
+        (self.state == MintState::Executed && self.burned_uakt > 0 && self.minted_uact > 0)
+            .then(|| self.minted_uact as f64 / self.burned_uakt as f64)
+    }
+}
+
 /// An account as the auth module has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountInfo {
@@ -355,6 +391,13 @@ pub trait AkashChain: Send + Sync {
     ) -> Result<Page<mv1beta5::QueryLeaseResponse>>;
     /// A provider (host_uri, attributes); [`ClientError::NotFound`] if absent.
     async fn provider(&self, owner: &str) -> Result<provider::Provider>;
+    /// Every provider registered on chain, one page.
+    async fn providers(&self, page: Option<PageRequest>) -> Result<Page<provider::Provider>>;
+    /// ACT mints in the BME ledger, newest first, at most `limit`: those asked by `source`
+    /// (every one when `None`).
+    async fn act_mints(&self, source: Option<&str>, limit: u64) -> Result<Vec<ActMint>>;
+    /// The BME's minimum blocks per mint epoch (a mint executes at an epoch's end).
+    async fn mint_epoch_blocks(&self) -> Result<i64>;
     /// The attributes auditors signed for the provider `owner`, one entry per auditor.
     async fn provider_audits(
         &self,

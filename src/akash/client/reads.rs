@@ -152,6 +152,75 @@ pub(crate) async fn provider<Q: QueryRaw + ?Sized>(
     Ok(resp.provider)
 }
 
+pub(crate) async fn providers<Q: QueryRaw + ?Sized>(
+    q: &Q,
+    page: Option<PageRequest>,
+) -> Result<Page<provider::Provider>> {
+    let resp = query(q, &provider::QueryProvidersRequest { pagination: page }).await?;
+    Ok(page_of(resp.providers, resp.pagination))
+}
+
+pub(crate) async fn mint_epoch_blocks<Q: QueryRaw + ?Sized>(q: &Q) -> Result<i64> {
+    let resp = query(q, &crate::akash::proto::bme::v1::QueryParamsRequest {}).await?;
+    Ok(resp.params.min_epoch_blocks)
+}
+
+pub(crate) async fn act_mints<Q: QueryRaw + ?Sized>(
+    q: &Q,
+    source: Option<&str>,
+    limit: u64,
+) -> Result<Vec<super::ActMint>> {
+    use crate::akash::proto::bme::v1 as bme;
+    let resp = query(
+        q,
+        &bme::QueryLedgerRecordsRequest {
+            filters: bme::LedgerRecordFilters {
+                source: source.unwrap_or_default().to_owned(),
+                denom: "uakt".to_owned(),
+                to_denom: "uact".to_owned(),
+                status: String::new(),
+            },
+            pagination: Some(PageRequest {
+                limit: limit.max(1),
+                reverse: true,
+                ..PageRequest::default()
+            }),
+        },
+    )
+    .await?;
+    let amount = |c: &Coin| c.amount.parse::<u128>().unwrap_or(0);
+    let mut out: Vec<super::ActMint> = resp
+        .records
+        .into_iter()
+        .map(|e| {
+            let (state, burned, minted) = match &e.record {
+                Some(bme::LedgerEntryRecord::ExecutedRecord(r)) => (
+                    super::MintState::Executed,
+                    r.burned.as_ref().map_or(0, |c| amount(&c.coin)),
+                    r.minted.as_ref().map_or(0, |c| amount(&c.coin)),
+                ),
+                Some(bme::LedgerEntryRecord::CanceledRecord(r)) => {
+                    (super::MintState::Canceled, amount(&r.coins_to_burn), 0)
+                }
+                Some(bme::LedgerEntryRecord::PendingRecord(r)) => {
+                    (super::MintState::Pending, amount(&r.coins_to_burn), 0)
+                }
+                None => (super::MintState::Pending, 0, 0),
+            };
+            super::ActMint {
+                source: e.id.source,
+                height: e.id.height,
+                sequence: e.id.sequence,
+                state,
+                burned_uakt: burned,
+                minted_uact: minted,
+            }
+        })
+        .collect();
+    out.sort_by_key(|m| std::cmp::Reverse((m.height, m.sequence)));
+    Ok(out)
+}
+
 pub(crate) async fn provider_audits<Q: QueryRaw + ?Sized>(
     q: &Q,
     owner: &str,

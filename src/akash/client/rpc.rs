@@ -996,6 +996,18 @@ impl AkashChain for RpcChain {
         reads::provider(&*self.rpc, owner).await
     }
 
+    async fn providers(&self, page: Option<PageRequest>) -> Result<Page<provider::Provider>> {
+        reads::providers(&*self.rpc, page).await
+    }
+
+    async fn act_mints(&self, source: Option<&str>, limit: u64) -> Result<Vec<super::ActMint>> {
+        reads::act_mints(&*self.rpc, source, limit).await
+    }
+
+    async fn mint_epoch_blocks(&self) -> Result<i64> {
+        reads::mint_epoch_blocks(&*self.rpc).await
+    }
+
     async fn provider_audits(
         &self,
         owner: &str,

@@ -198,6 +198,47 @@ fn bids_wait_for_the_window_then_the_cheapest_wins_ties_by_address() {
 }
 
 #[test]
+fn the_bid_window_ends_once_every_matching_provider_has_bid() {
+    let mut o = obs();
+    o.intents = vec![intent(7, IntentState::Active, "v1")];
+    let mut d = dep("v1", &["akash"]);
+    d.bids = vec![(bid(7, 1, "akash1a"), 3.0), (bid(7, 1, "akash1b"), 5.0)];
+    o.chain.insert(7, d);
+    o.status.bidding = vec![BiddingStatus {
+        dseq: "7".into(),
+        gseq: 1,
+        oseq: 1,
+        since_ms: 99_000,
+        first_bid_ms: Some(99_900),
+        bids: 2,
+    }];
+    // A third matching provider has not bid: the window runs.
+    o.placement.insert(
+        (7, 1),
+        PlacementMatch {
+            matching: vec!["akash1a".into(), "akash1b".into(), "akash1c".into()],
+            total: 4,
+        },
+    );
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    // It is excluded after faults (it cannot win): every one that can has bid.
+    o.status.excluded = vec![excluded("akash1c", o.now_ms + 1)];
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(
+        matches!(&p.steps[..], [Step::CreateLease { bid, .. }] if bid.provider == "akash1a"),
+        "{:?}",
+        p.steps
+    );
+    // Likewise when the spec's allow list leaves it out.
+    o.status.excluded.clear();
+    let mut want = desired();
+    want.allow = vec!["akash1a".into(), "akash1b".into()];
+    let p = plan(Some(&want), &o, &t());
+    assert!(matches!(&p.steps[..], [Step::CreateLease { .. }]));
+}
+
+#[test]
 fn denied_providers_never_win_and_allow_lists_restrict() {
     let mut o = obs();
     o.intents = vec![intent(7, IntentState::Active, "v1")];
@@ -241,6 +282,36 @@ fn no_bids_after_the_timeout_says_so_and_keeps_waiting() {
     assert!(p.message.contains("maxPrice"), "{}", p.message);
     assert!(p.steps.is_empty());
     assert_eq!(p.wait, Some(Duration::from_secs(1)));
+    // With the providers on chain read: which of them match the placement.
+    o.status.excluded = vec![excluded("akash1b", o.now_ms + 1)];
+    o.placement.insert(
+        (7, 1),
+        PlacementMatch {
+            matching: vec!["akash1a".into(), "akash1b".into()],
+            total: 3,
+        },
+    );
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(
+        p.message
+            .contains("2 of the 3 providers on chain match its placement: akash1a, akash1b (excluded after faults)"),
+        "{}",
+        p.message
+    );
+    o.placement.insert(
+        (7, 1),
+        PlacementMatch {
+            matching: vec![],
+            total: 3,
+        },
+    );
+    let p = plan(Some(&desired()), &o, &t());
+    assert!(
+        p.message
+            .contains("no provider of the 3 on chain matches its placement"),
+        "{}",
+        p.message
+    );
 }
 
 #[test]

@@ -67,6 +67,21 @@ pub struct PlacementRequirements {
     pub attributes: Vec<Attribute>,
 }
 
+impl PlacementRequirements {
+    /// Go's `Order.MatchRequirements`: every auditor of `all_of` and one of `any_of` (when
+    /// any are named) has signed for the provider (`signed`), and the provider holds every
+    /// required attribute, its own or audited (`has(key, value)`).
+    pub fn matched_by(
+        &self,
+        signed: impl Fn(&str) -> bool,
+        has: impl Fn(&str, &str) -> bool,
+    ) -> bool {
+        self.signed_by.all_of.iter().all(|a| signed(a))
+            && (self.signed_by.any_of.is_empty() || self.signed_by.any_of.iter().any(|a| signed(a)))
+            && self.attributes.iter().all(|a| has(&a.key, &a.value))
+    }
+}
+
 /// `akash.base.resources.v1beta4.ResourceValue`: an unsigned integer as ASCII decimal bytes.
 #[derive(Clone, PartialEq, Eq, prost::Message, Serialize, Deserialize)]
 pub struct ResourceValue {

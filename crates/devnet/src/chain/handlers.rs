@@ -797,28 +797,23 @@ impl Chain {
     /// every required attribute, and the auditors named in `signed_by` must have signed
     /// (all of `all_of`, at least one of `any_of`).
     fn matches_requirements(&self, owner: &str, prov: &ProviderRec, spec: &GroupSpec) -> bool {
-        let req = &spec.requirements;
-        let audited = |auditor: &str| {
-            self.audits
-                .contains_key(&(owner.to_owned(), auditor.to_owned()))
-        };
-        if !req.signed_by.all_of.iter().all(|a| audited(a)) {
-            return false;
-        }
-        if !req.signed_by.any_of.is_empty() && !req.signed_by.any_of.iter().any(|a| audited(a)) {
-            return false;
-        }
-        req.attributes.iter().all(|want| {
-            prov.attributes
-                .iter()
-                .chain(
-                    self.audits
-                        .iter()
-                        .filter(|((o, _), _)| o == owner)
-                        .flat_map(|(_, attrs)| attrs.iter()),
-                )
-                .any(|(k, v)| *k == want.key && *v == want.value)
-        })
+        spec.requirements.matched_by(
+            |auditor| {
+                self.audits
+                    .contains_key(&(owner.to_owned(), auditor.to_owned()))
+            },
+            |key, value| {
+                prov.attributes
+                    .iter()
+                    .chain(
+                        self.audits
+                            .iter()
+                            .filter(|((o, _), _)| o == owner)
+                            .flat_map(|(_, attrs)| attrs.iter()),
+                    )
+                    .any(|(k, v)| k == key && v == value)
+            },
+        )
     }
 
     /// Moves a bid to `Lost` or `Closed` and refunds its deposit.

@@ -180,18 +180,11 @@ pub(crate) fn matches(
     attributes: &[(String, String)],
     spec: &GroupSpec,
 ) -> bool {
-    let req = &spec.requirements;
     let audited = |auditor: &str| {
         chain
             .audits
             .contains_key(&(owner.to_string(), auditor.to_string()))
     };
-    if !req.signed_by.all_of.iter().all(|a| audited(a)) {
-        return false;
-    }
-    if !req.signed_by.any_of.is_empty() && !req.signed_by.any_of.iter().any(|a| audited(a)) {
-        return false;
-    }
     let has = |k: &str, v: &str| {
         attributes.iter().any(|(a, b)| a == k && b == v)
             || chain
@@ -201,7 +194,7 @@ pub(crate) fn matches(
                 .flat_map(|(_, attrs)| attrs.iter())
                 .any(|(a, b)| a == k && b == v)
     };
-    if !req.attributes.iter().all(|a| has(&a.key, &a.value)) {
+    if !spec.requirements.matched_by(audited, has) {
         return false;
     }
     for unit in &spec.resources {
