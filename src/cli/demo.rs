@@ -179,7 +179,10 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
                     m,
                 ) => ("Chain", m.to_string()),
                 Progress::Event(reason, m)
-                    if reason == "ManifestRejected" || reason == "DeploymentLost" =>
+                    if matches!(
+                        reason,
+                        "ManifestRejected" | "DeploymentLost" | "EscrowExhausted" | "FundingLow"
+                    ) =>
                 {
                     ("Warning", format!("{reason}: {}", named(m)))
                 }

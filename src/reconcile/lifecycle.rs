@@ -208,7 +208,7 @@ async fn run(mut resource: Resource, ctx: &Arc<Context>) -> Result<Action, Recon
                 ctx.stop_waiting_for_bids(d);
             }
         }
-        if p.reason == "DeploymentLost" {
+        if p.reason == "DeploymentLost" || p.reason == "EscrowExhausted" {
             // Closed by someone else (another tool, the escrow running dry): worth a warning
             // of its own, not only the phase event of the replacement.
             warn!(message = %p.message, "deployment lost");
@@ -216,7 +216,7 @@ async fn run(mut resource: Resource, ctx: &Arc<Context>) -> Result<Action, Recon
                 ctx,
                 &resource,
                 EventType::Warning,
-                "DeploymentLost",
+                p.reason,
                 p.message.clone(),
             )
             .await;

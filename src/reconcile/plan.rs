@@ -525,11 +525,26 @@ fn plan_newest(
             return p;
         }
         (_, None) | (_, Some(ChainDeployment { active: false, .. })) => {
-            let mut p = Plan::new(
-                Phase::Deploying,
-                "DeploymentLost",
-                format!("deployment {dseq} was closed outside af-operator; creating a new one"),
-            );
+            let dry = dep.is_some_and(|d| {
+                d.groups
+                    .iter()
+                    .any(|(_, _, g)| *g == GroupPhase::InsufficientFunds)
+            });
+            let mut p = if dry {
+                Plan::new(
+                    Phase::Deploying,
+                    "EscrowExhausted",
+                    format!(
+                        "deployment {dseq} was closed by the chain: its escrow ran dry (leases closed, reason 20000: insufficient funds); a new deployment replaces it once the wallet can fund it"
+                    ),
+                )
+            } else {
+                Plan::new(
+                    Phase::Deploying,
+                    "DeploymentLost",
+                    format!("deployment {dseq} was closed outside af-operator; creating a new one"),
+                )
+            };
             p.steps.push(Step::Forget {
                 dseq,
                 why: "closed on chain (not by this resource's reconcile)".into(),

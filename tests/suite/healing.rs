@@ -826,6 +826,15 @@ async fn a_deployment_lost_to_a_dry_escrow_is_replaced_once_the_wallet_is_funded
         1,
         "nothing sent unfunded"
     );
+    let lost: Vec<Event> = events(store)
+        .await
+        .into_iter()
+        .filter(|e| e.reason == "EscrowExhausted")
+        .collect();
+    assert!(
+        lost.iter().any(|e| e.message.contains("insufficient funds")),
+        "{lost:#?}"
+    );
     // Cheaper bids from now on, so the next deployment lasts; then a person funds the wallet
     // (ACT minted from its AKT): re-placed, Ready again.
     for p in providers.providers().into_iter().map(|p| p.address) {

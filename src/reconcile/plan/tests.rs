@@ -514,6 +514,12 @@ fn a_deployment_closed_out_of_band_is_forgotten_and_replaced() {
     assert!(matches!(p.steps[0], Step::Forget { dseq: 7, .. }));
     assert_eq!(p.steps[1], Step::CreateDeployment);
     assert_eq!(p.reason, "DeploymentLost");
+    // Closed by the chain because its escrow ran dry: said so.
+    o.chain.get_mut(&7).unwrap().groups[0].2 = GroupPhase::InsufficientFunds;
+    let p = plan(Some(&desired()), &o, &t());
+    assert_eq!(p.reason, "EscrowExhausted");
+    assert!(p.message.contains("insufficient funds"), "{}", p.message);
+    assert_eq!(p.steps[1], Step::CreateDeployment);
 }
 
 #[test]
