@@ -1063,6 +1063,29 @@ async fn execute_step(
             if let Some(e) = ctx.take_failure(&w) {
                 return Err(e);
             }
+            let now = ctx.clock.now_ms();
+            if let Some(x) = status
+                .excluded
+                .iter()
+                .find(|x| x.provider == bid.provider && x.until_ms > now)
+            {
+                if !ctx.is_inflight(&w) {
+                    event(
+                        ctx,
+                        resource,
+                        EventType::Warning,
+                        "ExcludedProviderTaken",
+                        format!(
+                            "every provider that bid on group {} is excluded after faults and no other bid came: taking {} ({}, excluded for {} more) rather than not running",
+                            bid.gseq,
+                            bid.provider,
+                            x.reason,
+                            human_duration(Duration::from_millis((x.until_ms - now).max(0) as u64))
+                        ),
+                    )
+                    .await;
+                }
+            }
             if let Some(wake) = ctx.waker() {
                 // Detached: the worker is free while the tx waits for its block, so many
                 // leases share one batched tx.

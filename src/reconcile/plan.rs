@@ -693,8 +693,9 @@ fn plan_newest(
                 .iter()
                 .filter(|(b, _)| excluded(&b.provider))
                 .count();
-            let bids: Vec<&(BidID, f64)> = offered
-                .into_iter()
+            let mut bids: Vec<&(BidID, f64)> = offered
+                .iter()
+                .copied()
                 .filter(|(b, _)| !excluded(&b.provider))
                 .collect();
             let tracked = obs
@@ -705,8 +706,14 @@ fn plan_newest(
             let first_bid_ms = tracked.and_then(|b| b.first_bid_ms);
             let since_ms = tracked.map_or(obs.now_ms, |b| b.since_ms);
             sent_all = false;
+            let waited = Duration::from_millis((obs.now_ms - since_ms).max(0) as u64);
+            if bids.is_empty() && shunned > 0 && waited >= timing.bid_timeout {
+                // Every bidder is excluded after faults, and no other one came within the bid
+                // timeout: a provider that failed once beats not running at all. The usual
+                // choice (price, then fewer failures) among them.
+                bids = offered;
+            }
             if bids.is_empty() {
-                let waited = Duration::from_millis((obs.now_ms - since_ms).max(0) as u64);
                 if waited >= timing.bid_timeout {
                     let mut why = format!("{} (at most {} per block", group.name, max_price(group));
                     if shunned > 0 {

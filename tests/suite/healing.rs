@@ -832,7 +832,8 @@ async fn a_deployment_lost_to_a_dry_escrow_is_replaced_once_the_wallet_is_funded
         .filter(|e| e.reason == "EscrowExhausted")
         .collect();
     assert!(
-        lost.iter().any(|e| e.message.contains("insufficient funds")),
+        lost.iter()
+            .any(|e| e.message.contains("insufficient funds")),
         "{lost:#?}"
     );
     // Cheaper bids from now on, so the next deployment lasts; then a person funds the wallet
@@ -870,14 +871,14 @@ async fn a_deployment_lost_to_a_dry_escrow_is_replaced_once_the_wallet_is_funded
     let _ = wallet;
 }
 
-/// The soak (ignored by default, about 6 minutes):
+/// The soak (ignored by default, about 3.5 minutes):
 /// `cargo test --test suite healing::soak -- --ignored --nocapture`. Fifty Agents on six
 /// providers; for three minutes a random fault of the matrix every 1.5 s (a lease closed by its
 /// provider for a random reason or by this wallet out of band, a provider down or refusing
 /// manifests for a while, a service unhealthy, the RPC stalled); then every fault is cleared,
 /// and within five minutes every resource is Ready with exactly one active deployment each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "soak: about 6 minutes"]
+#[ignore = "soak: about 3.5 minutes"]
 async fn soak_random_faults_into_50_resources_end_ready_with_one_deployment_each() {
     use rand::{Rng, SeedableRng};
     const N: usize = 50;

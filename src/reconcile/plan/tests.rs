@@ -709,17 +709,32 @@ fn excluded_providers_do_not_win_until_their_exclusion_ends() {
     assert!(
         matches!(&p.steps[..], [Step::CreateLease { bid, .. }] if bid.provider == "akash1cheap")
     );
-    // Only excluded bidders, past the bid timeout: NoBids says so.
-    o.chain.get_mut(&7).unwrap().bids = vec![(bid(7, 1, "akash1cheap"), 1.0)];
-    o.status.excluded = vec![excluded("akash1cheap", i64::MAX)];
-    o.now_ms = 50_000 + t().bid_timeout.as_millis() as i64;
+    // Only excluded bidders: waited for another bid until the bid timeout...
+    o.chain.get_mut(&7).unwrap().bids = vec![
+        (bid(7, 1, "akash1cheap"), 1.0),
+        (bid(7, 1, "akash1dear"), 9.0),
+    ];
+    o.status.excluded = vec![
+        excluded("akash1cheap", i64::MAX),
+        excluded("akash1dear", i64::MAX),
+    ];
+    o.now_ms = 50_000 + t().bid_timeout.as_millis() as i64 - 1;
     let p = plan(Some(&desired()), &o, &t());
-    assert_eq!(p.reason, "NoBids");
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.phase, Phase::Bidding);
+    // ...then one of them beats not running at all (the cheapest, as usual).
+    o.now_ms += 1;
+    let p = plan(Some(&desired()), &o, &t());
     assert!(
-        p.message.contains("1 bid(s) from providers excluded"),
-        "{}",
-        p.message
+        matches!(&p.steps[..], [Step::CreateLease { bid, .. }] if bid.provider == "akash1cheap"),
+        "{:?}",
+        p.steps
     );
+    // Denied ones never.
+    let mut want = desired();
+    want.deny = vec!["akash1cheap".into(), "akash1dear".into()];
+    let p = plan(Some(&want), &o, &t());
+    assert!(p.steps.is_empty());
 }
 
 #[test]
