@@ -10,27 +10,44 @@
 # kept between runs; the corpus grows in `<that dir>/corpus/TARGET`, seeded from
 # `fuzz/seeds/TARGET`, the SDL fixtures and the examples. A crash is written to
 # `<that dir>/artifacts/TARGET/` and fails the script; replay one with
-# `<that dir>/<triple>/fuzz/TARGET <file>`.
+# `<that dir>/<triple>/fuzz/TARGET <file>` (`$CARGO_TARGET_DIR/debug/TARGET` after --quick).
+#
+#   fuzz/run.sh --quick [TARGET...]   (CI) only this workspace's crates are instrumented
+#                                     (fuzz/rustc-wrap.sh); the dependencies are the test
+#                                     build's own artifacts in `$CARGO_TARGET_DIR` (or
+#                                     `target`), so the build takes a minute, not a cold
+#                                     build's twenty. Coverage guidance then stops at our
+#                                     code's edge (the YAML and protobuf crates run, unguided).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
+quick=0
+if [ "${1:-}" = "--quick" ]; then quick=1; shift; fi
 secs=${AF_FUZZ_SECONDS:-30}
 targets=("$@")
 if [ $# -eq 0 ]; then targets=(sdl spec_yaml graphql jsonrpc tx); fi
 
-dir=${AF_FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/fuzz}
+base=${CARGO_TARGET_DIR:-$root/target}
+dir=${AF_FUZZ_TARGET_DIR:-$base/fuzz}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 triple=$(rustc -vV | sed -n 's/^host: //p')
 
-# --target keeps the flags off build scripts and proc macros, which run on the host.
 build_start=$SECONDS
-CARGO_TARGET_DIR="$dir" \
-RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+if [ $quick = 1 ]; then
+  CARGO_TARGET_DIR="$base" RUSTC_WRAPPER="$root/fuzz/rustc-wrap.sh" \
+    cargo build -p af-fuzz --bins
+  bin=$(cd "$base" && pwd)/debug
+else
+  # --target keeps the flags off build scripts and proc macros, which run on the host.
+  CARGO_TARGET_DIR="$dir" \
+  RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares" \
-  cargo build --profile fuzz -p af-fuzz --target "$triple" --bins
+    cargo build --profile fuzz -p af-fuzz --target "$triple" --bins
+  bin=$dir/$triple/fuzz
+fi
 echo "fuzz build: $((SECONDS - build_start)) s"
 
 shared=$root/../shared/akash/fixtures
@@ -46,7 +63,7 @@ for t in "${targets[@]}"; do
     spec_yaml) seeds+=(examples) ;;
   esac
   echo "fuzzing $t for ${secs}s"
-  if ! "$dir/$triple/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  if ! "$bin/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$artifacts/" "$corpus" "${seeds[@]}" 2>"$dir/$t.log"; then
     echo "FINDING in $t:"; tail -n 40 "$dir/$t.log"; status=1
