@@ -609,26 +609,8 @@ async fn a_stalled_rpc_and_paused_blocks_are_chain_unavailable_then_ready_once()
 async fn the_escrow_is_topped_up_before_it_runs_dry_and_funding_low_is_named() {
     // Account 5 holds little: enough for the first deposit and one top-up, not a second.
     let (wallet, _) = af_operator::devnet::test_account(5);
-    let fund = vec![(
-        wallet.address().to_owned(),
-        vec![
-            ("uakt".to_string(), 10_000_000_000u128),
-            ("uact".to_string(), 800_000u128),
-        ],
-    )];
-    let dn = devnet(2, fund).await;
-    let providers = dn.provider_set().expect("providers");
-    for p in providers.providers().into_iter().map(|p| p.address) {
-        providers
-            .fault(
-                &p,
-                ProviderFault::BidPrice {
-                    multiplier: None,
-                    amount: Some(1_000.0),
-                },
-            )
-            .unwrap();
-    }
+    let dn = funded_devnet(&wallet, 800_000).await;
+    bid_price(&dn, 1_000.0);
     // 500,000 uact at 1,000 per 100 ms block: 50 s of runway, under the 60 s floor.
     let placement = "placement: {maxPrice: 2000uact, escrow: {deposit: 500000uact, topUpBelow: 60s, topUpTo: 75s}}";
     let db = TestDb::sqlite();
@@ -712,26 +694,8 @@ async fn until_count(store: &dyn Store, reason: &str, n: usize, secs: u64) {
 async fn a_top_up_the_wallet_lacks_act_for_mints_it_from_akt_once() {
     // Account 6 holds ACT for the first deposit and one top-up, and plenty of AKT.
     let (wallet, _) = af_operator::devnet::test_account(6);
-    let fund = vec![(
-        wallet.address().to_owned(),
-        vec![
-            ("uakt".to_string(), 10_000_000_000u128),
-            ("uact".to_string(), 800_000u128),
-        ],
-    )];
-    let dn = devnet(2, fund).await;
-    let providers = dn.provider_set().expect("providers");
-    for p in providers.providers().into_iter().map(|p| p.address) {
-        providers
-            .fault(
-                &p,
-                ProviderFault::BidPrice {
-                    multiplier: None,
-                    amount: Some(1_000.0),
-                },
-            )
-            .unwrap();
-    }
+    let dn = funded_devnet(&wallet, 800_000).await;
+    bid_price(&dn, 1_000.0);
     // The ledger's price of ACT: one mint by someone else, executed at its epoch.
     let other = chain_as(&dn, 0).await;
     other
@@ -780,26 +744,8 @@ async fn a_top_up_the_wallet_lacks_act_for_mints_it_from_akt_once() {
 async fn a_deployment_lost_to_a_dry_escrow_is_replaced_once_the_wallet_is_funded() {
     // Account 7 holds ACT for one deposit only, and AKT.
     let (wallet, _) = af_operator::devnet::test_account(7);
-    let fund = vec![(
-        wallet.address().to_owned(),
-        vec![
-            ("uakt".to_string(), 10_000_000_000u128),
-            ("uact".to_string(), 500_000u128),
-        ],
-    )];
-    let dn = devnet(2, fund).await;
-    let providers = dn.provider_set().expect("providers");
-    for p in providers.providers().into_iter().map(|p| p.address) {
-        providers
-            .fault(
-                &p,
-                ProviderFault::BidPrice {
-                    multiplier: None,
-                    amount: Some(10_000.0),
-                },
-            )
-            .unwrap();
-    }
+    let dn = funded_devnet(&wallet, 500_000).await;
+    bid_price(&dn, 10_000.0);
     // 500,000 uact at 10,000 per 100 ms block: dry in about 5 s, and no top-up policy.
     let placement = "placement: {maxPrice: 20000uact, escrow: {deposit: 500000uact}}";
     let db = TestDb::sqlite();
@@ -838,17 +784,7 @@ async fn a_deployment_lost_to_a_dry_escrow_is_replaced_once_the_wallet_is_funded
     );
     // Cheaper bids from now on, so the next deployment lasts; then a person funds the wallet
     // (ACT minted from its AKT): re-placed, Ready again.
-    for p in providers.providers().into_iter().map(|p| p.address) {
-        providers
-            .fault(
-                &p,
-                ProviderFault::BidPrice {
-                    multiplier: None,
-                    amount: Some(100.0),
-                },
-            )
-            .unwrap();
-    }
+    bid_price(&dn, 100.0);
     let t = Instant::now();
     let own = chain_as(&dn, 7).await;
     own.mint_act(af_operator::akash::proto::base::coin("uakt", 2_000_000))
@@ -1056,5 +992,33 @@ async fn until_all_ready(
             waiting.len()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Two providers, and `wallet` funded with 10,000 AKT and `uact` ACT.
+async fn funded_devnet(wallet: &af_operator::akash::keys::Wallet, uact: u128) -> Devnet {
+    let fund = vec![(
+        wallet.address().to_owned(),
+        vec![
+            ("uakt".to_string(), 10_000_000_000u128),
+            ("uact".to_string(), uact),
+        ],
+    )];
+    devnet(2, fund).await
+}
+
+/// Every provider bids `amount` per block.
+fn bid_price(dn: &Devnet, amount: f64) {
+    let providers = dn.provider_set().expect("providers");
+    for p in providers.providers().into_iter().map(|p| p.address) {
+        providers
+            .fault(
+                &p,
+                ProviderFault::BidPrice {
+                    multiplier: None,
+                    amount: Some(amount),
+                },
+            )
+            .unwrap();
     }
 }
