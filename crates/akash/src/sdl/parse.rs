@@ -405,14 +405,14 @@ impl Reader<'_> {
             Node::Map(entries, _) => entries.as_slice(),
             Node::Scalar(Kind::Null, _, _) => {
                 self.issue(
-                    &path,
+                    path,
                     "the sdl is empty; it needs version, services, profiles and deployment",
                 );
                 return input;
             }
             other => {
                 self.issue(
-                    &path,
+                    path,
                     format!("an sdl must be a mapping, found {}", other.type_name()),
                 );
                 return input;
@@ -420,7 +420,7 @@ impl Reader<'_> {
         };
         self.check_keys(
             entries,
-            &path,
+            path,
             &[
                 "version",
                 "include",
