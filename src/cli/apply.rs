@@ -203,6 +203,39 @@ pub async fn diff(args: &FileArgs, store: &dyn Store, io: &mut Io<'_>) -> i32 {
     i32::from(changed)
 }
 
+/// The refusal of `delete KIND NAME -A`. Names are unique per project only, so a name with
+/// every project could delete several unrelated resources at once; kubectl refuses it too
+/// ("a resource cannot be retrieved by name across all namespaces"). The message names the
+/// projects that hold the name, so the user can pick one.
+async fn refuse_name_in_every_project(kind: Kind, name: &str, store: &dyn Store) -> anyhow::Error {
+    let label = format!("{}/{name}", kind.singular());
+    let holders: Vec<String> = match store
+        .list(&ListQuery {
+            kind: Some(kind),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(all) => all
+            .into_iter()
+            .filter(|r| r.metadata.name == name)
+            .map(|r| r.metadata.project)
+            .collect(),
+        Err(e) => return anyhow!("error: {e}"),
+    };
+    let where_ = match holders.as_slice() {
+        [] => "no project holds it".to_string(),
+        [one] => format!("it is in project {one}"),
+        many => format!("it is in projects {}", many.join(", ")),
+    };
+    let example = holders.first().map_or("PROJECT", String::as_str);
+    anyhow!(
+        "error: `delete` does not take a NAME with -A ({label}: {where_}); delete it in one project with \
+         `delete {} {name} --project {example}`, or select by label in every project with `-l SELECTOR -A`",
+        kind.singular()
+    )
+}
+
 /// Runs `delete`: by KIND NAME, by KIND -l SELECTOR or by files; then (unless
 /// `--wait=false`) waits until every resource is gone.
 pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::Result<()> {
@@ -221,13 +254,16 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
         };
         let kind = Kind::parse(kind).map_err(|e| anyhow!("error: {e}"))?;
         match (&args.name, &args.selector) {
+            (Some(name), _) if args.all_projects => {
+                return Err(refuse_name_in_every_project(kind, name, store).await);
+            }
             (Some(name), _) => vec![ResourceKey::new(kind, project, name)],
             (None, Some(sel)) => {
                 let selector: LabelSelector = sel.parse().map_err(|e| anyhow!("error: {e}"))?;
                 let found: Vec<ResourceKey> = store
                     .list(&ListQuery {
                         kind: Some(kind),
-                        project: Some(project.to_string()),
+                        project: (!args.all_projects).then(|| project.to_string()),
                         selector,
                         ..Default::default()
                     })
@@ -236,11 +272,15 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
                     .map(|r| r.key())
                     .collect();
                 if found.is_empty() {
-                    writeln!(
-                        io.stderr,
-                        "No {} matching {sel} in project {project}.",
-                        kind.plural()
-                    )?;
+                    if args.all_projects {
+                        writeln!(io.stderr, "No {} matching {sel} found.", kind.plural())?;
+                    } else {
+                        writeln!(
+                            io.stderr,
+                            "No {} matching {sel} in project {project}.",
+                            kind.plural()
+                        )?;
+                    }
                 }
                 found
             }
@@ -252,8 +292,21 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
     };
     let mut failed = false;
     let mut pending = Vec::new();
+    // With -A the same name can go in several projects: say which.
+    let label_of = |key: &ResourceKey| {
+        if args.all_projects {
+            format!(
+                "{}/{} (project {})",
+                key.kind.singular(),
+                key.name,
+                key.project
+            )
+        } else {
+            format!("{}/{}", key.kind.singular(), key.name)
+        }
+    };
     for key in &keys {
-        let label = format!("{}/{}", key.kind.singular(), key.name);
+        let label = label_of(key);
         match store.request_deletion(key).await {
             Ok(Deletion::Deleted) => writeln!(io.stdout, "{label} deleted")?,
             Ok(Deletion::Requested | Deletion::AlreadyRequested) => {
@@ -281,7 +334,7 @@ pub async fn delete(args: &DeleteArgs, store: &dyn Store, io: &mut Io<'_>) -> an
                 if store.get(key).await?.is_some() {
                     left.push(key.clone());
                 } else {
-                    writeln!(io.stdout, "{}/{} deleted", key.kind.singular(), key.name)?;
+                    writeln!(io.stdout, "{} deleted", label_of(key))?;
                 }
             }
             pending = left;

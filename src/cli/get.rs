@@ -68,40 +68,15 @@ pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result
     Ok(())
 }
 
-/// Parses a JSONPath expression as `-o jsonpath=` takes it: RFC 9535 (`$.items[*].metadata.name`),
-/// or kubectl's form in braces with the leading `$` left out (`{.spec.image}`).
-pub fn jsonpath_parse(expr: &str) -> Result<serde_json_path::JsonPath, String> {
-    let e = expr.trim();
-    let e = e
-        .strip_prefix('{')
-        .and_then(|x| x.strip_suffix('}'))
-        .unwrap_or(e)
-        .trim();
-    let normalized = if e.starts_with('$') {
-        e.to_string()
-    } else if e.starts_with('.') || e.starts_with('[') {
-        format!("${e}")
-    } else {
-        format!("$.{e}")
-    };
-    serde_json_path::JsonPath::parse(&normalized)
-        .map_err(|err| format!("invalid jsonpath `{expr}`: {err}"))
-}
-
-/// The values a JSONPath selects, as one line: strings as they are, others as JSON,
-/// separated by spaces (as kubectl prints them).
-fn jsonpath_text(expr: &str, value: &serde_json::Value) -> anyhow::Result<String> {
-    let path = jsonpath_parse(expr).map_err(|e| anyhow!("error: {e}"))?;
-    let parts: Vec<String> = path
-        .query(value)
-        .all()
-        .into_iter()
-        .map(|v| match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect();
-    Ok(parts.join(" "))
+/// What a `-o jsonpath=` template prints for this document (see [`super::jsonpath`]), ending
+/// in a newline: the template's own last `{"\n"}`, else one added.
+fn jsonpath_text(template: &str, value: &serde_json::Value) -> anyhow::Result<String> {
+    let t = super::jsonpath::Template::parse(template).map_err(|e| anyhow!("error: {e}"))?;
+    let mut text = t.render(value);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 /// What `get` lists.
@@ -214,7 +189,7 @@ fn write_resources(
     };
     match output {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json()?)?)?,
-        Output::JsonPath(expr) => writeln!(out, "{}", jsonpath_text(expr, &json()?)?)?,
+        Output::JsonPath(expr) => write!(out, "{}", jsonpath_text(expr, &json()?)?)?,
         Output::Yaml => {
             for (i, r) in resources.iter().enumerate() {
                 if i > 0 {
@@ -517,7 +492,7 @@ async fn events(args: &GetArgs, store: &dyn Store, io: &mut Io<'_>) -> anyhow::R
             match output {
                 Output::Json => writeln!(io.stdout, "{}", serde_json::to_string_pretty(&list)?)?,
                 Output::Yaml => write!(io.stdout, "{}", serde_yaml::to_string(&list)?)?,
-                Output::JsonPath(expr) => writeln!(io.stdout, "{}", jsonpath_text(expr, &list)?)?,
+                Output::JsonPath(expr) => write!(io.stdout, "{}", jsonpath_text(expr, &list)?)?,
                 _ => {
                     for (k, e) in &all {
                         writeln!(io.stdout, "event/{}.{}.{}", k.kind.singular(), k.name, e.id)?;
@@ -540,7 +515,7 @@ fn indent(text: &str, by: usize) -> String {
 }
 
 /// Runs `describe`: one resource, or every resource of the kind (matching -l), separated by
-/// a blank line.
+/// a blank line; with `-A`, in every project (a NAME: wherever it exists).
 pub async fn describe(
     args: &DescribeArgs,
     store: &dyn Store,
@@ -549,6 +524,21 @@ pub async fn describe(
     let kind = Kind::parse(&args.kind).map_err(|e| anyhow!("error: {e}"))?;
     let project = args.project.project.as_str();
     let resources = match &args.name {
+        Some(name) if args.all_projects => {
+            let found: Vec<Resource> = store
+                .list(&ListQuery {
+                    kind: Some(kind),
+                    ..Default::default()
+                })
+                .await?
+                .into_iter()
+                .filter(|r| &r.metadata.name == name)
+                .collect();
+            if found.is_empty() {
+                bail!("error: {}/{name} not found in any project", kind.singular());
+            }
+            found
+        }
         Some(name) => {
             let key = ResourceKey::new(kind, project, name);
             let Some(r) = store.get(&key).await? else {
@@ -563,7 +553,7 @@ pub async fn describe(
             store
                 .list(&ListQuery {
                     kind: Some(kind),
-                    project: Some(project.to_string()),
+                    project: (!args.all_projects).then(|| project.to_string()),
                     selector: selector_of(&args.selector)?,
                     ..Default::default()
                 })
@@ -571,11 +561,15 @@ pub async fn describe(
         }
     };
     if resources.is_empty() {
-        writeln!(
-            io.stderr,
-            "No {} found in project {project}.",
-            kind.plural()
-        )?;
+        if args.all_projects {
+            writeln!(io.stderr, "No {} found.", kind.plural())?;
+        } else {
+            writeln!(
+                io.stderr,
+                "No {} found in project {project}.",
+                kind.plural()
+            )?;
+        }
     }
     for (i, r) in resources.iter().enumerate() {
         if i > 0 {

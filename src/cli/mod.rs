@@ -11,6 +11,7 @@ mod devnet;
 mod explain;
 mod files;
 mod get;
+mod jsonpath;
 pub mod plan;
 mod providers;
 mod render;
@@ -242,8 +243,8 @@ pub enum Output {
     Json,
     /// `kind/name`, one a line.
     Name,
-    /// The values a JSONPath expression selects from the JSON output (`{.spec.image}`,
-    /// `$.items[*].metadata.name`).
+    /// A kubectl JSONPath template over the JSON output: text with `{PATH}`, `{"\t"}` and
+    /// `{range PATH}…{end}` in it (`{.spec.image}`, `$.items[*].metadata.name`).
     JsonPath(String),
 }
 
@@ -256,12 +257,12 @@ fn parse_output(s: &str) -> Result<Output, String> {
         "name" => Output::Name,
         _ => match s.split_once('=') {
             Some(("jsonpath", expr)) if !expr.trim().is_empty() => {
-                get::jsonpath_parse(expr)?;
+                jsonpath::Template::parse(expr)?;
                 Output::JsonPath(expr.to_string())
             }
             Some(("jsonpath", _)) => {
                 return Err(
-                    "jsonpath= needs an expression, e.g. jsonpath='{.items[*].metadata.name}'"
+                    "jsonpath= needs a template, e.g. jsonpath='{range .items[*]}{.metadata.name}{\"\\n\"}{end}'"
                         .into(),
                 )
             }
@@ -333,6 +334,9 @@ pub struct DescribeArgs {
     /// The project.
     #[command(flatten)]
     pub project: ProjectArg,
+    /// Every project (with a NAME: that name in every project that holds it).
+    #[arg(short = 'A', long)]
+    pub all_projects: bool,
     /// Label selector (without NAME).
     #[arg(short = 'l', long, conflicts_with = "name")]
     pub selector: Option<String>,
@@ -357,6 +361,10 @@ pub struct DeleteArgs {
     /// The project.
     #[command(flatten)]
     pub project: ProjectArg,
+    /// With `-l`: the matching resources of every project. Refused with a NAME (as kubectl
+    /// does): a name is deleted in one project, named with `--project`.
+    #[arg(short = 'A', long, conflicts_with = "files")]
+    pub all_projects: bool,
     /// A resource that does not exist is not an error.
     #[arg(long)]
     pub ignore_not_found: bool,

@@ -649,6 +649,53 @@ fn habits(db: &str) {
         ],
     );
     assert_eq!(r.stdout, "1\n", "{}", r.stderr);
+    // Templates: text, several expressions, strings, range/end; no newline added after one.
+    let r = af(
+        db,
+        &[
+            "get",
+            "agents",
+            "--project",
+            "platform",
+            "-o",
+            r#"jsonpath={range .items[*]}{.metadata.name}{"\t"}{.spec.image}{"\n"}{end}"#,
+        ],
+    );
+    assert_eq!(
+        r.stdout,
+        "defarm-api\tghcr.io/alternatefutures/defarm-api:1.4.2\n\
+         research-agent\tghcr.io/alternatefutures/research-agent:0.7.1\n",
+        "{}",
+        r.stderr
+    );
+    let r = af(
+        db,
+        &[
+            "get",
+            "agent",
+            "defarm-api",
+            "--project",
+            "platform",
+            "-o",
+            "jsonpath=name={.metadata.name} project={.metadata.project}",
+        ],
+    );
+    assert_eq!(
+        r.stdout, "name=defarm-api project=platform\n",
+        "{}",
+        r.stderr
+    );
+    let r = af(
+        db,
+        &[
+            "get",
+            "agents",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name}",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("without {end}"), "{}", r.stderr);
     let r = af(db, &["get", "agents", "-o", "jsonpath={.items[}"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("invalid jsonpath"), "{}", r.stderr);
@@ -801,6 +848,87 @@ async fn kubectl_habits_on_postgres() {
     tokio::task::spawn_blocking(move || habits(&url))
         .await
         .unwrap();
+}
+
+/// `-A` with a name: `describe` shows the name in every project that holds it; `delete`
+/// refuses (as kubectl does), naming the projects, and deletes nothing; `delete -l -A`
+/// deletes the matching resources of every project and says which project each was in.
+#[test]
+fn all_projects_with_a_name_for_describe_and_delete() {
+    let db = TestDb::sqlite();
+    let db = db.url.as_str();
+    let docs = [
+        site_doc("twin", "web", "tier: tmp"),
+        site_doc("twin", "blog", "tier: tmp"),
+        site_doc("solo", "web", "tier: keep"),
+    ]
+    .join("---\n");
+    let r = af_stdin(db, &["apply", "-f", "-"], &docs);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let r = af(db, &["describe", "site", "twin", "-A"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.matches("\nSpec:\n").count(), 2, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Project:               blog\n")
+            && r.stdout.contains("Project:               web\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("solo"), "{}", r.stdout);
+    let r = af(db, &["describe", "site", "solo", "-A"]);
+    assert_eq!(r.stdout.matches("\nSpec:\n").count(), 1, "{}", r.stdout);
+    let r = af(db, &["describe", "site", "nobody", "-A"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("site/nobody not found in any project"),
+        "{}",
+        r.stderr
+    );
+    let r = af(db, &["describe", "sites", "-A"]);
+    assert_eq!(r.stdout.matches("\nSpec:\n").count(), 3, "{}", r.stdout);
+    let r = af(db, &["describe", "sites", "-A", "-l", "tier=keep"]);
+    assert_eq!(r.stdout.matches("\nSpec:\n").count(), 1, "{}", r.stdout);
+    assert!(r.stdout.contains("solo"), "{}", r.stdout);
+
+    let r = af(db, &["delete", "site", "twin", "-A"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("does not take a NAME with -A")
+            && r.stderr.contains("projects blog, web")
+            && r.stderr.contains("--project blog"),
+        "{}",
+        r.stderr
+    );
+    let r = af(
+        db,
+        &["delete", "site", "nobody", "-A", "--ignore-not-found"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no project holds it"), "{}", r.stderr);
+    assert_eq!(
+        af(db, &["get", "site", "twin", "-A", "-o", "name"]).stdout,
+        "site/twin\nsite/twin\n"
+    );
+
+    let r = af(db, &["delete", "site", "-l", "tier=tmp", "-A"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "site/twin (project blog) deleted\nsite/twin (project web) deleted\n"
+    );
+    assert_eq!(
+        af(db, &["get", "sites", "-A", "-o", "name"]).stdout,
+        "site/solo\n"
+    );
+    let r = af(db, &["delete", "site", "-l", "tier=tmp", "-A"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("No sites matching tier=tmp found."),
+        "{}",
+        r.stderr
+    );
 }
 
 /// `delete` waits for finalizers by default (with a timeout); `--wait=false` returns at once.

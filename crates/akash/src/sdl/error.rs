@@ -102,50 +102,87 @@ impl fmt::Display for IssueList<'_> {
     }
 }
 
-/// A path inside the SDL, built while walking it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Path(String);
+/// A path inside the SDL, built while walking it: a chain of borrowed segments on the
+/// walk's stack, so naming a child costs nothing; it is written out as text (dotted, e.g.
+/// `services.web.expose[0].port`) only when an issue is reported.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Path<'a> {
+    /// The whole document.
+    Root,
+    /// A mapping key below a path.
+    Key(&'a Path<'a>, &'a str),
+    /// A sequence item below a path.
+    Index(&'a Path<'a>, usize),
+}
 
-impl Path {
-    pub(crate) fn root() -> Path {
-        Path(String::new())
+static ROOT: Path<'static> = Path::Root;
+
+impl<'a> Path<'a> {
+    pub(crate) fn root() -> &'static Path<'static> {
+        &ROOT
     }
 
     /// The path of a mapping key below this one.
-    pub(crate) fn key(&self, key: &str) -> Path {
-        let mut s = String::with_capacity(self.0.len() + key.len() + 1);
-        s.push_str(&self.0);
-        // Keys that would make the dotted form ambiguous are quoted.
-        let plain = !key.is_empty()
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/'));
-        if plain {
-            if !s.is_empty() {
-                s.push('.');
-            }
-            s.push_str(key);
-        } else {
-            s.push('[');
-            s.push_str(&format!("{key:?}"));
-            s.push(']');
-        }
-        Path(s)
+    pub(crate) fn key<'b>(&'b self, key: &'b str) -> Path<'b> {
+        Path::Key(self, key)
     }
 
     /// The path of a sequence item below this one.
-    pub(crate) fn index(&self, i: usize) -> Path {
-        Path(format!("{}[{i}]", self.0))
+    pub(crate) fn index(&self, i: usize) -> Path<'_> {
+        Path::Index(self, i)
     }
 
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
+    fn write(&self, out: &mut String) {
+        match self {
+            Path::Root => {}
+            Path::Key(parent, key) => {
+                parent.write(out);
+                push_key(out, key);
+            }
+            Path::Index(parent, i) => {
+                parent.write(out);
+                push_index(out, *i);
+            }
+        }
+    }
+
+    /// The dotted text of the path.
+    pub(crate) fn text(&self) -> String {
+        let mut s = String::new();
+        self.write(&mut s);
+        s
     }
 }
 
-impl fmt::Display for Path {
+/// Appends a mapping key to a path's text: `.key`, or `["a.b"]` for a key that would make
+/// the dotted form ambiguous.
+pub(crate) fn push_key(s: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/'));
+    if plain {
+        if !s.is_empty() {
+            s.push('.');
+        }
+        s.push_str(key);
+    } else {
+        s.push('[');
+        s.push_str(&format!("{key:?}"));
+        s.push(']');
+    }
+}
+
+/// Appends a sequence index to a path's text: `[i]`.
+pub(crate) fn push_index(s: &mut String, i: usize) {
+    s.push('[');
+    s.push_str(&i.to_string());
+    s.push(']');
+}
+
+impl fmt::Display for Path<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text())
     }
 }
 
@@ -156,7 +193,7 @@ pub(crate) struct Issues(Vec<Issue>);
 impl Issues {
     pub(crate) fn push(&mut self, path: &Path, message: impl Into<String>) {
         self.0.push(Issue {
-            path: path.as_str().to_owned(),
+            path: path.text(),
             message: message.into(),
             line: 0,
             column: 0,

@@ -153,8 +153,8 @@ pub struct Conversion {
 ///
 /// Every problem found is reported, each with its path, line and column in the SDL.
 pub fn parse(yaml: &str) -> Result<Sdl, SdlError> {
-    let mut root = yaml::parse(yaml)?;
-    if yaml::has_merge_keys(&root) {
+    let (mut root, merge_key_seen) = yaml::parse_document(yaml)?;
+    if merge_key_seen && yaml::has_merge_keys(&root) {
         yaml::resolve_merges(&mut root);
     }
     let mut issues = Issues::default();

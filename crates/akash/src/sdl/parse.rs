@@ -183,6 +183,33 @@ fn key_text(key: &Node) -> Option<&str> {
     }
 }
 
+/// Finds repeated keys of a mapping, its entries visited in order. SDL mappings have a
+/// handful of keys, where comparing with the earlier ones is cheaper than hashing; a large
+/// mapping (the node limit allows tens of thousands of keys) uses a hash set, so the check
+/// stays linear.
+enum Seen<'n> {
+    Few(&'n Entries),
+    Many(HashSet<&'n str>),
+}
+
+impl<'n> Seen<'n> {
+    fn new(entries: &'n Entries) -> Self {
+        if entries.len() <= 16 {
+            Seen::Few(entries)
+        } else {
+            Seen::Many(HashSet::with_capacity(entries.len()))
+        }
+    }
+
+    /// Whether `key`, the key of entry `i`, is the key of an earlier entry.
+    fn repeated(&mut self, i: usize, key: &'n str) -> bool {
+        match self {
+            Seen::Few(entries) => entries[..i].iter().any(|(k, _)| key_text(k) == Some(key)),
+            Seen::Many(set) => !set.insert(key),
+        }
+    }
+}
+
 fn get<'n>(entries: &'n Entries, key: &str) -> Option<&'n Node> {
     entries
         .iter()
@@ -214,8 +241,8 @@ impl Reader<'_> {
 
     /// Refuses keys outside `allowed`, duplicate keys and keys that are not scalars.
     fn check_keys(&mut self, entries: &Entries, path: &Path, allowed: &[&str]) {
-        let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
-        for (k, _) in entries {
+        let mut seen = Seen::new(entries);
+        for (i, (k, _)) in entries.iter().enumerate() {
             let Some(key) = key_text(k) else {
                 self.issue(
                     path,
@@ -223,7 +250,7 @@ impl Reader<'_> {
                 );
                 continue;
             };
-            if !seen.insert(key) {
+            if seen.repeated(i, key) {
                 self.issue(&path.key(key), "duplicate key");
                 continue;
             }
@@ -244,11 +271,15 @@ impl Reader<'_> {
             return Vec::new();
         };
         self.check_keys(entries, path, &[]);
-        let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+        let mut seen = Seen::new(entries);
         entries
             .iter()
-            .filter_map(|(k, v)| key_text(k).map(|key| (key, v)))
-            .filter(|(key, _)| seen.insert(key))
+            .enumerate()
+            .filter_map(|(i, (k, v))| {
+                key_text(k)
+                    .filter(|key| !seen.repeated(i, key))
+                    .map(|key| (key, v))
+            })
             .collect()
     }
 
@@ -374,14 +405,14 @@ impl Reader<'_> {
             Node::Map(entries, _) => entries.as_slice(),
             Node::Scalar(Kind::Null, _, _) => {
                 self.issue(
-                    &path,
+                    path,
                     "the sdl is empty; it needs version, services, profiles and deployment",
                 );
                 return input;
             }
             other => {
                 self.issue(
-                    &path,
+                    path,
                     format!("an sdl must be a mapping, found {}", other.type_name()),
                 );
                 return input;
@@ -389,7 +420,7 @@ impl Reader<'_> {
         };
         self.check_keys(
             entries,
-            &path,
+            path,
             &[
                 "version",
                 "include",

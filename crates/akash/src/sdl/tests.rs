@@ -1938,3 +1938,36 @@ fn accept_deployed_dns1123_hostname_in_manifest() {
         json!(["api.example-1.com"])
     );
 }
+
+/// Repeated keys are refused at the repeat, in a mapping of a few keys (compared with the
+/// earlier ones) and in a large one (a hash set), and a repeated name is read once.
+#[test]
+fn repeated_keys_are_refused_in_small_and_large_mappings() {
+    let small = sdl_text("2.0", "    image: nginx:1.28", RES_BASIC, "");
+    let err = convert(&small).expect_err("image twice");
+    let issues = err.issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].path, "services.web.image");
+    assert_eq!(issues[0].message, "duplicate key");
+    assert_eq!(issues[0].line, 6, "{issues:?}");
+
+    let mut many = String::new();
+    for i in 0..20 {
+        many.push_str(&format!("  s{i}:\n    image: nginx:1.27\n"));
+    }
+    many.push_str("  s3:\n    image: nginx:1.27\n");
+    let large = sdl_text("2.0", EXPOSE_GLOBAL, RES_BASIC, "").replacen(
+        "services:\n",
+        &format!("services:\n{many}"),
+        1,
+    );
+    let err = convert(&large).expect_err("s3 twice");
+    let dup: Vec<_> = err
+        .issues()
+        .into_iter()
+        .filter(|i| i.message == "duplicate key")
+        .collect();
+    assert_eq!(dup.len(), 1, "{err}");
+    assert_eq!(dup[0].path, "services.s3");
+    assert_eq!(dup[0].line, 44, "{dup:?}");
+}

@@ -56,8 +56,9 @@ fn names<'a>(keys: impl Iterator<Item = &'a String>) -> String {
 pub(crate) fn check(input: &Input, issues: &mut Issues) {
     let root = Path::root();
     let services_path = root.key("services");
-    let compute_path = root.key("profiles").key("compute");
-    let placement_path = root.key("profiles").key("placement");
+    let profiles_path = root.key("profiles");
+    let compute_path = profiles_path.key("compute");
+    let placement_path = profiles_path.key("placement");
     let deployment_path = root.key("deployment");
 
     let mut checked_profiles: BTreeSet<&str> = BTreeSet::new();
@@ -106,7 +107,8 @@ pub(crate) fn check(input: &Input, issues: &mut Issues) {
                 );
             }
             if let (Some(placement), Some(_)) = (placement, compute) {
-                let price_path = placement_path.key(placement_name).key("pricing");
+                let named_placement = placement_path.key(placement_name);
+                let price_path = named_placement.key("pricing");
                 match placement.pricing.get(profile) {
                     None => {
                         if checked_prices.insert((placement_name, profile)) {
@@ -299,7 +301,8 @@ fn check_storage_params<'a>(
     if !checked.insert((svc_name, profile)) {
         return;
     }
-    let storage_path = sp.key("params").key("storage");
+    let params_path = sp.key("params");
+    let storage_path = params_path.key("storage");
     let mounts = svc.params.as_ref().map(|p| &p.storage);
     if let Some(mounts) = mounts {
         let volumes: HashMap<&str, &Volume> = compute
@@ -352,14 +355,16 @@ fn check_network(input: &Input, issues: &mut Issues) {
     let mut used: BTreeSet<&str> = BTreeSet::new();
     let mut ports: HashMap<(&str, u32, &str), (&str, &str)> = HashMap::new();
     let mut hosts: HashMap<&str, usize> = HashMap::new();
-    let mut host_paths: Vec<(&str, Path)> = Vec::new();
+    // Each accepted hostname with its service, expose and accept index, for its path.
+    let mut host_paths: Vec<(&str, &str, usize, usize)> = Vec::new();
     let mut global = false;
 
     for (svc_name, placements) in &input.deployment {
         let Some(svc) = input.services.get(svc_name) else {
             continue;
         };
-        let ep = services_path.key(svc_name).key("expose");
+        let service_path = services_path.key(svc_name);
+        let ep = service_path.key("expose");
         for (i, expose) in svc.expose.iter().enumerate() {
             let xp = ep.index(i);
             // Each `to` entry, in each placement, becomes one manifest expose carrying the
@@ -382,7 +387,7 @@ fn check_network(input: &Input, issues: &mut Issues) {
                 }
                 let n = hosts.entry(host).or_default();
                 *n += copies;
-                host_paths.push((host, xp.key("accept").index(j)));
+                host_paths.push((host, svc_name, i, j));
             }
             for (j, to) in expose.to.iter().enumerate() {
                 global |= to.global && !placements.is_empty();
@@ -390,7 +395,9 @@ fn check_network(input: &Input, issues: &mut Issues) {
                 if to.ip.is_empty() || placements.is_empty() {
                     continue;
                 }
-                let tp = xp.key("to").index(j).key("ip");
+                let to_path = xp.key("to");
+                let item_path = to_path.index(j);
+                let tp = item_path.key("ip");
                 if !input.endpoints.contains(&to.ip) {
                     issues.push(
                         &tp,
@@ -446,10 +453,15 @@ fn check_network(input: &Input, issues: &mut Issues) {
     }
 
     let mut reported: BTreeSet<&str> = BTreeSet::new();
-    for (host, path) in host_paths {
+    for (host, svc_name, i, j) in host_paths {
         if hosts.get(host).copied().unwrap_or(0) > 1 && reported.insert(host) {
             issues.push(
-                &path,
+                &services_path
+                    .key(svc_name)
+                    .key("expose")
+                    .index(i)
+                    .key("accept")
+                    .index(j),
                 format!(
                     "hostname {host:?} would appear more than once in the manifest (it is accepted by several exposes, `to` entries or placements); each hostname may be used once"
                 ),
@@ -469,7 +481,8 @@ fn check_network(input: &Input, issues: &mut Issues) {
 /// Group-wide totals (`ResourceUnits.Validate`): CPU and memory must be positive and within
 /// 50 replicas' worth of the unit limits; GPUs likewise when any are asked for.
 pub(crate) fn check_groups(groups: &[GroupSpec], issues: &mut Issues) {
-    let placement_path = Path::root().key("profiles").key("placement");
+    let profiles_path = Path::root().key("profiles");
+    let placement_path = profiles_path.key("placement");
     for g in groups {
         let (mut cpu, mut gpu, mut memory) = (0u128, 0u128, 0u128);
         for unit in &g.resources {

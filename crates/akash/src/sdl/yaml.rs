@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use super::error::{Path, SdlError};
+use super::error::{push_index, push_key, SdlError};
 
 /// Where a node starts in the source: 1-based line and column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -126,6 +126,8 @@ enum Frame {
 
 struct Builder {
     stack: Vec<Frame>,
+    /// Whether a scalar `<<` was read: only then can the tree have merge keys to resolve.
+    merge_key_seen: bool,
     /// Anchored nodes and their node counts.
     anchors: HashMap<usize, (Node, usize)>,
     nodes: usize,
@@ -134,24 +136,24 @@ struct Builder {
 
 impl Builder {
     /// The path of the node the next event belongs to, for syntax errors.
-    fn path(&self) -> Path {
-        let mut path = Path::root();
+    fn path(&self) -> String {
+        let mut path = String::new();
         for frame in &self.stack {
-            path = match frame {
-                Frame::Seq { items, .. } => path.index(items.len()),
+            match frame {
+                Frame::Seq { items, .. } => push_index(&mut path, items.len()),
                 Frame::Map {
                     key: Some(Node::Scalar(kind, text, _)),
                     ..
-                } => path.key(if *kind == Kind::Null { "" } else { text }),
-                Frame::Map { .. } => path,
-            };
+                } => push_key(&mut path, if *kind == Kind::Null { "" } else { text }),
+                Frame::Map { .. } => {}
+            }
         }
         path
     }
 
     fn fail(&self, mark: &Marker, message: impl Into<String>) -> SdlError {
         let pos = Pos::of(mark);
-        SdlError::syntax(message, pos, self.path().as_str())
+        SdlError::syntax(message, pos, &self.path())
     }
 
     fn count(&mut self, mark: &Marker, n: usize) -> Result<(), SdlError> {
@@ -227,10 +229,18 @@ fn check_tag(tag: Option<&Tag>) -> Result<(), String> {
 }
 
 /// Parses one YAML document into a [`Node`] tree.
+#[cfg(test)]
 pub(crate) fn parse(text: &str) -> Result<Node, SdlError> {
+    parse_document(text).map(|(node, _)| node)
+}
+
+/// Parses one YAML document into a [`Node`] tree, and says whether a scalar `<<` (a
+/// possible merge key) was read: a tree without one needs no walk for merges.
+pub(crate) fn parse_document(text: &str) -> Result<(Node, bool), SdlError> {
     let mut parser = Parser::new_from_str(text);
     let mut b = Builder {
         stack: Vec::new(),
+        merge_key_seen: false,
         anchors: HashMap::new(),
         nodes: 0,
         root: None,
@@ -278,6 +288,7 @@ pub(crate) fn parse(text: &str) -> Result<Node, SdlError> {
                 } else {
                     value
                 };
+                b.merge_key_seen |= text == "<<";
                 b.push(Node::Scalar(kind, text, Pos::of(&mark)), anchor, 1);
             }
             Event::SequenceStart(anchor, tag) => {
@@ -305,11 +316,12 @@ pub(crate) fn parse(text: &str) -> Result<Node, SdlError> {
         }
     }
     // An empty text is a null document.
-    Ok(b.root.unwrap_or(Node::Scalar(
+    let root = b.root.unwrap_or(Node::Scalar(
         Kind::Null,
         String::new(),
         Pos { line: 1, column: 1 },
-    )))
+    ));
+    Ok((root, b.merge_key_seen))
 }
 
 /// Resolves a scalar: tagged ones by their tag, plain ones by the core schema, others are
@@ -512,13 +524,14 @@ pub(crate) fn resolve_merges(node: &mut Node) {
 /// The position of every path in the tree, as the reader names paths (a key's path is
 /// where the key is written). Built only when an SDL is refused.
 pub(crate) fn positions(root: &Node) -> HashMap<String, Pos> {
-    fn walk(node: &Node, path: &Path, out: &mut HashMap<String, Pos>) {
+    fn walk(node: &Node, path: &str, out: &mut HashMap<String, Pos>) {
         match node {
             Node::Scalar(..) => {}
             Node::Seq(items, _) => {
                 for (i, item) in items.iter().enumerate() {
-                    let p = path.index(i);
-                    out.insert(p.as_str().to_owned(), item.pos());
+                    let mut p = path.to_owned();
+                    push_index(&mut p, i);
+                    out.insert(p.clone(), item.pos());
                     walk(item, &p, out);
                 }
             }
@@ -529,8 +542,9 @@ pub(crate) fn positions(root: &Node) -> HashMap<String, Pos> {
                         Node::Scalar(_, text, _) => text,
                         _ => continue,
                     };
-                    let p = path.key(key);
-                    out.insert(p.as_str().to_owned(), k.pos());
+                    let mut p = path.to_owned();
+                    push_key(&mut p, key);
+                    out.insert(p.clone(), k.pos());
                     walk(v, &p, out);
                 }
             }
@@ -538,7 +552,7 @@ pub(crate) fn positions(root: &Node) -> HashMap<String, Pos> {
     }
     let mut out = HashMap::new();
     out.insert(String::new(), root.pos());
-    walk(root, &Path::root(), &mut out);
+    walk(root, "", &mut out);
     out
 }
 
