@@ -556,7 +556,7 @@ async fn a_stalled_rpc_and_paused_blocks_are_chain_unavailable_then_ready_once()
     // The RPC stalls (answers nothing) longer than a request's timeout: the resync's reads
     // fail as transient; the status says ChainUnavailable while the lease keeps serving.
     let t = Instant::now();
-    dn.stall().stall_for(Duration::from_secs(16));
+    dn.stall().stall_for(Duration::from_secs(30));
     until(store, 30, "ChainUnavailable named", |r, _| {
         degraded_with(r, "ChainUnavailable")
     })
@@ -567,13 +567,13 @@ async fn a_stalled_rpc_and_paused_blocks_are_chain_unavailable_then_ready_once()
     );
     let r = until(
         store,
-        45,
+        60,
         "Ready and not Degraded after the stall",
         |r, s| ready(r, s) && !degraded_with(r, "ChainUnavailable"),
     )
     .await;
     eprintln!(
-        "HEAL rpc stall 16 s: Ready again {:.1}s after it began",
+        "HEAL rpc stall 30 s: Ready again {:.1}s after it began",
         t.elapsed().as_secs_f64()
     );
     assert_eq!(dseq_of(&r), first);
@@ -582,15 +582,20 @@ async fn a_stalled_rpc_and_paused_blocks_are_chain_unavailable_then_ready_once()
     // lands when blocks resume, and the old deployment closes once the new one is Ready.
     dn.node().set_paused(true);
     apply(store, &agent(3, "").replace("cpu: 0.5", "cpu: 0.75")).await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let paused = Instant::now();
+    tokio::time::sleep(Duration::from_secs(30)).await;
     dn.node().set_paused(false);
     let r = until(
         store,
-        45,
+        60,
         "the replacement Ready after the pause",
         |r, s| ready(r, s) && s.previous_dseq.is_none() && dseq_of(r) != first,
     )
     .await;
+    eprintln!(
+        "HEAL blocks paused 30 s: the replacement Ready {:.1}s after the pause began",
+        paused.elapsed().as_secs_f64()
+    );
     let chain = chain_client(&dn).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while active_dseqs(&chain).await != vec![dseq_of(&r)] {
