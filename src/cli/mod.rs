@@ -8,6 +8,7 @@ mod apply;
 pub mod config;
 mod demo;
 mod devnet;
+mod dns;
 mod explain;
 mod files;
 mod get;
@@ -170,6 +171,9 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArg,
     },
+    /// The changes the DNS controller would make to a DnsZone's providers (`dns plan`), or
+    /// make them (`dns apply`).
+    Dns(dns::DnsArgs),
     /// The whole product on this machine: a devnet, the examples applied, the controllers
     /// taking every Akash-hosted example to Ready.
     Demo(demo::DemoArgs),
@@ -194,6 +198,7 @@ impl Command {
             | Command::Token { store, .. }
             | Command::Providers { store, .. }
             | Command::Secret { store, .. } => Some(store),
+            Command::Dns(args) => Some(args.command.store_arg()),
             _ => None,
         }
     }
@@ -428,6 +433,7 @@ pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::Akash(args) => akash::run(args, io).await,
         Command::Devnet(args) => devnet::run(args, io).await,
         Command::Demo(args) => demo::run(args, io).await,
+        Command::Dns(args) => dns::run(args, db, io).await,
         Command::Explain(args) => report(explain::run(args, io), io),
         Command::Completion(args) => report(shell::completion(args, io), io),
         Command::Man(args) => report(shell::man(args, io), io),

@@ -293,11 +293,20 @@ impl DnsProvider for Rfc2136Provider {
         let origin = name_of(self, OP, zone)?;
         let mut stream = client.zone_transfer(origin, None);
         let mut sets: BTreeMap<(String, RecordType), (u32, Vec<String>)> = BTreeMap::new();
+        // An AXFR opens and closes with the zone's SOA (RFC 5936 2.2); a stream that ends
+        // before the closing one is a partial zone, never planned against.
+        let mut soas = 0usize;
         let read = async {
-            while let Some(msg) = stream.next().await {
+            'messages: while let Some(msg) = stream.next().await {
                 let msg = msg.map_err(|e| self.exchange_error(OP, e))?;
                 self.check_code(OP, msg.response_code)?;
                 for r in &msg.answers {
+                    if r.record_type() == hickory_proto::rr::RecordType::SOA {
+                        soas += 1;
+                        if soas == 2 {
+                            break 'messages;
+                        }
+                    }
                     let (t, v) = value_of(r);
                     let name = canonical_name(&r.name.to_string());
                     let e = sets.entry((name, t)).or_insert((r.ttl, Vec::new()));
@@ -310,6 +319,12 @@ impl DnsProvider for Rfc2136Provider {
         tokio::time::timeout(self.timeout * 3, read)
             .await
             .map_err(|_| self.unavailable(OP, "the zone transfer did not finish in time"))??;
+        if !sets.is_empty() && soas < 2 {
+            return Err(self.unavailable(
+                OP,
+                "the zone transfer ended before the closing SOA (a partial zone)",
+            ));
+        }
         if sets.is_empty() {
             return Err(DnsError::Refused {
                 provider: self.label(),

@@ -151,3 +151,206 @@ spec:
         Some(foreign)
     );
 }
+
+/// Runs the binary on `db` with `stdin`; (exit code, stdout, stderr).
+fn af(db: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_af-operator"))
+        .args(args)
+        .env("AF_DATABASE_URL", db)
+        .env_remove("AF_MASTER_KEY")
+        .env_remove("AF_MASTER_KEY_FILE")
+        .env_remove("AF_PROJECT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn af-operator");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn zone_and_agent(port: u16, hostnames: &[String]) -> String {
+    format!(
+        "apiVersion: alternatefutures.ai/v1alpha1
+kind: DnsZone
+metadata: {{name: test-zone, project: p}}
+spec:
+  zone: example.test
+  ownerId: cli-test
+  providers:
+    - name: bind
+      rfc2136: {{server: 127.0.0.1, port: {port}, tsigKeyName: akash-key}}
+      credentialsRef: {{store: dns, key: TSIG}}
+---
+apiVersion: alternatefutures.ai/v1alpha1
+kind: Agent
+metadata: {{name: api, project: p}}
+spec:
+  image: x/api:1
+  port: 8080
+  resources: {{cpu: 0.5, memory: 512Mi}}
+  dns: {{hostnames: [{}]}}
+",
+        hostnames.join(", ")
+    )
+}
+
+/// `dns plan` and `dns apply` against a real BIND: exit codes, the terraform-style and JSON
+/// output, the foreign record untouched, and the delete threshold refused unless
+/// `--allow-mass-delete`.
+#[tokio::test]
+async fn dns_cli_plan_and_apply_against_bind() {
+    use crate::dns_servers::{self, Flavor};
+    use hickory_proto::rr::RecordType as Q;
+    if !dns_servers::available(Flavor::Bind) {
+        return;
+    }
+    let server = dns_servers::start(Flavor::Bind).await;
+    let db = TestDb::sqlite();
+    let store: Arc<dyn Store> = Arc::new(db.open().await);
+    let hosts: Vec<String> = (1..=12).map(|i| format!("h{i}.example.test")).collect();
+    let inputs: Vec<_> = load_str("t.yaml", &zone_and_agent(server.port, &hosts))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.input)
+        .collect();
+    store.apply(&inputs).await.unwrap();
+    let agent = ResourceKey::new(Kind::Agent, "p", "api");
+    lease(store.as_ref(), &agent, "one.ingress.p1.devnet").await;
+
+    // Without the master key, the provider's credentials cannot be read: an error.
+    let (code, out, err) = af(&db.url, &["dns", "plan", "test-zone", "--project", "p"], "");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("no master key: pass --master-key-file"),
+        "{out}"
+    );
+    // An unknown zone is a clear error.
+    let (code, _, err) = af(&db.url, &["dns", "plan", "nope", "--project", "p"], "");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no DnsZone `nope`") && err.contains("test-zone"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("master.key");
+    let key = key.to_str().unwrap();
+    let (code, _, err) = af(&db.url, &["secret", "keygen", key], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = af(
+        &db.url,
+        &[
+            "secret",
+            "set",
+            "dns",
+            "TSIG",
+            "--project",
+            "p",
+            "--master-key-file",
+            key,
+        ],
+        dns_servers::SECRET,
+    );
+    assert_eq!(code, 0, "{err}");
+    let with_key = |extra: &[&str]| {
+        let mut v = vec!["dns"];
+        v.extend_from_slice(extra);
+        v.extend_from_slice(&["--project", "p", "--master-key-file", key]);
+        af(&db.url, &v, "")
+    };
+
+    // The plan: 12 CNAMEs and their ownership records to create; exit 2; nothing written.
+    let (code, out, err) = with_key(&["plan", "test-zone"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("+ h1.example.test 300 CNAME one.ingress.p1.devnet"),
+        "{out}"
+    );
+    assert!(out.contains("+ _af-owner.h1.example.test"), "{out}");
+    assert!(
+        out.contains("Plan: 24 to create, 0 to update, 0 to delete."),
+        "{out}"
+    );
+    assert!(dns_servers::query(server.port, "h1.example.test", Q::CNAME)
+        .await
+        .is_empty());
+    // By domain, as JSON.
+    let (code, out, err) = with_key(&["plan", "example.test", "-o", "json"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["name"], "test-zone");
+    assert_eq!(v["changes"], 24);
+    assert_eq!(v["providers"][0]["plan"]["create"], 24);
+    assert_eq!(v["providers"][0]["plan"]["changes"][0]["action"], "create");
+
+    // Apply; then BIND answers, and the plan is empty (exit 0).
+    let (code, out, err) = with_key(&["apply", "test-zone"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("Applied: 24 created, 0 updated, 0 deleted."),
+        "{out}"
+    );
+    assert_eq!(
+        dns_servers::query(server.port, "h12.example.test", Q::CNAME).await,
+        vec!["one.ingress.p1.devnet".to_string()]
+    );
+    let (code, out, err) = with_key(&["plan", "test-zone"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("No changes"), "{out}");
+
+    // Re-placed: an update (`~`).
+    lease(store.as_ref(), &agent, "two.ingress.p2.devnet").await;
+    let (code, out, _) = with_key(&["plan", "test-zone"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("~ h1.example.test CNAME [one.ingress.p1.devnet] -> [two.ingress.p2.devnet]"),
+        "{out}"
+    );
+
+    // Eleven of the twelve names go: over the 30% threshold, so `apply` refuses (exit 1,
+    // nothing changed) unless --allow-mass-delete.
+    let inputs: Vec<_> = load_str("t.yaml", &zone_and_agent(server.port, &hosts[..1]))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.input)
+        .collect();
+    store.apply(&inputs).await.unwrap();
+    let (code, out, _) = with_key(&["plan", "test-zone"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("- h5.example.test 300 CNAME"), "{out}");
+    assert!(out.contains("! refused: the plan deletes 11"), "{out}");
+    let (code, out, _) = with_key(&["apply", "test-zone"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Not applied: refused"), "{out}");
+    assert_eq!(
+        dns_servers::query(server.port, "h5.example.test", Q::CNAME).await,
+        vec!["one.ingress.p1.devnet".to_string()]
+    );
+    let (code, out, err) = with_key(&["apply", "test-zone", "--allow-mass-delete"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(dns_servers::query(server.port, "h5.example.test", Q::CNAME)
+        .await
+        .is_empty());
+    assert_eq!(
+        dns_servers::query(server.port, "h1.example.test", Q::CNAME).await,
+        vec!["two.ingress.p2.devnet".to_string()]
+    );
+    // The record made by hand was never touched.
+    assert_eq!(
+        dns_servers::query(server.port, "foreign.example.test", Q::TXT).await,
+        vec!["made by hand".to_string()]
+    );
+}
