@@ -121,7 +121,19 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             anyhow::bail!("the specs are invalid; nothing was applied");
         }
     };
-    let inputs: Vec<ResourceInput> = docs.into_iter().map(|d| d.input).collect();
+    let (zones, inputs): (Vec<ResourceInput>, Vec<ResourceInput>) = docs
+        .into_iter()
+        .map(|d| d.input)
+        .partition(|i| i.key.kind == crate::spec::Kind::DnsZone);
+    // A zone's providers are cloud DNS APIs (Cloudflare, Google, deSEC) this machine is not
+    // meant to reach: the demo never writes to them. `dns plan` shows what the daemon would.
+    for z in &zones {
+        writeln!(
+            io.stderr,
+            "demo: skipped {} (its providers are cloud DNS APIs; `af-operator dns plan {}` after `apply` shows its records)",
+            z.key, z.key.name
+        )?;
+    }
 
     // The auditors the specs require sign the devnet's audited providers at genesis.
     let mut auditors = Vec::new();
