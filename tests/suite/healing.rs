@@ -832,7 +832,8 @@ async fn a_deployment_lost_to_a_dry_escrow_is_replaced_once_the_wallet_is_funded
         .filter(|e| e.reason == "EscrowExhausted")
         .collect();
     assert!(
-        lost.iter().any(|e| e.message.contains("insufficient funds")),
+        lost.iter()
+            .any(|e| e.message.contains("insufficient funds")),
         "{lost:#?}"
     );
     // Cheaper bids from now on, so the next deployment lasts; then a person funds the wallet
