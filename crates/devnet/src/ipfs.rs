@@ -85,7 +85,7 @@ pub fn verify_block(cid: &Cid, bytes: &[u8]) -> Result<(), IpfsError> {
             what: format!("multihash 0x{:x} (only sha2-256)", mh.code()),
         });
     }
-    if mh.digest() != Sha256::digest(bytes).as_slice() {
+    if mh.digest()[..] != Sha256::digest(bytes)[..] {
         return Err(IpfsError::BlockMismatch {
             cid: cid.to_string(),
         });
