@@ -111,6 +111,12 @@ pub enum CtlAction {
     Providers,
     /// Show the ingress map: workload hostname → the provider ingress listener serving it.
     Ingress,
+    /// The devnet's IPFS: `ipfs add FILE` prints the file's CID.
+    Ipfs {
+        /// What to do.
+        #[command(subcommand)]
+        action: IpfsAction,
+    },
     /// Set a fault on a provider (`clear` clears its faults): POSTs
     /// `{"fault": FAULT, KEY: VALUE…}` to `/providers/NAME/faults` (DELETE for `clear`).
     Provider {
@@ -121,6 +127,19 @@ pub enum CtlAction {
         fault: String,
         /// `KEY=VALUE` arguments (numbers stay numbers), e.g. `price=100` `seconds=5`.
         args: Vec<String>,
+    },
+}
+
+/// `devnet ctl ipfs` actions.
+#[derive(Debug, Subcommand)]
+pub enum IpfsAction {
+    /// Add a file to the devnet's IPFS (256 KiB chunks, a balanced DAG) and print its CID.
+    Add {
+        /// The file.
+        file: std::path::PathBuf,
+        /// 0 for a `Qm…` CIDv0, 1 (the default) for a `bafy…`/`bafk…` CIDv1 with raw leaves.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+        cid_version: u8,
     },
 }
 
@@ -247,6 +266,32 @@ async fn control(ctl: &CtlArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         CtlAction::Unstall => client.delete(format!("{base}/rpc/stall")),
         CtlAction::Providers => client.get(format!("{base}/providers")),
         CtlAction::Ingress => client.get(format!("{base}/ingress")),
+        CtlAction::Ipfs {
+            action: IpfsAction::Add { file, cid_version },
+        } => {
+            let bytes = std::fs::read(file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let resp = client
+                .post(format!("{base}/ipfs/add?cid-version={cid_version}"))
+                .body(bytes)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot reach the devnet control API at {base}: {e}")
+                })?;
+            let status = resp.status();
+            let v: serde_json::Value = resp.json().await?;
+            return match v.get("cid").and_then(|c| c.as_str()) {
+                Some(cid) if status.is_success() => {
+                    writeln!(io.stdout, "{cid}")?;
+                    Ok(0)
+                }
+                _ => {
+                    writeln!(io.stderr, "error: {status}: {v}")?;
+                    Ok(1)
+                }
+            };
+        }
         CtlAction::Fund { address, coins } => client
             .post(format!("{base}/fund"))
             .json(&serde_json::json!({ "address": address, "coins": coins })),

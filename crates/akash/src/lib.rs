@@ -9,11 +9,14 @@
 //! - [`jwt`]: the provider gateway's ES256K / ADR-36 JWTs.
 //! - [`sdl`]: Akash SDL, exact: parse and validate SDL 2.0/2.1, build the deployment groups
 //!   and the provider manifest, and compute the manifest version as Akash's Go code does.
+//! - [`routes`]: the function route matcher shared by Function validation and the functions
+//!   runtime (exact beats `:param` beats `*`, longer beats shorter).
 #![forbid(unsafe_code)]
 
 pub mod certs;
 pub mod jwt;
 pub mod keys;
 pub mod proto;
+pub mod routes;
 pub mod sdl;
 pub mod tx;

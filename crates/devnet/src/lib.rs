@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod control;
+pub mod ipfs;
 pub mod node;
 pub mod provider;
 
@@ -134,6 +135,7 @@ pub struct Devnet {
     test_address: String,
     stall: Stall,
     providers: Option<provider::ProviderSet>,
+    ipfs: ipfs::BlockStore,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -231,7 +233,14 @@ impl Devnet {
         let stall = Stall::default();
         let rpc_url = format!("http://{rpc_addr}");
         let rpc = node::rpc::router(node.clone(), stall.clone(), rpc_addr.to_string());
-        let extra = (cfg.providers > 0).then(|| providers.control_router());
+        let ipfs = ipfs::BlockStore::default();
+        let ipfs_router = ipfs::router(ipfs.clone());
+        let extra = Some(
+            match (cfg.providers > 0).then(|| providers.control_router()) {
+                Some(p) => p.merge(ipfs_router),
+                None => ipfs_router,
+            },
+        );
         let control = control::router(node.clone(), stall.clone(), rpc_url, extra);
         let tasks = vec![
             tokio::spawn(async move {
@@ -253,6 +262,7 @@ impl Devnet {
             test_address: wallet.address().to_owned(),
             stall,
             providers: Some(providers),
+            ipfs,
             tasks,
         })
     }
@@ -260,6 +270,11 @@ impl Devnet {
     /// `http://127.0.0.1:PORT` of the CometBFT RPC.
     pub fn rpc_url(&self) -> String {
         format!("http://{}", self.rpc_addr)
+    }
+
+    /// The devnet's IPFS block store; its trustless gateway is the control API's `/ipfs/…`.
+    pub fn ipfs(&self) -> &ipfs::BlockStore {
+        &self.ipfs
     }
 
     /// `http://127.0.0.1:PORT` of the control API.

@@ -89,56 +89,12 @@ pub fn is_cid(cid: &str) -> bool {
     })
 }
 
-/// Checks one route pattern; returns what is wrong.
+/// Checks one route pattern; returns what is wrong. The parser is the functions runtime's own
+/// ([`af_akash::routes`]), so validation accepts exactly what the runtime serves.
 pub fn route_pattern_problem(pattern: &str) -> Option<String> {
-    let Some(rest) = pattern.strip_prefix('/') else {
-        return Some(format!(
-            "route pattern `{pattern}` must start with \"/\", e.g. \"/{pattern}\""
-        ));
-    };
-    if rest.is_empty() {
-        return None;
-    }
-    let segments: Vec<&str> = rest.split('/').collect();
-    let last = segments.len() - 1;
-    for (i, seg) in segments.iter().enumerate() {
-        if seg.is_empty() {
-            if i == last {
-                continue;
-            }
-            return Some(format!(
-                "route pattern `{pattern}` has an empty segment (\"//\")"
-            ));
-        }
-        if *seg == "*" {
-            if i != last {
-                return Some(format!(
-                    "route pattern `{pattern}`: `*` is only allowed as the last segment"
-                ));
-            }
-            continue;
-        }
-        if let Some(name) = seg.strip_prefix(':') {
-            let ok = !name.is_empty()
-                && !name.starts_with(|c: char| c.is_ascii_digit())
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if !ok {
-                return Some(format!(
-                    "route pattern `{pattern}`: `{seg}` is not a parameter: expected `:` and a name such as `:id`"
-                ));
-            }
-            continue;
-        }
-        let ok = seg
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()+,;=@".contains(&b));
-        if !ok {
-            return Some(format!(
-                "route pattern `{pattern}`: segment `{seg}` has characters a path cannot hold (`*` only as a whole last segment, `:` only to start a parameter)"
-            ));
-        }
-    }
-    None
+    af_akash::routes::Pattern::parse(pattern)
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// Checks one route target; returns what is wrong.
@@ -157,15 +113,17 @@ pub fn route_target_problem(pattern: &str, target: &str) -> Option<String> {
     }
 }
 
-/// Validates a route table.
+/// Validates a route table: every pattern parses, no two are ambiguous (the same shape, such
+/// as `/a/:x` and `/a/:y`), every target is an http(s) URL.
 pub fn validate_routes(routes: &IndexMap<String, String>, at: &FieldPath, p: &mut Problems) {
-    for (pattern, target) in routes {
-        let rp = at.key(pattern);
-        if let Some(msg) = route_pattern_problem(pattern) {
-            p.add(&rp, msg);
+    if let Err(errors) = af_akash::routes::RouteTable::new(routes.keys().map(|k| (k.clone(), ()))) {
+        for e in errors {
+            p.add(&at.key(e.pattern()), e.to_string());
         }
+    }
+    for (pattern, target) in routes {
         if let Some(msg) = route_target_problem(pattern, target) {
-            p.add(&rp, msg);
+            p.add(&at.key(pattern), msg);
         }
     }
 }
@@ -263,6 +221,24 @@ mod tests {
             .contains("empty segment"));
         assert!(route_pattern_problem("/:1x").unwrap().contains("parameter"));
         assert!(route_pattern_problem("/a*b").is_some());
+    }
+
+    #[test]
+    fn ambiguous_routes_are_refused_with_their_field_path() {
+        let mut routes = IndexMap::new();
+        routes.insert("/api/:id".to_string(), "https://a.example".to_string());
+        routes.insert("/api/:name".to_string(), "https://b.example".to_string());
+        routes.insert("/*".to_string(), "https://default.com".to_string());
+        let mut p = Problems::default();
+        let at = FieldPath::root().key("spec").key("routes");
+        validate_routes(&routes, &at, &mut p);
+        assert_eq!(p.0.len(), 1, "{:?}", p.0);
+        assert_eq!(p.0[0].path, at.key("/api/:name"));
+        assert!(
+            p.0[0].message.contains("ambiguous with `/api/:id`"),
+            "{}",
+            p.0[0].message
+        );
     }
 
     #[test]
