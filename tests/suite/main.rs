@@ -13,6 +13,7 @@ mod dns_zone;
 mod examples;
 mod healing;
 mod hostile;
+mod ipfs;
 mod provider_records;
 mod readme;
 mod reconcile;
