@@ -11,6 +11,9 @@ use crate::store::{DeploymentIntent, IntentState};
 
 use super::status::{AkashStatus, Phase};
 
+/// The longest wait between looks at an order without bids.
+const NO_BIDS_MAX_WAIT: Duration = Duration::from_secs(30);
+
 /// What the current generation should run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
@@ -652,6 +655,8 @@ fn plan_newest(
     // Per group: a lease, the manifest, replicas, health.
     let mut waiting_bids: Vec<String> = Vec::new();
     let mut no_bids: Vec<String> = Vec::new();
+    // How long the longest-starved group has waited past the bid timeout.
+    let mut starved_for = Duration::ZERO;
     let mut starting = 0usize;
     let mut wait: Option<Duration> = None;
     let mut leasing = false;
@@ -727,6 +732,7 @@ fn plan_newest(
                     }
                     why.push(')');
                     no_bids.push(why);
+                    starved_for = starved_for.max(waited.saturating_sub(timing.bid_timeout));
                 } else {
                     waiting_bids.push(group.name.clone());
                 }
@@ -915,7 +921,9 @@ fn plan_newest(
                 timing.bid_timeout.as_secs()
             ),
         );
-        p.wait = Some(timing.poll);
+        // Looked at again with backoff (a quarter of the time starved so far, up to 30 s);
+        // the bid watch wakes the resource as soon as a bid lands.
+        p.wait = Some((starved_for / 4).clamp(timing.poll, NO_BIDS_MAX_WAIT.max(timing.poll)));
         p
     } else if !waiting_bids.is_empty() && !leasing {
         Plan::new(
