@@ -284,9 +284,15 @@ fn no_bids_after_the_timeout_says_so_and_keeps_waiting() {
     // 40 s past the 60 s timeout: looked at again with backoff (a quarter of that), at most 30 s.
     assert_eq!(p.wait, Some(Duration::from_secs(10)));
     o.now_ms = 61_000;
-    assert_eq!(plan(Some(&desired()), &o, &t()).wait, Some(Duration::from_secs(1)));
+    assert_eq!(
+        plan(Some(&desired()), &o, &t()).wait,
+        Some(Duration::from_secs(1))
+    );
     o.now_ms = 1_000_000;
-    assert_eq!(plan(Some(&desired()), &o, &t()).wait, Some(Duration::from_secs(30)));
+    assert_eq!(
+        plan(Some(&desired()), &o, &t()).wait,
+        Some(Duration::from_secs(30))
+    );
     o.now_ms = 100_000;
     // With the providers on chain read: which of them match the placement.
     o.status.excluded = vec![excluded("akash1b", o.now_ms + 1)];
