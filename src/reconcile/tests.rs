@@ -501,15 +501,17 @@ async fn create_to_ready_leases_the_cheapest_bid_ties_by_address() {
     let (p0, p1, p2) = (h.provider(0), h.provider(1), h.provider(2));
     h.chain.add_bid(dseq, 1, 1, &p0, 25).expect("bid 0");
     h.chain.add_bid(dseq, 1, 1, &p1, 11).expect("bid 1");
-    h.chain.add_bid(dseq, 1, 1, &p2, 11).expect("bid 2");
     let winner = p1.clone().min(p2.clone());
 
-    // The first look at the bids opens the bid window: no lease yet.
+    // The first look at the bids opens the bid window: no lease yet (a third provider that
+    // matches the placement has not bid).
     let action = h.reconcile().await.expect("bids seen");
     assert_eq!(action, Action::Requeue(Duration::from_secs(5)));
     assert_eq!(h.status().await.phase, Phase::Bidding);
     assert_eq!(h.writes_of(CREATE_LEASE), 0);
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Its bid lands: every matching provider has bid, so the window ends early.
+    h.chain.add_bid(dseq, 1, 1, &p2, 11).expect("bid 2");
 
     let action = h.reconcile().await.expect("lease, manifest, health");
     // Ready: looked at again at the health check's interval (30 s by default) or the resync.
