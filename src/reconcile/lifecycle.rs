@@ -1346,13 +1346,11 @@ fn create_deposit(ctx: &Context, status: &AkashStatus, r: &Rendered) -> Coin {
     deposit
 }
 
-/// `123uact` → a coin (the amount may be a decimal for prices: `0.5uact` keeps its text).
+/// `123uact` → a coin (the spec's parser; decimals such as `0.5uact` keep their text).
 fn parse_coin(text: &str) -> Option<Coin> {
-    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
-    let (amount, denom) = text.split_at(split);
-    (!amount.is_empty()).then(|| Coin {
-        denom: denom.to_owned(),
-        amount: amount.to_owned(),
+    crate::spec::quantity::parse_coin(text).ok().map(|c| Coin {
+        denom: c.denom,
+        amount: c.amount,
     })
 }
 
