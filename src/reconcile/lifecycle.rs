@@ -1490,6 +1490,7 @@ async fn mint_act(
     };
     match ctx.chain.mint_act(coin).await {
         Ok(receipt) => {
+            ctx.crash_point("after-mint-broadcast");
             ctx.metrics.tx("mint-act", receipt.gas_used);
             if let Some(p) = status.pending_mint.as_mut() {
                 p.tx_hash = Some(receipt.hash.clone());

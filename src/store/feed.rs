@@ -146,6 +146,8 @@ async fn watch_store(store: Arc<dyn Store>, sender: Weak<watch::Sender<i64>>) {
         };
         match result {
             Ok(()) => failing = false,
+            // The store was closed (shutdown): nothing more to watch.
+            Err(StoreError::Database(sqlx::Error::PoolClosed)) => return,
             Err(e) => {
                 if !failing {
                     tracing::warn!(error = %e, "change feed: cannot read the store; retrying");

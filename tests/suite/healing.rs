@@ -1027,3 +1027,85 @@ fn bid_price(dn: &Devnet, amount: f64) {
             .unwrap();
     }
 }
+
+/// The daemon dies right after it recorded a mint intent, before the broadcast, and again
+/// after the mint was broadcast; the restarted daemon finds the mint in the BME ledger (or
+/// re-sends the one that never went out) and never mints twice for one need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_around_a_mint_never_mints_twice() {
+    // Account 8 holds AKT and next to no ACT: the first deposit needs a mint.
+    let (wallet, mnemonic) = af_operator::devnet::test_account(8);
+    let dn = funded_devnet(&wallet, 1).await;
+    let other = chain_as(&dn, 0).await;
+    other
+        .mint_act(af_operator::akash::proto::base::coin("uakt", 1_000_000))
+        .await
+        .expect("mint by hand");
+    until_minted(&other, None).await;
+
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("agent.yaml");
+    let placement = "placement: {maxPrice: 2000uact, escrow: {deposit: 500000uact}}";
+    std::fs::write(&spec, agent(3, placement)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_af-operator");
+    let st = std::process::Command::new(bin)
+        .args(["apply", "-f"])
+        .arg(&spec)
+        .env("AF_DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let own = chain_as(&dn, 8).await;
+    for point in ["after-mint-intent", "after-mint-broadcast", ""] {
+        let log = dir.path().join(format!("serve-{point}.log"));
+        let mut child = std::process::Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--bid-window", "200ms"])
+            .args(["--resync", "2s"])
+            .arg("--network")
+            .arg(dn.rpc_url())
+            .arg("--devnet-control")
+            .arg(dn.control_url())
+            .env("AF_DATABASE_URL", &db.url)
+            .env("AF_AKASH_MNEMONIC", mnemonic.as_str())
+            .env("AF_CRASH_AT", point)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let store = db.open().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                assert!(
+                    !point.is_empty() && text.contains(&format!("crash point {point} reached")),
+                    "the daemon exited ({status}) without reaching {point:?}:\n{text}"
+                );
+                break;
+            }
+            let r = store.get(&key()).await.unwrap().unwrap();
+            if point.is_empty() && ready(&r, &AkashStatus::from_status(&r.status)) {
+                child.kill().unwrap();
+                let _ = child.wait();
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("crash point {point:?} never reached: {:?}", r.status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mints = own.act_mints(Some(wallet.address()), 20).await.unwrap();
+        assert!(mints.len() <= 1, "after a crash at {point:?}: {mints:?}");
+        store.close().await;
+    }
+    let mints = own.act_mints(Some(wallet.address()), 20).await.unwrap();
+    assert_eq!(mints.len(), 1, "one mint for the one need: {mints:?}");
+    assert!(mints[0].rate().is_some(), "executed: {mints:?}");
+    assert_eq!(active_dseqs(&own).await.len(), 1, "one deployment");
+}
