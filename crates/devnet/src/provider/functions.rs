@@ -767,4 +767,45 @@ mod tests {
         bad["env"] = json!({"SECRET": 5});
         assert_eq!(status(bad), Some(StatusCode::BAD_REQUEST));
     }
+
+    #[tokio::test]
+    async fn a_put_of_the_running_bundle_changes_routes_without_a_fetch() {
+        let store = BlockStore::default();
+        let bundle = b"export default () => 'hi'".to_vec();
+        let cid = store.add(&bundle, 1).to_string();
+        let b3 = blake3::hash(&bundle).to_hex().to_string();
+        let with_ipfs = Shared::new(Some(store));
+        let no_ipfs = Shared::new(None);
+        let n = node(&["AF_RUNTIME_CONTRACT=v1"]).unwrap();
+        let body = |blake3: &str, routes: Value| {
+            serde_json::to_vec(
+                &json!({"version": "1", "cid": cid, "blake3": blake3, "routes": routes}),
+            )
+            .unwrap()
+        };
+        // Nothing to fetch from.
+        let r = put(&no_ipfs, &n, "f", &body(&b3, json!({}))).await;
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        assert!(n.get("f").is_none());
+        let r = put(&with_ipfs, &n, "f", &body(&b3, json!({}))).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        // The same CID and digest with new routes: applied without any IPFS at hand.
+        let r = put(
+            &no_ipfs,
+            &n,
+            "f",
+            &body(&b3, json!({"/a": "http://127.0.0.1:9"})),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(n.get("f").unwrap().routes.len(), 1);
+        // Another digest for the same CID is fetched again, and refused.
+        let r = put(&with_ipfs, &n, "f", &body(&"0".repeat(64), json!({}))).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            n.get("f").unwrap().routes.len(),
+            1,
+            "the running version stays"
+        );
+    }
 }
