@@ -18,7 +18,7 @@ const DOMAIN: &str = "fn.test";
 
 /// Two runtime nodes in one group (so one provider serves both) and a plain service. The
 /// accept items are placeholders replaced by `*.fn.test` in the manifest.
-fn runtime_sdl(gateway: &str) -> String {
+fn runtime_sdl(gateway: &str, domain: &str) -> String {
     let node = |i: usize, extra: &str| {
         format!(
             r#"  node-{i}:
@@ -26,14 +26,14 @@ fn runtime_sdl(gateway: &str) -> String {
     env:
       - AF_RUNTIME_CONTRACT=v1
       - AF_RUNTIME_TOKEN={TOKEN}
-      - AF_WILDCARD_DOMAIN={DOMAIN}
+      - AF_WILDCARD_DOMAIN={domain}
       - AF_NODE=node-{i}
       - PORT=8080{extra}
     expose:
       - port: 8080
         as: 80
         accept:
-          - n{i}.{DOMAIN}
+          - n{i}.{domain}
         to:
           - global: true
 "#
@@ -174,22 +174,27 @@ impl Ingress {
     }
 }
 
-/// Deploys the runtime SDL (wildcard accepts) and sends its manifest over the gateway with a
-/// JWT; answers the node hostnames (lease URIs) and the provider's ingress.
-async fn deploy_runtime(dn: &Devnet) -> (Vec<String>, SocketAddr) {
+/// Deploys the runtime SDL as `dseq` (with `accept: ["*.<domain>"]`, or, without `wildcard`,
+/// no accept at all, as Akash's manifest validation wants) and sends its manifest over the
+/// gateway with a JWT; answers the node hostnames (lease URIs) and the provider's ingress.
+async fn deploy_runtime(
+    dn: &Devnet,
+    dseq: u64,
+    domain: &str,
+    wildcard: bool,
+) -> (Vec<String>, SocketAddr) {
     let w = tenant(dn);
-    let mut conv = sdl::convert(&runtime_sdl(&dn.control_url())).expect("runtime SDL");
+    let mut conv = sdl::convert(&runtime_sdl(&dn.control_url(), domain)).expect("runtime SDL");
     for g in &mut conv.manifest.0 {
         for s in &mut g.services {
             for e in &mut s.expose {
                 if e.global {
-                    e.hosts = Some(vec![format!("*.{DOMAIN}")]);
+                    e.hosts = wildcard.then(|| vec![format!("*.{domain}")]);
                 }
             }
         }
     }
     let version = conv.manifest.version();
-    let dseq = 7;
     create_deployment(dn, &w, dseq, &conv, version.0).await;
     let b = bids(dn, w.address(), dseq, 1).await;
     lease(dn, &w, &b[0]).await;
@@ -222,8 +227,12 @@ async fn deploy_runtime(dn: &Devnet) -> (Vec<String>, SocketAddr) {
     for node in ["node-0", "node-1"] {
         let uris: Vec<String> =
             serde_json::from_value(status["services"][node]["uris"].clone()).unwrap();
-        assert_eq!(uris.len(), 2, "{uris:?}");
-        assert_eq!(uris[1], format!("*.{DOMAIN}"));
+        if wildcard {
+            assert_eq!(uris.len(), 2, "{uris:?}");
+            assert_eq!(uris[1], format!("*.{domain}"));
+        } else {
+            assert_eq!(uris.len(), 1, "{uris:?}");
+        }
         assert!(uris[0].contains(".ingress."), "{uris:?}");
         hosts.push(uris[0].clone());
     }
@@ -241,7 +250,7 @@ async fn deploy_runtime(dn: &Devnet) -> (Vec<String>, SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn functions_runtime_admin_api_routes_hash_mismatch_and_fault() {
     let dn = start(1, Duration::from_secs(300)).await;
-    let (nodes, ingress) = deploy_runtime(&dn).await;
+    let (nodes, ingress) = deploy_runtime(&dn, 7, DOMAIN, true).await;
     let ing = Ingress {
         http: reqwest::Client::new(),
         addr: ingress,
@@ -519,6 +528,28 @@ async fn functions_runtime_admin_api_routes_hash_mismatch_and_fault() {
     // The node's own hostname outside /_af/ is the plain workload answer.
     let (s, j) = ing.get(&nodes[0], "/").await;
     assert_eq!((s, j["service"].clone()), (200, json!("node-0")));
+
+    // A runtime without any `accept` (the SDL the operator renders, since Akash refuses `*.`
+    // hostnames): `<slug>.<AF_WILDCARD_DOMAIN>` still reaches it.
+    let (env_nodes, env_ingress) = deploy_runtime(&dn, 8, "env.test", false).await;
+    assert_eq!(env_ingress, ingress, "one provider");
+    let (s, f) = ing
+        .put(&env_nodes[0], "hello", &put_body("9", &cid2, &b3(&v2)))
+        .await;
+    assert_eq!((s, f["version"].clone()), (200, json!("9")), "{f}");
+    let (s, j) = ing.get("hello.env.test", "/x").await;
+    assert_eq!(
+        (s, j["version"].clone(), j["node"].clone()),
+        (200, json!("9"), json!("node-0")),
+        "{j}"
+    );
+    assert_eq!(ing.fetch(&env_nodes[1], "hello").await.0, 404);
+    assert_eq!(ing.get("a.hello.env.test", "/").await.0, 404);
+    assert_eq!(
+        ing.get(&format!("hello.{DOMAIN}"), "/").await.0,
+        404,
+        "the other runtime's"
+    );
 }
 
 /// A valid CID of bytes the devnet's IPFS does not hold.

@@ -7,8 +7,8 @@
 //! service's `AF_RUNTIME_TOKEN` (compared in constant time). `PUT /_af/v1/functions/{slug}`
 //! fetches the bundle by CID, block by block and each block checked against its CID (over HTTP
 //! from `AF_IPFS_GATEWAY` when set, else from the devnet's own block store), checks its BLAKE3,
-//! and only then replaces the running version. On a wildcard `accept` host (`*.<domain>`),
-//! `Host: <slug>.<domain>` serves function `slug`: its health path, its routes (matched by
+//! and only then replaces the running version. On a wildcard `accept` host (`*.<domain>`), or
+//! under the node's `AF_WILDCARD_DOMAIN`, `Host: <slug>.<domain>` serves function `slug`: its health path, its routes (matched by
 //! [`af_akash::routes`], proxied to their targets), or the function's own JSON answer.
 //!
 //! A devnet fault ([`Shared::faults`]) marks a `(slug, version)` unhealthy on every node of
@@ -39,6 +39,8 @@ pub const CONTRACT_VERSION: &str = "v1";
 pub const TOKEN_ENV: &str = "AF_RUNTIME_TOKEN";
 /// The env variable naming the IPFS gateway bundles are fetched from.
 pub const GATEWAY_ENV: &str = "AF_IPFS_GATEWAY";
+/// The env variable naming the runtime's wildcard domain (`af-functions.dev`).
+pub const DOMAIN_ENV: &str = "AF_WILDCARD_DOMAIN";
 /// The env variable naming the node (`node-0`, …).
 pub const NODE_ENV: &str = "AF_NODE";
 /// The admin API's path prefix.
@@ -135,6 +137,8 @@ pub(crate) struct FunctionNode {
     /// SHA-256 of `AF_RUNTIME_TOKEN` (`None` when the env has none: every call is refused).
     token_digest: Option<[u8; 32]>,
     gateway: Option<String>,
+    /// `AF_WILDCARD_DOMAIN`, lowercase, without a leading `*.`.
+    domain: Option<String>,
     functions: Mutex<BTreeMap<String, Arc<Deployed>>>,
     /// Serialises changes (a PUT holds it across its fetch).
     admin: tokio::sync::Mutex<()>,
@@ -171,6 +175,10 @@ impl FunctionNode {
         let gateway = env_value(env, GATEWAY_ENV)
             .map(|g| g.trim().trim_end_matches('/').to_string())
             .filter(|g| !g.is_empty());
+        let domain = env_value(env, DOMAIN_ENV)
+            .map(|d| d.trim().trim_start_matches("*.").trim_end_matches('.'))
+            .filter(|d| !d.is_empty())
+            .map(|d| d.to_ascii_lowercase());
         let node = env_value(env, NODE_ENV)
             .filter(|n| !n.is_empty())
             .unwrap_or(service)
@@ -179,9 +187,17 @@ impl FunctionNode {
             node,
             token_digest,
             gateway,
+            domain,
             functions: Mutex::new(BTreeMap::new()),
             admin: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Whether `host` is `<one label>.<AF_WILDCARD_DOMAIN>`.
+    pub(crate) fn serves_domain_of(&self, host: &str) -> bool {
+        self.domain
+            .as_ref()
+            .is_some_and(|d| wildcard_matches(&format!("*.{d}"), host))
     }
 
     fn get(&self, slug: &str) -> Option<Arc<Deployed>> {

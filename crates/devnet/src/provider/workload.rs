@@ -341,6 +341,8 @@ enum HostMatch {
     Exact,
     /// A wildcard `accept` item (`*.domain`) covers it.
     Wildcard,
+    /// A functions runtime's `AF_WILDCARD_DOMAIN` covers it (no `accept` needed).
+    RuntimeDomain,
 }
 
 /// What the ingress routes a request to.
@@ -352,8 +354,10 @@ struct IngressTarget {
     functions: Option<Arc<FunctionNode>>,
 }
 
-/// The service serving `host` (lowercase, without port): an exact hostname beats a wildcard;
-/// among several services that accept the host alike, the one of the lowest lease id
+/// The service serving `host` (lowercase, without port): an exact hostname beats a wildcard
+/// `accept`, which beats a functions runtime's `AF_WILDCARD_DOMAIN` (the devnet's stand-in for
+/// the wildcard DNS, since Akash's manifest validation refuses `*.` hostnames); among several
+/// services that match the host alike, the one of the lowest lease id
 /// (owner, dseq, gseq, oseq) then the first service name, which is the oldest lease, as an
 /// nginx ingress gives a host claimed twice to the ingress created first.
 fn ingress_target(st: &State, host: &str) -> Option<IngressTarget> {
@@ -368,10 +372,20 @@ fn ingress_target(st: &State, host: &str) -> Option<IngressTarget> {
                 HostMatch::Exact
             } else if s.uris.iter().any(|u| functions::wildcard_matches(u, host)) {
                 HostMatch::Wildcard
+            } else if s
+                .functions
+                .as_ref()
+                .is_some_and(|f| f.serves_domain_of(host))
+            {
+                HostMatch::RuntimeDomain
             } else {
                 continue;
             };
-            let rank = |h: HostMatch| if h == HostMatch::Exact { 0 } else { 1 };
+            let rank = |h: HostMatch| match h {
+                HostMatch::Exact => 0,
+                HostMatch::Wildcard => 1,
+                HostMatch::RuntimeDomain => 2,
+            };
             let better = match &best {
                 None => true,
                 Some((bh, bk, bn, _, _)) => {
@@ -392,9 +406,9 @@ fn ingress_target(st: &State, host: &str) -> Option<IngressTarget> {
     })
 }
 
-/// The ingress: routes by Host header to the service owning that hostname (exactly or by a
-/// wildcard `accept`); a functions runtime then serves its admin API on its own hostnames and
-/// its functions on the wildcard's subdomains.
+/// The ingress: routes by Host header to the service owning that hostname (exactly, by a
+/// wildcard `accept`, or by a runtime's `AF_WILDCARD_DOMAIN`); a functions runtime then serves
+/// its admin API on its own hostnames and its functions on the domain's subdomains.
 pub(crate) fn ingress_router(p: Arc<Provider>) -> Router {
     Router::new().fallback(move |req: Request| {
         let p = p.clone();
@@ -429,7 +443,7 @@ pub(crate) fn ingress_router(p: Arc<Provider>) -> Router {
                     functions::admin(&p.functions, &node, req).await
                 }
                 HostMatch::Exact => answer(&p, t.dseq, &t.service, &t.image),
-                HostMatch::Wildcard => {
+                HostMatch::Wildcard | HostMatch::RuntimeDomain => {
                     let slug = host.split('.').next().unwrap_or_default().to_string();
                     functions::serve(&p.functions, &node, &slug, &host, req).await
                 }
