@@ -1,5 +1,5 @@
 //! `af-operator devnet` (run a local Akash devnet) and `af-operator devnet ctl …` (its
-//! control API: chain and provider faults, the faucet).
+//! control API: chain, provider and function faults, the faucet, IPFS).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -127,6 +127,20 @@ pub enum CtlAction {
         fault: String,
         /// `KEY=VALUE` arguments (numbers stay numbers), e.g. `price=100` `seconds=5`.
         args: Vec<String>,
+    },
+    /// Make a function version unhealthy on every functions runtime node (its health path
+    /// answers 503): POSTs `{"slug", "version"}` to `/functions/faults`; `--clear` DELETEs it
+    /// (every version fault without `--slug`/`--version`).
+    FunctionFault {
+        /// The function's slug.
+        #[arg(long, required_unless_present = "clear", requires = "version")]
+        slug: Option<String>,
+        /// The version (the operator's: the Function's generation).
+        #[arg(long, required_unless_present = "clear", requires = "slug")]
+        version: Option<String>,
+        /// Clear the fault instead.
+        #[arg(long)]
+        clear: bool,
     },
 }
 
@@ -265,6 +279,24 @@ async fn control(ctl: &CtlArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             .json(&serde_json::json!({ "seconds": seconds })),
         CtlAction::Unstall => client.delete(format!("{base}/rpc/stall")),
         CtlAction::Providers => client.get(format!("{base}/providers")),
+        CtlAction::FunctionFault {
+            slug,
+            version,
+            clear,
+        } => {
+            let url = format!("{base}/functions/faults");
+            match (slug, version, clear) {
+                (Some(slug), Some(version), clear) => {
+                    let body = serde_json::json!({ "slug": slug, "version": version });
+                    if *clear {
+                        client.delete(url).json(&body)
+                    } else {
+                        client.post(url).json(&body)
+                    }
+                }
+                _ => client.delete(url),
+            }
+        }
         CtlAction::Ingress => client.get(format!("{base}/ingress")),
         CtlAction::Ipfs {
             action: IpfsAction::Add { file, cid_version },

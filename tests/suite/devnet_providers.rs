@@ -61,7 +61,7 @@ deployment:
       count: 2
 "#;
 
-async fn start(providers: usize, manifest_timeout: Duration) -> Devnet {
+pub(crate) async fn start(providers: usize, manifest_timeout: Duration) -> Devnet {
     Devnet::start(DevnetConfig {
         providers,
         block_time: Duration::from_millis(100),
@@ -74,11 +74,11 @@ async fn start(providers: usize, manifest_timeout: Duration) -> Devnet {
     .expect("devnet starts")
 }
 
-fn tenant(dn: &Devnet) -> Wallet {
+pub(crate) fn tenant(dn: &Devnet) -> Wallet {
     Wallet::from_mnemonic(&dn.mnemonic()).expect("test mnemonic")
 }
 
-async fn send(dn: &Devnet, w: &Wallet, msgs: Vec<Any>) -> TxOutcome {
+pub(crate) async fn send(dn: &Devnet, w: &Wallet, msgs: Vec<Any>) -> TxOutcome {
     let node = dn.node();
     let (number, sequence) = node.read(|c| c.account(w.address())).expect("account");
     let tx = UnsignedTx {
@@ -103,7 +103,7 @@ async fn send(dn: &Devnet, w: &Wallet, msgs: Vec<Any>) -> TxOutcome {
 }
 
 /// Polls `f` until it returns `Some`, or panics after `secs`.
-async fn until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(v) = f() {
@@ -114,7 +114,13 @@ async fn until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T 
     }
 }
 
-async fn create_deployment(dn: &Devnet, w: &Wallet, dseq: u64, conv: &Conversion, hash: [u8; 32]) {
+pub(crate) async fn create_deployment(
+    dn: &Devnet,
+    w: &Wallet,
+    dseq: u64,
+    conv: &Conversion,
+    hash: [u8; 32],
+) {
     let msg = MsgCreateDeployment {
         id: DeploymentID {
             owner: w.address().into(),
@@ -132,7 +138,7 @@ async fn create_deployment(dn: &Devnet, w: &Wallet, dseq: u64, conv: &Conversion
 }
 
 /// Open bids on `(owner, dseq, 1, 1)`, once `n` exist.
-async fn bids(dn: &Devnet, owner: &str, dseq: u64, n: usize) -> Vec<BidKey> {
+pub(crate) async fn bids(dn: &Devnet, owner: &str, dseq: u64, n: usize) -> Vec<BidKey> {
     until(15, "bids", || {
         let b: Vec<BidKey> = dn.node().read(|c| {
             c.bids
@@ -146,7 +152,7 @@ async fn bids(dn: &Devnet, owner: &str, dseq: u64, n: usize) -> Vec<BidKey> {
     .await
 }
 
-async fn lease(dn: &Devnet, w: &Wallet, bid: &BidKey) {
+pub(crate) async fn lease(dn: &Devnet, w: &Wallet, bid: &BidKey) {
     let msg = MsgCreateLease {
         bid_id: BidID {
             owner: bid.0.clone(),
@@ -243,7 +249,11 @@ async fn publish_cert(dn: &Devnet, w: &Wallet) -> certs::GeneratedCert {
     cert
 }
 
-fn client(dn: &Devnet, provider: &str, identity: Option<&certs::GeneratedCert>) -> reqwest::Client {
+pub(crate) fn client(
+    dn: &Devnet,
+    provider: &str,
+    identity: Option<&certs::GeneratedCert>,
+) -> reqwest::Client {
     let crypto = Arc::new(rustls::crypto::ring::default_provider());
     let serials: Vec<String> = dn.node().read(|c| {
         c.certificates
@@ -281,7 +291,7 @@ fn client(dn: &Devnet, provider: &str, identity: Option<&certs::GeneratedCert>) 
         .unwrap()
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The independent-client checks (cosmjs + Akash's chain-sdk) against a fresh devnet:
-# installs the npm packages when package.json changed, starts `af-operator devnet` on free
-# ports in the background (stopped on exit), runs chain.js and tenant.js, fails if either does.
+# The independent-client checks (cosmjs + Akash's chain-sdk, js-ipfs's UnixFS importer)
+# against a fresh devnet: installs the npm packages when package.json changed, starts
+# `af-operator devnet` on free ports in the background (stopped on exit), runs chain.js,
+# tenant.js and cid.mjs, fails if any does.
 #
 #   tools/interop/run.sh [PATH/TO/af-operator]     (default: target/debug/af-operator)
 #   tools/interop/run.sh --install-only            (Node.js and the npm packages, no checks)
@@ -52,18 +53,19 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 RPC="$(sed -n 's/^rpc: *//p' "$log")"
+CONTROL="$(sed -n 's/^control: *//p' "$log")"
 MNEMONIC="$(sed -n 's/^test mnemonic: *//p' "$log")"
 [ -n "$RPC" ] && [ -n "$MNEMONIC" ] || { cat "$log" >&2; echo "interop: the devnet did not start" >&2; exit 1; }
-export RPC MNEMONIC
+export RPC MNEMONIC CONTROL
 
 status=0
-for check in chain tenant; do
+for check in chain.js tenant.js cid.mjs; do
   out="$(mktemp)"
-  if node "$check.js" >"$out" 2>&1 && [ "$(tail -n1 "$out")" = "OK" ]; then
-    echo "interop: $check.js OK"
+  if node "$check" >"$out" 2>&1 && [ "$(tail -n1 "$out")" = "OK" ]; then
+    echo "interop: $check OK"
   else
     cat "$out" >&2
-    echo "interop: $check.js FAILED" >&2
+    echo "interop: $check FAILED" >&2
     status=1
   fi
   rm -f "$out"

@@ -222,6 +222,8 @@ impl Devnet {
             Some(dir) => Node::start_persistent(node_cfg, dir)?,
             None => Node::start(node_cfg),
         };
+        let ipfs = ipfs::BlockStore::default();
+        let provider_genesis = provider_genesis.with_ipfs(ipfs.clone());
         let providers = match providers_start(provider_genesis, node.clone()).await {
             Ok(p) => p,
             Err(e) => {
@@ -233,7 +235,6 @@ impl Devnet {
         let stall = Stall::default();
         let rpc_url = format!("http://{rpc_addr}");
         let rpc = node::rpc::router(node.clone(), stall.clone(), rpc_addr.to_string());
-        let ipfs = ipfs::BlockStore::default();
         let ipfs_router = ipfs::router(ipfs.clone());
         let extra = Some(
             match (cfg.providers > 0).then(|| providers.control_router()) {

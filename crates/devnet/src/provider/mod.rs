@@ -10,11 +10,13 @@
 //! - a bid engine ([`bid`]): it watches the chain, bids with real `MsgCreateBid` txs on open
 //!   orders it can serve, and closes leases that got no manifest in time (reason 10003);
 //! - an HTTPS gateway ([`gateway`]) implementing the provider REST API with mTLS or JWT auth;
-//! - an ingress listener ([`workload`]) routing by Host header to the services it "runs".
+//! - an ingress listener ([`workload`]) routing by Host header to the services it "runs";
+//!   services that declare `AF_RUNTIME_CONTRACT=v1` run the functions runtime ([`functions`]).
 //!
 //! Faults ([`ProviderFault`]) can be injected per provider and cleared.
 
 mod bid;
+mod functions;
 mod gateway;
 mod model;
 mod workload;
@@ -36,6 +38,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use bid::TxSubmitError;
+pub use functions::{FunctionFault, CONTRACT_ENV};
 
 /// Configuration of the simulated providers.
 #[derive(Clone, Debug)]
@@ -232,9 +235,18 @@ pub struct ProviderGenesis {
     pub(crate) providers: Vec<ProviderSeed>,
     /// The auditor's address.
     pub auditor: String,
+    /// The devnet's IPFS, where functions runtimes fetch bundles when their env names no
+    /// `AF_IPFS_GATEWAY`.
+    pub(crate) ipfs: Option<crate::ipfs::BlockStore>,
 }
 
 impl ProviderGenesis {
+    /// Gives the providers' functions runtimes the devnet's block store.
+    pub fn with_ipfs(mut self, store: crate::ipfs::BlockStore) -> ProviderGenesis {
+        self.ipfs = Some(store);
+        self
+    }
+
     /// Addresses and URIs of the providers made.
     pub fn infos(&self) -> Vec<ProviderInfo> {
         self.providers
@@ -297,6 +309,7 @@ pub struct ProviderSet {
 pub(crate) struct SetInner {
     pub(crate) providers: Vec<Arc<prov::Provider>>,
     pub(crate) access: Arc<dyn ChainAccess>,
+    pub(crate) functions: Arc<functions::Shared>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -353,6 +366,8 @@ pub(crate) mod prov {
         pub tx_lock: Mutex<Option<u64>>,
         /// Accept loops (gateway, ingress) while up.
         pub listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+        /// What the functions runtimes of every provider share (IPFS, version faults).
+        pub functions: Arc<super::functions::Shared>,
     }
 
     #[derive(Default)]
@@ -533,6 +548,7 @@ impl ProviderSet {
             config: cfg.clone(),
             providers,
             auditor: auditor.address().to_string(),
+            ipfs: None,
         })
     }
 
@@ -543,6 +559,7 @@ impl ProviderSet {
         let mut providers = Vec::new();
         let mut listeners = Vec::new();
         let mut certs_pem = Vec::new();
+        let shared = Arc::new(functions::Shared::new(genesis.ipfs.clone()));
         for seed in genesis.providers {
             let tls = gateway::tls_config(&seed.cert)?;
             let gateway_addr = seed.gateway.local_addr()?;
@@ -569,6 +586,7 @@ impl ProviderSet {
                 state: Mutex::new(Default::default()),
                 tx_lock: Mutex::new(None),
                 listeners: Mutex::new(Vec::new()),
+                functions: shared.clone(),
             });
             certs_pem.push((seed.cert.cert_pem.clone(), seed.cert.pubkey_pem.clone()));
             listeners.push((
@@ -589,6 +607,7 @@ impl ProviderSet {
         let inner = Arc::new(SetInner {
             providers,
             access,
+            functions: shared,
             tasks: Mutex::new(Vec::new()),
         });
         for (p, g, i) in listeners {
@@ -704,6 +723,29 @@ impl ProviderSet {
         Ok(())
     }
 
+    /// Marks `version` of function `slug` unhealthy on every runtime node of every provider
+    /// (its health path answers 503, the admin API says `"healthy": false`), or, with
+    /// `unhealthy` false, healthy again.
+    pub fn function_fault(&self, slug: &str, version: &str, unhealthy: bool) {
+        self.inner.functions.set_fault(
+            FunctionFault {
+                slug: slug.to_string(),
+                version: version.to_string(),
+            },
+            unhealthy,
+        );
+    }
+
+    /// Clears every function version fault.
+    pub fn clear_function_faults(&self) {
+        self.inner.functions.clear_faults();
+    }
+
+    /// The function versions marked unhealthy.
+    pub fn function_faults(&self) -> Vec<FunctionFault> {
+        self.inner.functions.faults()
+    }
+
     /// The faults currently set on a provider.
     pub fn faults(&self, provider: &str) -> Result<Faults> {
         Ok(self.find(provider)?.state().faults.clone())
@@ -768,7 +810,53 @@ impl ProviderSet {
                 .collect();
             Json(serde_json::json!({ "hosts": map }))
         }
+        async fn post_function_fault(
+            State(set): State<ProviderSet>,
+            body: axum::body::Bytes,
+        ) -> Reply {
+            match serde_json::from_slice::<FunctionFault>(&body) {
+                Ok(f) => {
+                    set.function_fault(&f.slug, &f.version, true);
+                    function_faults(State(set)).await
+                }
+                Err(e) => err(
+                    StatusCode::BAD_REQUEST,
+                    format!("expected {{\"slug\": S, \"version\": V}}: {e}"),
+                ),
+            }
+        }
+        async fn delete_function_fault(
+            State(set): State<ProviderSet>,
+            body: axum::body::Bytes,
+        ) -> Reply {
+            if body.iter().all(u8::is_ascii_whitespace) {
+                set.clear_function_faults();
+                return function_faults(State(set)).await;
+            }
+            match serde_json::from_slice::<FunctionFault>(&body) {
+                Ok(f) => {
+                    set.function_fault(&f.slug, &f.version, false);
+                    function_faults(State(set)).await
+                }
+                Err(e) => err(
+                    StatusCode::BAD_REQUEST,
+                    format!("expected no body or {{\"slug\": S, \"version\": V}}: {e}"),
+                ),
+            }
+        }
+        async fn function_faults(State(set): State<ProviderSet>) -> Reply {
+            (
+                StatusCode::OK,
+                Json(serde_json::json!({ "faults": set.function_faults() })),
+            )
+        }
         axum::Router::new()
+            .route(
+                "/functions/faults",
+                get(function_faults)
+                    .post(post_function_fault)
+                    .delete(delete_function_fault),
+            )
             .route("/providers", get(list))
             .route(
                 "/providers/{id}/faults",

@@ -2,6 +2,7 @@
 //! 200 and a small JSON (500 while unhealthy) — behind the provider's ingress listener (routing
 //! by Host header), forwarded-port listeners and leased IPs.
 
+use super::functions::{self, FunctionNode};
 use super::prov::{BidKey, Provider, State};
 use af_akash::sdl::ManifestGroup;
 use axum::extract::Request;
@@ -9,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -39,6 +41,11 @@ pub(crate) struct ServiceRun {
     pub uris: Vec<String>,
     pub forwards: Vec<Forward>,
     pub ips: Vec<LeasedIp>,
+    /// The functions runtime node, for a service whose env has `AF_RUNTIME_CONTRACT=v1`.
+    pub functions: Option<Arc<FunctionNode>>,
+    /// SHA-256 of the image and env: a manifest sent again with the same container keeps
+    /// its runtime's state (its pod is not restarted).
+    pub fingerprint: [u8; 32],
 }
 
 /// The services of one lease.
@@ -163,6 +170,19 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
                 .collect()
         })
         .unwrap_or_default();
+    let old_runtimes: HashMap<(String, [u8; 32]), Arc<FunctionNode>> = st
+        .workloads
+        .get(key)
+        .map(|w| {
+            w.services
+                .iter()
+                .filter_map(|s| {
+                    let f = s.functions.clone()?;
+                    Some(((s.name.clone(), s.fingerprint), f))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     st.workloads.remove(key);
     st.ips_in_use.retain(|_, k| k != key);
 
@@ -244,6 +264,20 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
                 }
             }
         }
+        let env = s.env.clone().unwrap_or_default();
+        let fingerprint: [u8; 32] = {
+            let mut h = Sha256::new();
+            h.update(s.image.as_bytes());
+            for e in &env {
+                h.update((e.len() as u64).to_be_bytes());
+                h.update(e.as_bytes());
+            }
+            h.finalize().into()
+        };
+        let functions = old_runtimes
+            .get(&(s.name.clone(), fingerprint))
+            .cloned()
+            .or_else(|| FunctionNode::from_env(&s.name, &env).map(Arc::new));
         services.push(ServiceRun {
             name: s.name.clone(),
             image: s.image.clone(),
@@ -251,6 +285,8 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
             uris,
             forwards,
             ips,
+            functions,
+            fingerprint,
         });
     }
     st.workloads.insert(
@@ -298,7 +334,81 @@ fn answer(p: &Provider, dseq: u64, service: &str, image: &str) -> Response {
     (StatusCode::OK, axum::Json(body)).into_response()
 }
 
-/// The ingress: routes by Host header to the service owning that hostname.
+/// How a service matched a request's `Host`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostMatch {
+    /// One of its hostnames equals the host.
+    Exact,
+    /// A wildcard `accept` item (`*.domain`) covers it.
+    Wildcard,
+    /// A functions runtime's `AF_WILDCARD_DOMAIN` covers it (no `accept` needed).
+    RuntimeDomain,
+}
+
+/// What the ingress routes a request to.
+struct IngressTarget {
+    how: HostMatch,
+    dseq: u64,
+    service: String,
+    image: String,
+    functions: Option<Arc<FunctionNode>>,
+}
+
+/// The service serving `host` (lowercase, without port): an exact hostname beats a wildcard
+/// `accept`, which beats a functions runtime's `AF_WILDCARD_DOMAIN` (the devnet's stand-in for
+/// the wildcard DNS, since Akash's manifest validation refuses `*.` hostnames); among several
+/// services that match the host alike, the one of the lowest lease id
+/// (owner, dseq, gseq, oseq) then the first service name, which is the oldest lease, as an
+/// nginx ingress gives a host claimed twice to the ingress created first.
+fn ingress_target(st: &State, host: &str) -> Option<IngressTarget> {
+    let mut best: Option<(HostMatch, &BidKey, &str, &LeaseWorkload, &ServiceRun)> = None;
+    for (key, w) in &st.workloads {
+        for s in &w.services {
+            let how = if s
+                .uris
+                .iter()
+                .any(|u| !u.starts_with("*.") && u.eq_ignore_ascii_case(host))
+            {
+                HostMatch::Exact
+            } else if s.uris.iter().any(|u| functions::wildcard_matches(u, host)) {
+                HostMatch::Wildcard
+            } else if s
+                .functions
+                .as_ref()
+                .is_some_and(|f| f.serves_domain_of(host))
+            {
+                HostMatch::RuntimeDomain
+            } else {
+                continue;
+            };
+            let rank = |h: HostMatch| match h {
+                HostMatch::Exact => 0,
+                HostMatch::Wildcard => 1,
+                HostMatch::RuntimeDomain => 2,
+            };
+            let better = match &best {
+                None => true,
+                Some((bh, bk, bn, _, _)) => {
+                    (rank(how), key, s.name.as_str()) < (rank(*bh), *bk, *bn)
+                }
+            };
+            if better {
+                best = Some((how, key, s.name.as_str(), w, s));
+            }
+        }
+    }
+    best.map(|(how, _, _, w, s)| IngressTarget {
+        how,
+        dseq: w.dseq,
+        service: s.name.clone(),
+        image: s.image.clone(),
+        functions: s.functions.clone(),
+    })
+}
+
+/// The ingress: routes by Host header to the service owning that hostname (exactly, by a
+/// wildcard `accept`, or by a runtime's `AF_WILDCARD_DOMAIN`); a functions runtime then serves
+/// its admin API on its own hostnames and its functions on the domain's subdomains.
 pub(crate) fn ingress_router(p: Arc<Provider>) -> Router {
     Router::new().fallback(move |req: Request| {
         let p = p.clone();
@@ -310,25 +420,33 @@ pub(crate) fn ingress_router(p: Arc<Provider>) -> Router {
                 .map(|h| {
                     h.rsplit_once(':')
                         .map_or(h, |(h, _)| h)
+                        .trim_end_matches('.')
                         .to_ascii_lowercase()
                 })
                 .unwrap_or_default();
-            let target = {
-                let st = p.state();
-                st.workloads.values().find_map(|w| {
-                    w.services
-                        .iter()
-                        .find(|s| s.uris.iter().any(|u| u.eq_ignore_ascii_case(&host)))
-                        .map(|s| (w.dseq, s.name.clone(), s.image.clone()))
-                })
-            };
-            match target {
-                Some((dseq, service, image)) => answer(&p, dseq, &service, &image),
-                None => (
+            let target = ingress_target(&p.state(), &host);
+            let Some(t) = target else {
+                return (
                     StatusCode::NOT_FOUND,
                     format!("no service for host {host:?}\n"),
                 )
-                    .into_response(),
+                    .into_response();
+            };
+            let Some(node) = t
+                .functions
+                .filter(|_| !p.state().faults.is_unhealthy(t.dseq, &t.service))
+            else {
+                return answer(&p, t.dseq, &t.service, &t.image);
+            };
+            match t.how {
+                HostMatch::Exact if req.uri().path().starts_with("/_af/") => {
+                    functions::admin(&p.functions, &node, req).await
+                }
+                HostMatch::Exact => answer(&p, t.dseq, &t.service, &t.image),
+                HostMatch::Wildcard | HostMatch::RuntimeDomain => {
+                    let slug = host.split('.').next().unwrap_or_default().to_string();
+                    functions::serve(&p.functions, &node, &slug, &host, req).await
+                }
             }
         }
     })
