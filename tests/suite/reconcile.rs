@@ -459,6 +459,8 @@ async fn reconcile_crash_at_every_step_leaves_exactly_one_deployment() {
         "after-manifest",
         "",
     ] {
+        // The daemon's log goes to a file: a pipe nobody reads would fill up and block it.
+        let log = dir.path().join(format!("serve-{point}.log"));
         let mut cmd = std::process::Command::new(bin);
         cmd.args([
             "serve",
@@ -477,13 +479,17 @@ async fn reconcile_crash_at_every_step_leaves_exactly_one_deployment() {
         .env("AF_AKASH_MNEMONIC", mnemonic.as_str())
         .env("AF_CRASH_AT", point)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
+        .stderr(std::fs::File::create(&log).unwrap());
         let mut child = cmd.spawn().unwrap();
         let store = db.open().await;
-        let deadline = std::time::Instant::now() + Duration::from_secs(40);
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                assert!(!point.is_empty(), "the daemon exited: {status}");
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                assert!(
+                    !point.is_empty() && text.contains(&format!("crash point {point} reached")),
+                    "the daemon exited ({status}) without reaching {point:?}:\n{text}"
+                );
                 break;
             }
             let r = store.get(&key()).await.unwrap().unwrap();
@@ -492,10 +498,17 @@ async fn reconcile_crash_at_every_step_leaves_exactly_one_deployment() {
                 let _ = child.wait();
                 break;
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "crash point {point:?} never reached"
-            );
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(60).collect();
+                panic!(
+                    "crash point {point:?} never reached; status {:?}\nlast lines of the log:\n{}",
+                    r.status,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let active = active_dseqs(&chain).await;
