@@ -53,6 +53,8 @@ pub struct ControllerConfig {
     pub timing: Timing,
     /// A failpoint name to abort the process at (tests of crash safety; debug builds only).
     pub crash_at: Option<String>,
+    /// The DNS controller's resync, retry and debounce.
+    pub dns: crate::dns::zone::ZoneConfig,
 }
 
 impl Default for ControllerConfig {
@@ -65,6 +67,7 @@ impl Default for ControllerConfig {
             orphan_grace: Duration::from_secs(600),
             timing: Timing::default(),
             crash_at: None,
+            dns: crate::dns::zone::ZoneConfig::default(),
         }
     }
 }

@@ -4,6 +4,7 @@ mod akash_client;
 mod api;
 mod cli;
 mod common;
+mod demo;
 mod devnet_chain;
 mod devnet_providers;
 mod dns;
