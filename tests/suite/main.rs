@@ -8,6 +8,7 @@ mod demo;
 mod devnet_chain;
 mod devnet_providers;
 mod dns;
+mod dns_e2e;
 mod dns_http;
 mod dns_servers;
 mod dns_zone;
