@@ -24,7 +24,7 @@ use crate::spec::kinds::dns_zone::{DnsPolicy, DnsProviderSpec, DnsZoneSpec, Reso
 use crate::spec::{ConditionStatus, Kind, Resource, ResourceKey, Spec, Status};
 use crate::store::{EventType, ListQuery, NewEvent, Store};
 
-use super::desired::{desired, Desired};
+use super::desired::{desired_for, Desired};
 use super::http::RetryPolicy;
 use super::plan::{plan, Plan, PlanPolicy};
 use super::record::{RecordType, Rrset};
@@ -310,7 +310,7 @@ impl ZoneController {
             };
             resources.extend(self.store.list(&q).await.map_err(|e| e.to_string())?);
         }
-        let mut d = desired(&spec.zone, spec.ttl, &resources);
+        let mut d = desired_for(Some(&r.metadata.name), &spec.zone, spec.ttl, &resources);
         for (name, host) in std::mem::take(&mut d.aliases) {
             let addrs = self.lookup.addresses(&host).await;
             if addrs.is_empty() {

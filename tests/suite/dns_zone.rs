@@ -152,6 +152,117 @@ spec:
     );
 }
 
+/// Writes a Proxy's pending ACME challenges into its status, as the ACME client does.
+async fn challenges(store: &dyn Store, key: &ResourceKey, list: serde_json::Value) {
+    let r = store.get(key).await.unwrap().unwrap();
+    let mut st = r.status.clone();
+    st.facts.insert("acmeChallenges".into(), list);
+    store
+        .write_status(key, r.metadata.resource_version, &st)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn dns_zone_publishes_a_proxys_acme_challenges_and_removes_them_once_answered() {
+    let db = TestDb::sqlite();
+    let store: Arc<dyn Store> = Arc::new(db.open().await);
+    let yaml = "apiVersion: alternatefutures.ai/v1alpha1
+kind: DnsZone
+metadata: {name: z, project: p}
+spec:
+  zone: example.com
+  ownerId: test
+  maxDeletePercent: 100
+  providers:
+    - {name: a, rfc2136: {server: 127.0.0.1}}
+---
+apiVersion: alternatefutures.ai/v1alpha1
+kind: Proxy
+metadata: {name: edge, project: p}
+spec:
+  image: vicanso/pingap:0.10.2
+  resources: {cpu: 1, memory: 1Gi}
+  acme: {email: ops@example.com, dnsZone: z}
+  dns: {hostnames: [edge.example.com]}
+";
+    let inputs: Vec<_> = load_str("t.yaml", yaml)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.input)
+        .collect();
+    store.apply(&inputs).await.unwrap();
+    let a = Arc::new(MemoryProvider::new("a"));
+    a.add_zone("example.com");
+    let fakes = Fakes([("a".to_string(), a.clone())].into_iter().collect());
+    let ctl = ZoneController::new(
+        store.clone(),
+        Arc::new(StaticSecrets(Arc::new(
+            af_operator::render::FileSecrets::default(),
+        ))),
+        Arc::new(fakes),
+        Arc::new(StaticLookup::default()),
+        ZoneConfig::default(),
+    );
+    let zone = ResourceKey::new(Kind::DnsZone, "p", "z");
+    let proxy = ResourceKey::new(Kind::Proxy, "p", "edge");
+    let txt = |name: &str| {
+        a.get("example.com", name, &RecordType::Txt)
+            .map(|r| r.values)
+    };
+
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(txt("_acme-challenge.edge.example.com"), None);
+
+    // The ACME client asks for edge.example.com and the wildcard of the zone.
+    challenges(
+        store.as_ref(),
+        &proxy,
+        json!([{"domain": "edge.example.com", "value": "k1"},
+               {"domain": "*.example.com", "value": "k2"},
+               {"domain": "example.com", "value": "k3"}]),
+    )
+    .await;
+    // The Proxy's own reconciler keeps them when it rewrites its facts.
+    let r = store.get(&proxy).await.unwrap().unwrap();
+    let mut rewritten = r.status.clone();
+    af_operator::reconcile::status::AkashStatus::from_status(&r.status).write_into(&mut rewritten);
+    assert_eq!(
+        rewritten.facts.get("acmeChallenges"),
+        r.status.facts.get("acmeChallenges")
+    );
+
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(
+        txt("_acme-challenge.edge.example.com"),
+        Some(vec!["k1".to_string()])
+    );
+    assert_eq!(
+        txt("_acme-challenge.example.com"),
+        Some(vec!["k2".to_string(), "k3".to_string()])
+    );
+    // Ours, with an ownership record like any other.
+    assert!(txt("_af-owner._acme-challenge.example.com").is_some());
+
+    // One answered: its record goes, the other stays.
+    challenges(
+        store.as_ref(),
+        &proxy,
+        json!([{"domain": "example.com", "value": "k3"}]),
+    )
+    .await;
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(txt("_acme-challenge.edge.example.com"), None);
+    assert_eq!(
+        txt("_acme-challenge.example.com"),
+        Some(vec!["k3".to_string()])
+    );
+    challenges(store.as_ref(), &proxy, json!([])).await;
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(txt("_acme-challenge.example.com"), None);
+    assert_eq!(txt("_af-owner._acme-challenge.example.com"), None);
+}
+
 /// Runs the binary on `db` with `stdin`; (exit code, stdout, stderr).
 fn af(db: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
     use std::io::Write;
