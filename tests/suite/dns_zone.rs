@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use af_operator::dns::memory::MemoryProvider;
 use af_operator::dns::zone::{
-    ProviderFactory, StaticLookup, ZoneConfig, ZoneController, DNS_SYNCED,
+    ProviderFactory, StaticLookup, ZoneConfig, ZoneController, DNS_FINALIZER, DNS_SYNCED,
 };
 use af_operator::dns::{DnsError, DnsProvider, RecordType, Rrset};
 use af_operator::reconcile::context::StaticSecrets;
@@ -150,6 +150,130 @@ spec:
         a.get("example.com", "mail.example.com", &RecordType::A),
         Some(foreign)
     );
+}
+
+#[tokio::test]
+async fn deleting_a_dns_zone_removes_our_records_everywhere_then_lets_it_go() {
+    let db = TestDb::sqlite();
+    let store: Arc<dyn Store> = Arc::new(db.open().await);
+    let yaml = "apiVersion: alternatefutures.ai/v1alpha1
+kind: DnsZone
+metadata: {name: z, project: p}
+spec:
+  zone: example.com
+  ownerId: test
+  providers:
+    - {name: a, rfc2136: {server: 127.0.0.1}}
+    - {name: b, rfc2136: {server: 127.0.0.1}}
+---
+apiVersion: alternatefutures.ai/v1alpha1
+kind: Agent
+metadata: {name: api, project: p}
+spec:
+  image: x/api:1
+  port: 8080
+  resources: {cpu: 0.5, memory: 512Mi}
+  dns: {hostnames: [api.example.com]}
+";
+    let inputs: Vec<_> = load_str("t.yaml", yaml)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.input)
+        .collect();
+    store.apply(&inputs).await.unwrap();
+    let a = Arc::new(MemoryProvider::new("a"));
+    let b = Arc::new(MemoryProvider::new("b"));
+    let foreign = Rrset::new(
+        "mail.example.com",
+        RecordType::A,
+        60,
+        ["198.51.100.1".to_string()],
+    );
+    // Another operator's record, with its own ownership record, in the same zone.
+    let theirs = Rrset::new(
+        "_af-owner.other.example.com",
+        RecordType::Txt,
+        300,
+        ["heritage=af-operator,af-operator/owner=staging,af-operator/types=A".to_string()],
+    );
+    for m in [&a, &b] {
+        m.add_zone("example.com");
+        m.put("example.com", foreign.clone());
+        m.put("example.com", theirs.clone());
+    }
+    let fakes = Fakes(
+        [("a".to_string(), a.clone()), ("b".to_string(), b.clone())]
+            .into_iter()
+            .collect(),
+    );
+    let ctl = ZoneController::new(
+        store.clone(),
+        Arc::new(StaticSecrets(Arc::new(
+            af_operator::render::FileSecrets::default(),
+        ))),
+        Arc::new(fakes),
+        Arc::new(StaticLookup::default()),
+        ZoneConfig::default(),
+    );
+    let zone = ResourceKey::new(Kind::DnsZone, "p", "z");
+    let agent = ResourceKey::new(Kind::Agent, "p", "api");
+    lease(store.as_ref(), &agent, "one.ingress.p1.devnet").await;
+    ctl.reconcile(&zone).await.unwrap();
+    let r = store.get(&zone).await.unwrap().unwrap();
+    assert!(
+        r.metadata.finalizers.iter().any(|f| f == DNS_FINALIZER),
+        "{:?}",
+        r.metadata.finalizers
+    );
+    let ours = |m: &MemoryProvider| {
+        (
+            m.get("example.com", "api.example.com", &RecordType::Cname)
+                .is_some(),
+            m.get("example.com", "_af-owner.api.example.com", &RecordType::Txt)
+                .is_some(),
+        )
+    };
+    for m in [&a, &b] {
+        assert_eq!(ours(m), (true, true));
+    }
+
+    // Deleted while b is down: a is emptied of ours, the zone waits for b.
+    b.set_down(true);
+    assert_eq!(
+        store.request_deletion(&zone).await.unwrap(),
+        af_operator::store::Deletion::Requested
+    );
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(ours(&a), (false, false));
+    assert_eq!(ours(&b), (true, true));
+    let r = store.get(&zone).await.unwrap().expect("kept for b");
+    let c = r.status.condition(DNS_SYNCED).unwrap();
+    assert_eq!(
+        (c.status, c.reason.as_str()),
+        (ConditionStatus::False, "Deleting")
+    );
+    assert!(c.message.contains("b:"), "{}", c.message);
+
+    // b returns: emptied, and the zone is gone.
+    b.set_down(false);
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(ours(&b), (false, false));
+    assert!(store.get(&zone).await.unwrap().is_none());
+    // What was not ours stays on both.
+    for m in [&a, &b] {
+        assert_eq!(
+            m.get("example.com", "mail.example.com", &RecordType::A),
+            Some(foreign.clone())
+        );
+        assert_eq!(
+            m.get(
+                "example.com",
+                "_af-owner.other.example.com",
+                &RecordType::Txt
+            ),
+            Some(theirs.clone())
+        );
+    }
 }
 
 /// Writes a Proxy's pending ACME challenges into its status, as the ACME client does.
