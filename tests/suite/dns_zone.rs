@@ -545,6 +545,17 @@ async fn dns_cli_plan_and_apply_against_bind() {
     let (code, out, err) = with_key(&["plan", "test-zone"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("No changes"), "{out}");
+    // Records written by hand leave with the zone too: `apply` put the finalizer on.
+    let z = store
+        .get(&ResourceKey::new(Kind::DnsZone, "p", "test-zone"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        z.metadata.finalizers.iter().any(|f| f == DNS_FINALIZER),
+        "{:?}",
+        z.metadata.finalizers
+    );
 
     // Re-placed: an update (`~`).
     lease(store.as_ref(), &agent, "two.ingress.p2.devnet").await;
