@@ -276,12 +276,9 @@ async fn dns_e2e_records_follow_the_lease_on_bind_and_powerdns() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // BIND returns (with the records it had): caught up at the next retry.
+    // BIND returns (with the records it had; the zone's status above shows it missed the
+    // move): caught up at the next retry, which may come before the first query answers.
     bind.restart().await;
-    assert_eq!(
-        servers::query(bind.port, HOST, Q::CNAME).await,
-        [second.as_str()]
-    );
     let t = Instant::now();
     until_cname(&[("bind", bind.port)], &third, Duration::from_secs(10)).await;
     eprintln!(
