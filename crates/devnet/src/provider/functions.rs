@@ -45,6 +45,9 @@ pub const DOMAIN_ENV: &str = "AF_WILDCARD_DOMAIN";
 pub const NODE_ENV: &str = "AF_NODE";
 /// The admin API's path prefix.
 pub const ADMIN_PREFIX: &str = "/_af/v1/";
+/// On a node's own hostname, a request with this header is served by that node's function
+/// of this slug (how the operator health-checks one node's version).
+pub const FUNCTION_HEADER: &str = "x-af-function";
 /// The default health path of a function.
 pub const DEFAULT_HEALTH_PATH: &str = "/healthz";
 
@@ -191,6 +194,15 @@ impl FunctionNode {
             functions: Mutex::new(BTreeMap::new()),
             admin: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The hostname function `slug` is served at (`<slug>.<domain>`, or the slug alone when
+    /// the node has no domain).
+    pub(crate) fn function_host(&self, slug: &str) -> String {
+        match &self.domain {
+            Some(d) => format!("{slug}.{d}"),
+            None => slug.to_string(),
+        }
     }
 
     /// Whether `host` is `<one label>.<AF_WILDCARD_DOMAIN>`.
