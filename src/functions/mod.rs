@@ -71,6 +71,23 @@ pub struct FunctionStatus {
     pub last_reconcile_time: Option<String>,
 }
 
+/// The whole status of a Function, as its schema documents it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionResourceStatus {
+    /// The generation the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready` (every node serves a good version), `Synced` (the spec's version runs on every
+    /// node) and `Degraded` (the spec's version failed its rollout: `RolloutFailed`,
+    /// `HashMismatch`), each with the generation it was observed at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<crate::spec::Condition>,
+    /// The rollout and the nodes.
+    #[serde(flatten)]
+    pub function: FunctionStatus,
+}
+
 impl FunctionStatus {
     /// Reads the facts of a status; anything unreadable reads as the default.
     pub fn from_status(status: &crate::spec::Status) -> FunctionStatus {
