@@ -292,9 +292,7 @@ pub fn plan(state: &RolloutState, d: &Desired, nodes: &[NodeObs], now_ms: i64) -
         }
     }
 
-    let steps: Vec<u8> = if s.stable.is_none() {
-        vec![100]
-    } else if d.steps.is_empty() {
+    let steps: Vec<u8> = if s.stable.is_none() || d.steps.is_empty() {
         vec![100]
     } else {
         d.steps.clone()
