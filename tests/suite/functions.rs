@@ -749,3 +749,127 @@ async fn functions_roll_out_on_a_four_node_runtime_with_canary_and_rollback() {
     d.wait().await;
     dn.shutdown().unwrap();
 }
+
+/// A runtime whose lease is closed by its provider is re-placed; its new nodes get every
+/// Function's current version before the runtime counts as Ready again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
+    use af_operator::devnet::provider::ProviderFault;
+    let db = TestDb::sqlite();
+    let dn = Devnet::start(DevnetConfig {
+        providers: 3,
+        block_time: Duration::from_millis(100),
+        bid_delay: Duration::from_millis(200),
+        ..DevnetConfig::default()
+    })
+    .await
+    .expect("devnet");
+    let records = Arc::new(af_operator::store::open(&db.url).await.unwrap());
+    let vault = Arc::new(SecretVault::new(records, MasterKey::from_bytes([9; 32])));
+    vault
+        .set("demo", "vault", "USERS_API_KEY", b"s3cr3t-users-key")
+        .await
+        .unwrap();
+    let (d, stop) = start(&dn, &db.url, vault.clone()).await;
+    let store: Arc<dyn Store> = d.store.clone();
+    let bytes = b"export default { replaced: true }\n".to_vec();
+    let cid = dn.ipfs().add(&bytes, 1).to_string();
+    let b3 = blake3::hash(&bytes).to_hex().to_string();
+    let runtime = RUNTIME
+        .replace(
+            "    count: 4\n    regions:\n      - {region: us-west, count: 2}\n      - {region: eu-central, count: 2}\n",
+            "    count: 2\n",
+        );
+    apply(store.as_ref(), &runtime).await;
+    apply(
+        store.as_ref(),
+        &function_yaml(&cid, &b3, r#"{"/*": "http://127.0.0.1:9"}"#),
+    )
+    .await;
+    let rt_key = ResourceKey::new(Kind::FunctionRuntime, "demo", "edge");
+    let r = wait_for(
+        store.as_ref(),
+        "first version",
+        Duration::from_secs(60),
+        |r, fs| {
+            condition(r, "Ready").0 == ConditionStatus::True
+                && fs.rollout.target.is_none()
+                && fs.node_uris.len() == 2
+        },
+    )
+    .await;
+    let version = FunctionStatus::from_status(&r.status)
+        .rollout
+        .stable
+        .unwrap()
+        .version;
+    let rt = store.get(&rt_key).await.unwrap().unwrap();
+    let before = AkashStatus::from_status(&rt.status);
+    let old_provider = before.provider.clone().expect("provider");
+    let dseq: u64 = before.dseq.clone().unwrap().parse().unwrap();
+    dn.provider_set()
+        .unwrap()
+        .fault(
+            &old_provider,
+            ProviderFault::CloseLease {
+                dseq,
+                gseq: None,
+                oseq: None,
+                reason: 10001,
+            },
+        )
+        .expect("close lease");
+    // The first look at which the runtime is Ready on its new provider.
+    let t = Instant::now();
+    let healed = loop {
+        let rt = store.get(&rt_key).await.unwrap().unwrap();
+        let s = AkashStatus::from_status(&rt.status);
+        let ready = rt
+            .status
+            .condition("Ready")
+            .is_some_and(|c| c.status == ConditionStatus::True);
+        if ready && s.provider.as_deref().is_some_and(|p| p != old_provider) {
+            break rt;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "not re-placed: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    eprintln!("runtime re-placed and Ready in {:?}", t.elapsed());
+    let nodes = af_operator::functions::runtime_nodes(&healed);
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+    for n in &nodes {
+        assert!(!n.uri.is_empty());
+        assert_eq!(
+            running_version(&dn, &vault, &n.uri).await,
+            version.as_str(),
+            "{} was Ready without the function",
+            n.node
+        );
+    }
+    // The Function follows the new nodes.
+    let new_uris: Vec<String> = nodes.iter().map(|n| n.uri.clone()).collect();
+    wait_for(
+        store.as_ref(),
+        "function on the new nodes",
+        Duration::from_secs(20),
+        |r, fs| {
+            settled_on(r, fs, 2) && fs.node_uris.values().cloned().collect::<Vec<_>>() == new_uris
+        },
+    )
+    .await;
+    let _ = stop.send(true);
+    d.wait().await;
+    dn.shutdown().unwrap();
+}
+
+/// Ready and Synced at the resource's generation on `n` nodes.
+fn settled_on(r: &Resource, fs: &FunctionStatus, n: usize) -> bool {
+    let g = r.metadata.generation;
+    condition(r, "Ready") == (ConditionStatus::True, "Ready".into(), g)
+        && condition(r, "Synced").0 == ConditionStatus::True
+        && fs.rollout.target.is_none()
+        && fs.node_uris.len() == n
+}
