@@ -118,7 +118,7 @@ async fn lead(
             ctx.secrets.clone(),
             Arc::new(crate::dns::zone::RealProviders::default()),
             Arc::new(crate::dns::zone::SystemLookup),
-            crate::dns::zone::ZoneConfig::default(),
+            ctx.config.dns.clone(),
         );
         let dns_run = tokio::spawn(dns.run(stop_rx.clone()));
         // The Function reconciler too: functions live on the runtimes' nodes.

@@ -1,6 +1,7 @@
 //! `demo`: the whole product on one machine. A devnet in-process (3 providers), a fresh
-//! SQLite file, generated values for the examples' secrets, `examples/` applied and the
-//! controllers running until every Akash-hosted example is Ready (or `--timeout`).
+//! SQLite file, generated values for the examples' secrets, an authoritative DNS server
+//! in-process for the examples' zones, `examples/` applied and the controllers running until
+//! every Akash-hosted example is Ready (or `--timeout`) and DNS answers what they want.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,13 +16,20 @@ use tokio::sync::watch;
 use super::{files, Io};
 use crate::daemon::{self, ChainConfig, DaemonConfig};
 use crate::devnet::{Devnet, DevnetConfig};
+use crate::dns::authoritative::AuthoritativeServer;
+use crate::dns::desired::desired;
+use crate::dns::lookup::query;
+use crate::dns::rfc2136::{TsigAlg, TsigKey};
+use crate::dns::RecordType;
 use crate::reconcile::context::{Progress, ProgressHook};
 use crate::reconcile::lifecycle::hosted_on_akash;
 use crate::reconcile::plan::Timing;
 use crate::reconcile::status::{AkashStatus, Phase};
 use crate::reconcile::ControllerConfig;
 use crate::secrets::{MasterKey, SecretVault};
-use crate::spec::{ConditionStatus, ResourceInput};
+use crate::spec::common::SecretRef;
+use crate::spec::kinds::dns_zone::{DnsProviderSpec, Rfc2136, TsigAlgorithm};
+use crate::spec::{ConditionStatus, ResourceInput, Spec};
 use crate::store::{ListQuery, Store};
 
 /// Arguments of `demo`.
@@ -125,16 +133,6 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         .into_iter()
         .map(|d| d.input)
         .partition(|i| i.key.kind == crate::spec::Kind::DnsZone);
-    // A zone's providers are cloud DNS APIs (Cloudflare, Google, deSEC) this machine is not
-    // meant to reach: the demo never writes to them. `dns plan` shows what the daemon would.
-    for z in &zones {
-        writeln!(
-            io.stderr,
-            "demo: skipped {} (its providers are cloud DNS APIs; `af-operator dns plan {}` after `apply` shows its records)",
-            z.key, z.key.name
-        )?;
-    }
-
     // The auditors the specs require sign the devnet's audited providers at genesis.
     let mut auditors = Vec::new();
     for i in &inputs {
@@ -248,6 +246,16 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         key_file.display()
     )?;
 
+    // The examples' zones are served by an authoritative server in this process, reached
+    // through the RFC 2136 provider: their own providers are cloud DNS APIs the demo must not
+    // write to.
+    let mut zones = zones;
+    let dns = if zones.is_empty() {
+        None
+    } else {
+        Some(serve_zones(&tmp, &mut zones, &vault, io).await?)
+    };
+
     let (stop_tx, stop_rx) = watch::channel(false);
     let d = daemon::start(
         DaemonConfig {
@@ -280,6 +288,7 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         stop_rx,
     )
     .await?;
+    let inputs: Vec<ResourceInput> = inputs.into_iter().chain(zones.iter().cloned()).collect();
     let applied = d.store.apply(&inputs).await?;
     writeln!(
         io.stderr,
@@ -313,6 +322,16 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             break (hosted, ready);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // What the zones' names resolve to, asked over UDP once they answer what is wanted (the
+    // DNS controller writes them as the leases turn healthy).
+    let dns_rows = match &dns {
+        Some(server) => {
+            let until = deadline.min(Instant::now() + DNS_WAIT);
+            dns_rows(store.as_ref(), &zones, server.addr(), until).await?
+        }
+        None => Vec::new(),
     };
 
     // The table.
@@ -373,6 +392,35 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
             )?;
         }
     }
+    if let Some(server) = &dns {
+        writeln!(
+            io.stdout,
+            "\n{:<38} {:<6} RESOLVES TO (asked over UDP at {})",
+            "HOSTNAME",
+            "TYPE",
+            server.addr()
+        )?;
+        for row in &dns_rows {
+            writeln!(
+                io.stdout,
+                "{:<38} {:<6} {}",
+                row.name, row.rtype, row.answer
+            )?;
+        }
+    }
+    let dns_ok = dns_rows.iter().all(|r| r.ok);
+    if !dns_ok {
+        writeln!(
+            io.stderr,
+            "demo: DNS does not answer what the resources want yet: {}",
+            dns_rows
+                .iter()
+                .filter(|r| !r.ok)
+                .map(|r| format!("{} {} (want {})", r.name, r.rtype, r.want))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
     let secs = started.elapsed().as_secs_f64();
     writeln!(
         io.stdout,
@@ -384,21 +432,29 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
     if args.keep {
         writeln!(
             io.stderr,
-            "demo: keeping everything running (ctrl-c stops): API http://{}/graphql, devnet RPC {}, control {}, database {}",
+            "demo: keeping everything running (ctrl-c stops): API http://{}/graphql, devnet RPC {}, control {}, database {}, DNS {}",
             d.api_addr.map(|a| a.to_string()).unwrap_or_default(),
             devnet.rpc_url(),
             devnet.control_url(),
-            db.display()
+            db.display(),
+            dns.as_ref().map(|s| s.addr().to_string()).unwrap_or_else(|| "-".into())
         )?;
         let _ = tokio::signal::ctrl_c().await;
     }
     let _ = stop_tx.send(true);
     d.wait().await;
+    if let Some(server) = dns {
+        server.shutdown().await;
+    }
     devnet.shutdown()?;
     if args.database.is_none() && !args.keep {
         let _ = std::fs::remove_dir_all(&tmp);
     }
-    Ok(if ready == hosted.len() { 0 } else { 1 })
+    Ok(if ready == hosted.len() && dns_ok {
+        0
+    } else {
+        1
+    })
 }
 
 /// Adds every file of a `bundles/` directory beside the specs (`examples/bundles/`) to the
@@ -477,4 +533,187 @@ fn tempdir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("af-operator-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// How long the demo waits, once everything is Ready, for DNS to answer what is wanted.
+const DNS_WAIT: Duration = Duration::from_secs(10);
+
+/// The TSIG key the demo's zones are written with.
+const DNS_KEY_NAME: &str = "af-demo-key";
+/// Where the demo seals the key's secret (in the zone's project).
+const DNS_SECRET_KEY: &str = "AF_DEMO_DNS_TSIG_SECRET";
+
+/// Starts the authoritative server for `zones` and points each at it instead of its own
+/// providers (the spec applied is rewritten; the files are not), its TSIG secret sealed in
+/// the vault.
+async fn serve_zones(
+    tmp: &std::path::Path,
+    zones: &mut [ResourceInput],
+    vault: &SecretVault,
+    io: &mut Io<'_>,
+) -> anyhow::Result<AuthoritativeServer> {
+    use base64::Engine as _;
+    let secret: [u8; 32] = rand::thread_rng().gen();
+    let key = TsigKey {
+        name: DNS_KEY_NAME.to_string(),
+        algorithm: TsigAlg::HmacSha256,
+        secret: secret.to_vec(),
+    };
+    let names: Vec<String> = zones
+        .iter()
+        .filter_map(|z| match &z.spec {
+            Spec::DnsZone(s) => Some(s.zone.clone()),
+            _ => None,
+        })
+        .collect();
+    let dir = tmp.join("dns");
+    std::fs::create_dir_all(&dir)?;
+    let server = AuthoritativeServer::start(&dir, &names, &key).await?;
+    let addr = server.addr();
+    for z in zones.iter_mut() {
+        let Spec::DnsZone(spec) = &mut z.spec else {
+            continue;
+        };
+        let was: Vec<String> = spec
+            .resolved_providers()
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.spec.kind()))
+            .collect();
+        let store = spec
+            .credentials_ref
+            .as_ref()
+            .or_else(|| {
+                spec.providers
+                    .iter()
+                    .find_map(|p| p.credentials_ref.as_ref())
+            })
+            .map(|r| r.store.clone())
+            .unwrap_or_else(|| "demo".to_string());
+        let sref = SecretRef {
+            store,
+            key: DNS_SECRET_KEY.to_string(),
+        };
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        vault
+            .set(&z.key.project, &sref.store, &sref.key, b64.as_bytes())
+            .await?;
+        spec.provider = Some(DnsProviderSpec::Rfc2136(Rfc2136 {
+            server: addr.ip().to_string(),
+            port: addr.port(),
+            tsig_key_name: Some(DNS_KEY_NAME.to_string()),
+            tsig_algorithm: Some(TsigAlgorithm::HmacSha256),
+        }));
+        spec.providers.clear();
+        spec.credentials_ref = Some(sref);
+        writeln!(
+            io.stderr,
+            "demo: {}/{} (zone {}) is served by the in-process authoritative server at {addr} \
+             (RFC 2136 + TSIG) in place of {}; the spec applied is rewritten, its file is not",
+            z.key.kind.singular(),
+            z.key.name,
+            spec.zone,
+            was.join(", ")
+        )?;
+    }
+    Ok(server)
+}
+
+/// One name of a zone, as DNS answers it.
+struct DnsRow {
+    name: String,
+    rtype: String,
+    /// What the server answered.
+    answer: String,
+    /// What the resources want.
+    want: String,
+    ok: bool,
+}
+
+/// Every name the resources want in `zones`, asked over UDP to `server`, polled until each
+/// answers what is wanted or `until` passes.
+async fn dns_rows(
+    store: &dyn Store,
+    zones: &[ResourceInput],
+    server: std::net::SocketAddr,
+    until: Instant,
+) -> anyhow::Result<Vec<DnsRow>> {
+    loop {
+        let mut rows = Vec::new();
+        for z in zones {
+            let Spec::DnsZone(spec) = &z.spec else {
+                continue;
+            };
+            let q = ListQuery {
+                project: Some(z.key.project.clone()),
+                ..ListQuery::default()
+            };
+            let resources = store.list(&q).await?;
+            let d = desired(&spec.zone, spec.ttl, &resources);
+            for r in &d.rrsets {
+                let a = query(server, &r.name, &r.rtype, Duration::from_millis(500)).await;
+                let (answer, ok) = match a {
+                    Ok(a) if a.values.is_empty() => (a.code, false),
+                    Ok(a) => (show(&r.rtype, &a.values), a.values == r.values),
+                    Err(e) => (e.to_string(), false),
+                };
+                rows.push(DnsRow {
+                    name: r.name.clone(),
+                    rtype: r.rtype.to_string(),
+                    answer,
+                    want: show(&r.rtype, &r.values),
+                    ok,
+                });
+            }
+            for (name, host) in &d.aliases {
+                let a = query(server, name, &RecordType::A, Duration::from_millis(500)).await;
+                let (answer, ok) = match a {
+                    Ok(a) if !a.values.is_empty() => (show(&RecordType::A, &a.values), true),
+                    Ok(a) => (a.code, false),
+                    Err(e) => (e.to_string(), false),
+                };
+                rows.push(DnsRow {
+                    name: name.clone(),
+                    rtype: "A".into(),
+                    answer,
+                    want: format!("the addresses of {host}"),
+                    ok,
+                });
+            }
+            for name in &d.held {
+                rows.push(DnsRow {
+                    name: name.clone(),
+                    rtype: "-".into(),
+                    answer: "(no healthy lease yet: nothing written)".into(),
+                    want: "-".into(),
+                    ok: true,
+                });
+            }
+        }
+        // A name's `_dnslink` record right after the name.
+        rows.sort_by(|a, b| {
+            let key = |r: &DnsRow| {
+                (
+                    r.name.trim_start_matches("_dnslink.").to_string(),
+                    r.name.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        if rows.iter().all(|r| r.ok) || Instant::now() >= until {
+            return Ok(rows);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Values as the table shows them (TXT quoted).
+fn show(t: &RecordType, values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| match t {
+            RecordType::Txt => format!("{v:?}"),
+            _ => v.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -5,17 +5,24 @@
 //! - [`record`]: the domain types: [`Rrset`], [`RecordType`], [`Change`].
 //! - [`plan`]: the planner, with external-dns ownership records and octoDNS's delete guard.
 //! - [`memory`]: an in-memory provider (the fake of unit tests, and a stand-in).
-//! - [`rfc2136`]: dynamic updates with TSIG, zone read by AXFR (BIND, Knot, PowerDNS, …).
+//! - [`rfc2136`]: dynamic updates with TSIG, zone read by AXFR (BIND, Knot, PowerDNS, …);
+//!   [`axfr`]: the transfer read over TCP, each message's TSIG verified.
 //! - [`powerdns`], [`cloudflare`], [`google`], [`desec`]: the vendors' HTTP APIs, over
 //!   [`http`] (retries with backoff, `Retry-After`).
 //! - [`desired`]: the records the running resources want, from their specs and statuses.
 //! - [`zone`]: the DnsZone reconciler (per-provider sync, `DnsSynced`, `DnsPlanRefused`).
+//! - [`authoritative`]: an authoritative server in-process (hickory-server) with RFC 2136
+//!   updates and TSIG: the demo's stand-in for the cloud providers.
+//! - [`lookup`]: a DNS query over UDP (what a name resolves to on a server).
 
+pub mod authoritative;
+pub mod axfr;
 pub mod cloudflare;
 pub mod desec;
 pub mod desired;
 pub mod google;
 pub mod http;
+pub mod lookup;
 pub mod memory;
 pub mod plan;
 pub mod powerdns;

@@ -1,6 +1,7 @@
 //! RFC 2136 dynamic updates, signed with TSIG (RFC 8945), to any primary (BIND 9, Knot,
-//! PowerDNS, …); the zone is read by AXFR (signed too). Everything goes over TCP: a change
-//! set of thousands of rrsets does not fit a UDP datagram, and AXFR needs it.
+//! PowerDNS, …); the zone is read by AXFR (signed too, every answer message verified: see
+//! [`axfr`](super::axfr)). Everything goes over TCP: a change set of thousands of rrsets does
+//! not fit a UDP datagram, and AXFR needs it.
 //!
 //! A change set is sent as UPDATE messages of at most [`CHANGES_PER_MESSAGE`] changes, each
 //! atomic on the server (RFC 2136 §3.7), with prerequisites: a create requires that the rrset
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use hickory_net::client::{Client, ClientHandle};
+use hickory_net::client::Client;
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::tcp::TcpClientStream;
 use hickory_net::xfer::{DnsHandle, DnsMultiplexer};
@@ -22,6 +23,7 @@ use hickory_proto::op::{DnsRequest, Edns, Message, OpCode, Query, ResponseCode, 
 use hickory_proto::rr::rdata::{tsig::TsigAlgorithm, A, AAAA, CNAME, TXT};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, TSigner};
 
+use super::axfr::{self, AxfrError};
 use super::record::{canonical_name, Change, RecordType, Rrset};
 use super::{DnsError, DnsProvider};
 
@@ -112,12 +114,16 @@ impl Rfc2136Provider {
         }
     }
 
-    async fn connect(&self, op: &'static str) -> Result<Client<TokioRuntimeProvider>, DnsError> {
-        let addr: SocketAddr = tokio::net::lookup_host((self.server.as_str(), self.port))
+    async fn resolve(&self, op: &'static str) -> Result<SocketAddr, DnsError> {
+        tokio::net::lookup_host((self.server.as_str(), self.port))
             .await
             .map_err(|e| self.unavailable(op, format!("cannot resolve {}: {e}", self.server)))?
             .next()
-            .ok_or_else(|| self.unavailable(op, format!("{} has no address", self.server)))?;
+            .ok_or_else(|| self.unavailable(op, format!("{} has no address", self.server)))
+    }
+
+    async fn connect(&self, op: &'static str) -> Result<Client<TokioRuntimeProvider>, DnsError> {
+        let addr = self.resolve(op).await?;
         let provider = TokioRuntimeProvider::default();
         let (connect, handle) = TcpClientStream::new(addr, None, Some(self.timeout), provider);
         let stream = tokio::time::timeout(self.timeout, connect)
@@ -250,7 +256,7 @@ fn rdata(
     })
 }
 
-fn hickory_type(t: &RecordType) -> hickory_proto::rr::RecordType {
+pub(crate) fn hickory_type(t: &RecordType) -> hickory_proto::rr::RecordType {
     use hickory_proto::rr::RecordType as H;
     match t {
         RecordType::A => H::A,
@@ -261,8 +267,8 @@ fn hickory_type(t: &RecordType) -> hickory_proto::rr::RecordType {
     }
 }
 
-/// A record read from the server, in canonical form.
-fn value_of(r: &Record) -> (RecordType, String) {
+/// A record read from a server, in canonical form.
+pub(crate) fn value_of(r: &Record) -> (RecordType, String) {
     match &r.data {
         RData::A(a) => (RecordType::A, a.0.to_string()),
         RData::AAAA(a) => (RecordType::Aaaa, a.0.to_string()),
@@ -289,48 +295,34 @@ impl DnsProvider for Rfc2136Provider {
 
     async fn records(&self, zone: &str) -> Result<Vec<Rrset>, DnsError> {
         const OP: &str = "read zone (AXFR)";
-        let mut client = self.connect(OP).await?;
+        let addr = self.resolve(OP).await?;
         let origin = name_of(self, OP, zone)?;
-        let mut stream = client.zone_transfer(origin, None);
-        let mut sets: BTreeMap<(String, RecordType), (u32, Vec<String>)> = BTreeMap::new();
-        // An AXFR opens and closes with the zone's SOA (RFC 5936 2.2); a stream that ends
-        // before the closing one is a partial zone, never planned against.
-        let mut soas = 0usize;
-        let read = async {
-            'messages: while let Some(msg) = stream.next().await {
-                let msg = msg.map_err(|e| self.exchange_error(OP, e))?;
-                self.check_code(OP, msg.response_code)?;
-                for r in &msg.answers {
-                    if r.record_type() == hickory_proto::rr::RecordType::SOA {
-                        soas += 1;
-                        if soas == 2 {
-                            break 'messages;
-                        }
-                    }
-                    let (t, v) = value_of(r);
-                    let name = canonical_name(&r.name.to_string());
-                    let e = sets.entry((name, t)).or_insert((r.ttl, Vec::new()));
-                    e.0 = e.0.min(r.ttl);
-                    e.1.push(v);
-                }
-            }
-            Ok::<(), DnsError>(())
+        let signer = match &self.key {
+            Some(k) => Some(self.signer(k)?),
+            None => None,
         };
-        tokio::time::timeout(self.timeout * 3, read)
+        let t = axfr::transfer(addr, &origin, signer.as_ref(), self.timeout)
             .await
-            .map_err(|_| self.unavailable(OP, "the zone transfer did not finish in time"))??;
-        if !sets.is_empty() && soas < 2 {
-            return Err(self.unavailable(
-                OP,
-                "the zone transfer ended before the closing SOA (a partial zone)",
-            ));
-        }
-        if sets.is_empty() {
-            return Err(DnsError::Refused {
-                provider: self.label(),
-                op: OP,
-                message: format!("the server sent nothing for `{zone}` (is the transfer allowed?)"),
-            });
+            .map_err(|e| match e {
+                AxfrError::Network(m) => self.unavailable(OP, m),
+                AxfrError::Code(code) => match self.check_code(OP, code) {
+                    Err(e) => e,
+                    Ok(()) => self.unavailable(OP, "the transfer failed"),
+                },
+                AxfrError::Tsig(m) => DnsError::Unauthorized {
+                    provider: self.label(),
+                    op: OP,
+                    message: format!("the transfer's TSIG: {m}"),
+                },
+                AxfrError::Malformed(m) => self.unavailable(OP, m),
+            })?;
+        let mut sets: BTreeMap<(String, RecordType), (u32, Vec<String>)> = BTreeMap::new();
+        for r in &t.records {
+            let (t, v) = value_of(r);
+            let name = canonical_name(&r.name.to_string());
+            let e = sets.entry((name, t)).or_insert((r.ttl, Vec::new()));
+            e.0 = e.0.min(r.ttl);
+            e.1.push(v);
         }
         Ok(sets
             .into_iter()

@@ -80,6 +80,8 @@ pub struct ControllerConfig {
     pub ipfs_gateway: Option<String>,
     /// The Function reconciler's settings.
     pub functions: crate::functions::controller::FunctionConfig,
+    /// The DNS controller's resync, retry and debounce.
+    pub dns: crate::dns::zone::ZoneConfig,
 }
 
 impl Default for ControllerConfig {
@@ -94,6 +96,7 @@ impl Default for ControllerConfig {
             crash_at: None,
             ipfs_gateway: None,
             functions: crate::functions::controller::FunctionConfig::default(),
+            dns: crate::dns::zone::ZoneConfig::default(),
         }
     }
 }

@@ -36,7 +36,9 @@ pub enum Flavor {
 
 /// A running server.
 pub struct Server {
-    child: Child,
+    child: Option<Child>,
+    flavor: Flavor,
+    args: Vec<std::ffi::OsString>,
     /// Its DNS port (UDP and TCP).
     pub port: u16,
     /// The PowerDNS API's base URL.
@@ -46,9 +48,61 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
+}
+
+impl Server {
+    /// Kills the server process (its zone stays on disk for [`Server::restart`]).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the stopped server again on the same port and files; waits until it answers.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
+        self.child = Some(spawn(self.flavor, &self.args));
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&self) {
+        let start = Instant::now();
+        loop {
+            if !query(self.port, ZONE, RecordType::SOA).await.is_empty() {
+                if let Some(api) = &self.api_url {
+                    let ok = reqwest::Client::new()
+                        .get(format!("{api}/api/v1/servers/localhost"))
+                        .header("X-API-Key", API_KEY)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if !ok {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                }
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{:?} did not answer within 20 s",
+                self.flavor
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn spawn(flavor: Flavor, args: &[std::ffi::OsString]) -> Child {
+    Command::new(binary(flavor))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", binary(flavor)))
 }
 
 fn free_port() -> u16 {
@@ -101,7 +155,7 @@ pub async fn start(flavor: Flavor) -> Server {
     let d = dir.path();
     let port = free_port();
     let mut api_url = None;
-    let mut cmd = match flavor {
+    let cmd = match flavor {
         Flavor::Bind => {
             std::fs::write(d.join("example.test.zone"), ZONE_FILE).unwrap();
             std::fs::write(
@@ -192,40 +246,17 @@ pub async fn start(flavor: Flavor) -> Server {
             c
         }
     };
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", binary(flavor)));
+    let args: Vec<std::ffi::OsString> = cmd.get_args().map(|a| a.to_owned()).collect();
     let server = Server {
-        child,
+        child: Some(spawn(flavor, &args)),
+        flavor,
+        args,
         port,
         api_url,
         _dir: dir,
     };
-    let start = Instant::now();
-    loop {
-        if !query(port, ZONE, RecordType::SOA).await.is_empty() {
-            if let Some(api) = &server.api_url {
-                let ok = reqwest::Client::new()
-                    .get(format!("{api}/api/v1/servers/localhost"))
-                    .header("X-API-Key", API_KEY)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success());
-                if !ok {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            }
-            return server;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{flavor:?} did not answer within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    server.wait_ready().await;
+    server
 }
 
 /// The values of `name`'s `t` records, queried over UDP (empty when none or no answer).
