@@ -293,7 +293,17 @@ async fn sequence(chain: &impl AkashChain) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn functions_roll_out_on_a_four_node_runtime_with_canary_and_rollback() {
-    let db = TestDb::sqlite();
+    rollouts(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn functions_roll_out_on_a_four_node_runtime_on_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        rollouts(db).await;
+    }
+}
+
+async fn rollouts(db: TestDb) {
     let dn = Devnet::start(DevnetConfig {
         providers: 3,
         block_time: Duration::from_millis(100),
