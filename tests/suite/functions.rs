@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use af_operator::akash::client::AkashChain;
-use af_operator::daemon::{self, ChainConfig, Daemon, DaemonConfig};
+use af_operator::daemon::Daemon;
 use af_operator::devnet::{Devnet, DevnetConfig};
 use af_operator::functions::controller::FunctionConfig;
 use af_operator::functions::FunctionStatus;
@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use crate::common::TestDb;
-use crate::reconcile::{apply, chain_client, fast_controller};
+use crate::reconcile::{apply, chain_client, fast_controller, start_full};
 
 const RUNTIME: &str = r#"
 apiVersion: alternatefutures.ai/v1alpha1
@@ -96,7 +96,6 @@ async fn target(name: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 async fn start(dn: &Devnet, url: &str, vault: Arc<SecretVault>) -> (Daemon, watch::Sender<bool>) {
-    let (tx, rx) = watch::channel(false);
     let mut controller = fast_controller();
     controller.functions = FunctionConfig {
         resync: Duration::from_secs(2),
@@ -104,31 +103,54 @@ async fn start(dn: &Devnet, url: &str, vault: Arc<SecretVault>) -> (Daemon, watc
         retry: Duration::from_millis(200),
         max_backoff: Duration::from_secs(2),
     };
-    let d = daemon::start(
-        DaemonConfig {
-            database_url: url.to_string(),
-            listen: Some("127.0.0.1:0".parse().unwrap()),
-            api: Default::default(),
-            chain: Some(ChainConfig {
-                endpoints: vec![dn.rpc_url()],
-                chain_id: Some(dn.chain_id().to_owned()),
-                wallet: af_operator::devnet::test_account(0).0,
-                gas_price_uakt: 0.025,
-                gas_adjustment: 1.3,
-                tx_poll: Duration::from_millis(30),
-                devnet_control: Some(dn.control_url()),
-            }),
-            controller,
-            templates: af_operator::render::TemplateSource::builtin(),
-            secrets: vault,
-            progress: None,
-            leader: Default::default(),
-        },
-        rx,
-    )
+    let listen = Some("127.0.0.1:0".parse().unwrap());
+    start_full(dn, url, controller, 0, vault, listen).await
+}
+
+/// A devnet (3 providers, 100 ms blocks), a vault holding the function's secret, the daemon.
+struct Setup {
+    dn: Devnet,
+    vault: Arc<SecretVault>,
+    d: Daemon,
+    stop: watch::Sender<bool>,
+    store: Arc<dyn Store>,
+}
+
+async fn setup(db: &TestDb, master: u8) -> Setup {
+    let dn = Devnet::start(DevnetConfig {
+        providers: 3,
+        block_time: Duration::from_millis(100),
+        bid_delay: Duration::from_millis(200),
+        ..DevnetConfig::default()
+    })
     .await
-    .expect("daemon");
-    (d, tx)
+    .expect("devnet");
+    let records = Arc::new(af_operator::store::open(&db.url).await.unwrap());
+    let vault = Arc::new(SecretVault::new(
+        records,
+        MasterKey::from_bytes([master; 32]),
+    ));
+    vault
+        .set("demo", "vault", "USERS_API_KEY", b"s3cr3t-users-key")
+        .await
+        .unwrap();
+    let (d, stop) = start(&dn, &db.url, vault.clone()).await;
+    let store: Arc<dyn Store> = d.store.clone();
+    Setup {
+        dn,
+        vault,
+        d,
+        stop,
+        store,
+    }
+}
+
+impl Setup {
+    async fn end(self) {
+        let _ = self.stop.send(true);
+        self.d.wait().await;
+        self.dn.shutdown().unwrap();
+    }
 }
 
 async fn wait_for(
@@ -304,22 +326,8 @@ async fn functions_roll_out_on_a_four_node_runtime_on_postgres() {
 }
 
 async fn rollouts(db: TestDb) {
-    let dn = Devnet::start(DevnetConfig {
-        providers: 3,
-        block_time: Duration::from_millis(100),
-        bid_delay: Duration::from_millis(200),
-        ..DevnetConfig::default()
-    })
-    .await
-    .expect("devnet");
-    let records = Arc::new(af_operator::store::open(&db.url).await.unwrap());
-    let vault = Arc::new(SecretVault::new(records, MasterKey::from_bytes([7; 32])));
-    vault
-        .set("demo", "vault", "USERS_API_KEY", b"s3cr3t-users-key")
-        .await
-        .unwrap();
-    let (d, stop) = start(&dn, &db.url, vault.clone()).await;
-    let store: Arc<dyn Store> = d.store.clone();
+    let s = setup(&db, 7).await;
+    let (dn, vault, d, store) = (&s.dn, &s.vault, &s.d, s.store.clone());
     let chain = chain_client(&dn).await;
     let (users_url, users_seen) = target("users").await;
     let (default_url, default_seen) = target("default").await;
@@ -755,9 +763,7 @@ async fn rollouts(db: TestDb) {
         "{body}"
     );
 
-    let _ = stop.send(true);
-    d.wait().await;
-    dn.shutdown().unwrap();
+    s.end().await;
 }
 
 /// A runtime whose lease is closed by its provider is re-placed; its new nodes get every
@@ -766,22 +772,8 @@ async fn rollouts(db: TestDb) {
 async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
     use af_operator::devnet::provider::ProviderFault;
     let db = TestDb::sqlite();
-    let dn = Devnet::start(DevnetConfig {
-        providers: 3,
-        block_time: Duration::from_millis(100),
-        bid_delay: Duration::from_millis(200),
-        ..DevnetConfig::default()
-    })
-    .await
-    .expect("devnet");
-    let records = Arc::new(af_operator::store::open(&db.url).await.unwrap());
-    let vault = Arc::new(SecretVault::new(records, MasterKey::from_bytes([9; 32])));
-    vault
-        .set("demo", "vault", "USERS_API_KEY", b"s3cr3t-users-key")
-        .await
-        .unwrap();
-    let (d, stop) = start(&dn, &db.url, vault.clone()).await;
-    let store: Arc<dyn Store> = d.store.clone();
+    let s = setup(&db, 9).await;
+    let (dn, vault, store) = (&s.dn, &s.vault, s.store.clone());
     let bytes = b"export default { replaced: true }\n".to_vec();
     let cid = dn.ipfs().add(&bytes, 1).to_string();
     let b3 = blake3::hash(&bytes).to_hex().to_string();
@@ -870,9 +862,7 @@ async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
         },
     )
     .await;
-    let _ = stop.send(true);
-    d.wait().await;
-    dn.shutdown().unwrap();
+    s.end().await;
 }
 
 /// Ready and Synced at the resource's generation on `n` nodes.
