@@ -328,7 +328,7 @@ async fn functions_roll_out_on_a_four_node_runtime_on_postgres() {
 async fn rollouts(db: TestDb) {
     let s = setup(&db, 7).await;
     let (dn, vault, d, store) = (&s.dn, &s.vault, &s.d, s.store.clone());
-    let chain = chain_client(&dn).await;
+    let chain = chain_client(dn).await;
     let (users_url, users_seen) = target("users").await;
     let (default_url, default_seen) = target("default").await;
 
@@ -392,20 +392,20 @@ async fn rollouts(db: TestDb) {
 
     // Served as users.af-functions.dev through every provider's ingress, routes proxied.
     for uri in [&node_uris[0], &node_uris[3]] {
-        let (code, body) = via_ingress(&dn, uri, "/api/users/42?full=1").await;
+        let (code, body) = via_ingress(dn, uri, "/api/users/42?full=1").await;
         assert_eq!(
             (code, body["target"].as_str()),
             (200, Some("users")),
             "{body}"
         );
-        let (code, body) = via_ingress(&dn, uri, "/pricing").await;
+        let (code, body) = via_ingress(dn, uri, "/pricing").await;
         assert_eq!(
             (code, body["target"].as_str()),
             (200, Some("default")),
             "{body}"
         );
         // No rollout settings yet: the runtime's default health path.
-        let (code, body) = via_ingress(&dn, uri, "/healthz").await;
+        let (code, body) = via_ingress(dn, uri, "/healthz").await;
         assert_eq!((code, body["status"].as_str()), (200, Some("ok")), "{body}");
     }
     assert!(users_seen
@@ -431,7 +431,7 @@ async fn rollouts(db: TestDb) {
     // The rollout's health path reached the nodes with the settings.
     let t = Instant::now();
     loop {
-        let (code, body) = via_ingress(&dn, &node_uris[0], "/api/users/health").await;
+        let (code, body) = via_ingress(dn, &node_uris[0], "/api/users/health").await;
         if (code, body["status"].as_str()) == (200, Some("ok")) {
             break;
         }
@@ -456,7 +456,7 @@ async fn rollouts(db: TestDb) {
     .await;
     let t = Instant::now();
     loop {
-        let (code, body) = via_ingress(&dn, &node_uris[2], "/api/v2/users/7").await;
+        let (code, body) = via_ingress(dn, &node_uris[2], "/api/v2/users/7").await;
         if code == 200 && body["target"] == "users" {
             break;
         }
@@ -537,7 +537,7 @@ async fn rollouts(db: TestDb) {
         fs.last_rollout_ms
     );
     for uri in &node_uris {
-        assert_eq!(running_version(&dn, &vault, uri).await, v2.as_str());
+        assert_eq!(running_version(dn, vault, uri).await, v2.as_str());
     }
     assert_eq!(sequence(&chain).await, seq, "a rollout made a transaction");
 
@@ -608,7 +608,7 @@ async fn rollouts(db: TestDb) {
         fs.rollout.failed
     );
     for uri in &node_uris {
-        assert_eq!(running_version(&dn, &vault, uri).await, v2.as_str());
+        assert_eq!(running_version(dn, vault, uri).await, v2.as_str());
     }
 
     // A canary that fails at 50%: the new version is unhealthy on node-1 only, so the first
@@ -650,7 +650,7 @@ async fn rollouts(db: TestDb) {
         "{ev:#?}"
     );
     for uri in &node_uris {
-        assert_eq!(running_version(&dn, &vault, uri).await, v2.as_str());
+        assert_eq!(running_version(dn, vault, uri).await, v2.as_str());
     }
     // It stays rolled back: the failed version is not tried again while the spec names it.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -756,7 +756,7 @@ async fn rollouts(db: TestDb) {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    let (code, body) = via_ingress(&dn, &node_uris[0], "/anything").await;
+    let (code, body) = via_ingress(dn, &node_uris[0], "/anything").await;
     assert_eq!(
         (code, body["error"].as_str()),
         (404, Some("NotFound")),
@@ -845,7 +845,7 @@ async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
     for n in &nodes {
         assert!(!n.uri.is_empty());
         assert_eq!(
-            running_version(&dn, &vault, &n.uri).await,
+            running_version(dn, vault, &n.uri).await,
             version.as_str(),
             "{} was Ready without the function",
             n.node
