@@ -718,3 +718,6 @@ impl FunctionController {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests;
