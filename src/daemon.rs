@@ -123,11 +123,12 @@ async fn lead(
         let dns_run = tokio::spawn(dns.run(stop_rx.clone()));
         // The Function reconciler too: functions live on the runtimes' nodes.
         let functions_run = ctx.runtime_admin().map(|admin| {
-            let fc = crate::functions::controller::FunctionController::new(
+            let fc = crate::functions::controller::FunctionController::with_progress(
                 ctx.store.clone(),
                 ctx.secrets.clone(),
                 admin,
                 ctx.config.functions.clone(),
+                ctx.progress.clone(),
             );
             tokio::spawn(fc.run(stop_rx.clone()))
         });

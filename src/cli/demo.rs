@@ -203,6 +203,12 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
                 {
                     ("Warning", format!("{reason}: {}", named(m)))
                 }
+                Progress::Event("RolloutStarted", m) => ("Rollout", m.to_string()),
+                Progress::Event("RolloutStep", m) => ("Step", m.to_string()),
+                Progress::Event("RolloutComplete", m) => ("Ready", m.to_string()),
+                Progress::Event(reason @ ("RolloutFailed" | "HashMismatch"), m) => {
+                    ("Warning", format!("{reason}: {m}"))
+                }
                 Progress::Event(..) => return,
                 Progress::Phase(phase, s) => {
                     let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());

@@ -18,7 +18,7 @@ use super::{
     config_digest, put_body, resolve_env, runtime_nodes, runtime_token, slug_of, FunctionStatus,
     FINALIZER,
 };
-use crate::reconcile::context::{Clock, SecretSource};
+use crate::reconcile::context::{Clock, Progress, ProgressHook, SecretSource};
 use crate::reconcile::queue::{backoff, jittered, Urgency, WorkQueue};
 use crate::reconcile::ReconcileError;
 use crate::spec::akash_status::set_condition;
@@ -60,6 +60,7 @@ pub struct FunctionController {
     queue: Arc<WorkQueue<ResourceKey>>,
     clock: Clock,
     failures: Mutex<HashMap<ResourceKey, u32>>,
+    progress: Option<ProgressHook>,
 }
 
 impl std::fmt::Debug for FunctionController {
@@ -106,6 +107,27 @@ impl FunctionController {
             queue: Arc::new(WorkQueue::new()),
             clock: Clock::new(),
             failures: Mutex::new(HashMap::new()),
+            progress: None,
+        })
+    }
+
+    /// A controller that also tells `hook` of every rollout event (the demo's progress lines).
+    pub fn with_progress(
+        store: Arc<dyn Store>,
+        secrets: Arc<dyn SecretSource>,
+        admin: Arc<dyn RuntimeAdmin>,
+        config: FunctionConfig,
+        hook: Option<ProgressHook>,
+    ) -> Arc<FunctionController> {
+        Arc::new(FunctionController {
+            store,
+            secrets,
+            admin,
+            config,
+            queue: Arc::new(WorkQueue::new()),
+            clock: Clock::new(),
+            failures: Mutex::new(HashMap::new()),
+            progress: hook,
         })
     }
 
@@ -281,8 +303,12 @@ impl FunctionController {
         }
     }
 
-    async fn notes(&self, key: &ResourceKey, notes: Vec<Note>, fs: &mut FunctionStatus, now: i64) {
+    async fn notes(&self, r: &Resource, notes: Vec<Note>, fs: &mut FunctionStatus, now: i64) {
+        let key = r.key();
         for n in notes {
+            if let Some(p) = &self.progress {
+                p(r, Progress::Event(n.reason, &n.message));
+            }
             match n.reason {
                 "RolloutStarted" => fs.rollout_started_ms = Some(now),
                 "RolloutComplete" => {
@@ -296,7 +322,7 @@ impl FunctionController {
             } else {
                 EventType::Normal
             };
-            self.event(key, t, n.reason, n.message).await;
+            self.event(&key, t, n.reason, n.message).await;
         }
     }
 
@@ -463,7 +489,7 @@ impl FunctionController {
             let obs = self.observe(&nodes, &token, &slug).await;
             let p = rollout::plan(&fs.rollout, &d, &obs, now_ms);
             fs.rollout = p.state;
-            self.notes(&key, p.notes, &mut fs, now_ms).await;
+            self.notes(&r, p.notes, &mut fs, now_ms).await;
             next_check = p.next_check_ms;
             if p.calls.is_empty() {
                 break;
@@ -525,7 +551,7 @@ impl FunctionController {
                 };
                 rollout::record_check(&mut fs.rollout, &n.node, res, now_ms);
             }
-            self.notes(&key, notes, &mut fs, now_ms).await;
+            self.notes(&r, notes, &mut fs, now_ms).await;
         }
 
         // Conditions.
