@@ -121,6 +121,17 @@ async fn lead(
             ctx.config.dns.clone(),
         );
         let dns_run = tokio::spawn(dns.run(stop_rx.clone()));
+        // The Function reconciler too: functions live on the runtimes' nodes.
+        let functions_run = ctx.runtime_admin().map(|admin| {
+            let fc = crate::functions::controller::FunctionController::with_progress(
+                ctx.store.clone(),
+                ctx.secrets.clone(),
+                admin,
+                ctx.config.functions.clone(),
+                ctx.progress.clone(),
+            );
+            tokio::spawn(fc.run(stop_rx.clone()))
+        });
         let run = tokio::spawn(controller.run(stop_rx));
         let stopping = tokio::select! {
             _ = until(&mut leading, false) => false,
@@ -129,6 +140,9 @@ async fn lead(
         let _ = stop_tx.send(true);
         let _ = run.await;
         let _ = dns_run.await;
+        if let Some(f) = functions_run {
+            let _ = f.await;
+        }
         metrics.set_leader(false);
         if stopping || *shutdown.borrow() {
             break;
@@ -173,7 +187,12 @@ impl Daemon {
 /// turns true.
 pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<Daemon> {
     let store = Arc::new(crate::store::open(&cfg.database_url).await?);
-    let renderer = Arc::new(Renderer::new(cfg.templates.clone()));
+    let ipfs_gateway = cfg
+        .controller
+        .ipfs_gateway
+        .clone()
+        .or_else(|| cfg.chain.as_ref().and_then(|c| c.devnet_control.clone()));
+    let renderer = Arc::new(Renderer::new(cfg.templates.clone()).with_ipfs_gateway(ipfs_gateway));
     let metrics = Arc::new(Metrics::new());
     let mut tasks = Vec::new();
 
@@ -209,6 +228,7 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
                 Some(url) => Resolve::Devnet(url.clone()),
                 None => Resolve::Dns,
             };
+            let ingress = Arc::new(IngressMap::new(resolve));
             let ctx = Arc::new(Context::new(ContextParts {
                 store: store.clone(),
                 intents: store.clone(),
@@ -217,11 +237,16 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
                 gateway,
                 renderer: renderer.clone(),
                 secrets: cfg.secrets.clone(),
-                probe: Arc::new(IngressMap::new(resolve)),
+                probe: ingress.clone(),
                 metrics: metrics.clone(),
                 config: cfg.controller.clone(),
                 progress: cfg.progress.clone(),
             }));
+            // Function bundles can be a few MiB to fetch and hash: a PUT gets time.
+            ctx.set_runtime_admin(Arc::new(crate::functions::admin::HttpAdmin::new(
+                ingress,
+                Duration::from_secs(60),
+            )));
             // One reconciling daemon per store: a lease on PostgreSQL (standbys take over),
             // a lock file on SQLite (a second daemon is refused).
             let leader = crate::store::elect(&store, &holder_name(), cfg.leader.clone())

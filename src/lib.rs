@@ -47,6 +47,7 @@ pub mod api;
 pub mod cli;
 pub mod daemon;
 pub mod dns;
+pub mod functions;
 pub mod logging;
 pub mod reconcile;
 pub mod render;

@@ -686,6 +686,91 @@ impl AFFunction {
     }
 }
 
+/// A Function's rollout.
+#[derive(Debug, Clone)]
+pub struct AFRollout(crate::functions::FunctionStatus);
+
+/// One runtime node as a Function's rollout sees it.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "AFRolloutNode")]
+pub struct AFRolloutNode {
+    /// The node (`node-0`, …).
+    pub node: String,
+    /// The version it runs.
+    pub version: Option<String>,
+    /// Whether its last health check passed.
+    pub healthy: bool,
+    /// What its last failed check or call said.
+    pub last_error: Option<String>,
+}
+
+/// A Function's rollout.
+#[Object(name = "AFRollout")]
+impl AFRollout {
+    /// `Pending`, `Progressing`, `Paused`, `Ready`, `Degraded`, `Deleting`.
+    async fn phase(&self) -> &str {
+        &self.0.phase
+    }
+    /// The last good version: what every node runs when no rollout is in progress.
+    async fn stable_version(&self) -> Option<&str> {
+        self.0.rollout.stable.as_ref().map(|c| c.version.as_str())
+    }
+    /// The good version before it (`rollout undo` goes back to it).
+    async fn previous_version(&self) -> Option<&str> {
+        self.0.rollout.previous.as_ref().map(|c| c.version.as_str())
+    }
+    /// The version being rolled out.
+    async fn target_version(&self) -> Option<&str> {
+        self.0.rollout.target.as_ref().map(|c| c.version.as_str())
+    }
+    /// The version whose rollout failed, and why (`RolloutFailed`, `HashMismatch`).
+    async fn failed_version(&self) -> Option<&str> {
+        self.0
+            .rollout
+            .failed
+            .as_ref()
+            .map(|f| f.code.version.as_str())
+    }
+    /// Why the failed version failed.
+    async fn failure(&self) -> Option<&str> {
+        self.0.rollout.failed.as_ref().map(|f| f.message.as_str())
+    }
+    /// The current step (1-based) while a rollout is in progress.
+    async fn step(&self) -> Option<i32> {
+        self.0
+            .rollout
+            .target
+            .as_ref()
+            .map(|_| self.0.rollout.step as i32 + 1)
+    }
+    /// The strategy's steps, in percent of nodes.
+    async fn steps(&self) -> Vec<i32> {
+        self.0.steps.iter().map(|s| *s as i32).collect()
+    }
+    /// Whether it is paused.
+    async fn paused(&self) -> bool {
+        self.0.paused
+    }
+    /// Each node.
+    async fn nodes(&self) -> Vec<AFRolloutNode> {
+        self.0
+            .node_uris
+            .keys()
+            .map(|n| {
+                let st = self.0.rollout.nodes.get(n);
+                AFRolloutNode {
+                    node: n.clone(),
+                    version: st.and_then(|s| s.version.clone()),
+                    healthy: st.is_some_and(|s| {
+                        s.healthy || s.last_check_ms.is_none() && s.version.is_some()
+                    }),
+                    last_error: st.and_then(|s| s.last_error.clone()),
+                }
+            })
+            .collect()
+    }
+}
+
 /// A serverless function, in the shape the platform's clients use.
 #[Object(name = "AFFunction")]
 impl AFFunction {
@@ -756,11 +841,17 @@ impl AFFunction {
         }
     }
 
-    /// The first URI the provider serves it at, once deployed.
+    /// Where it is served (`https://<slug>.<wildcard domain>`), once its runtime is known.
     async fn invoke_url(&self) -> Option<String> {
-        AkashStatus::from_facts(&self.resource.status.facts)
-            .uris
-            .and_then(|u| u.into_iter().next())
+        crate::functions::FunctionStatus::from_status(&self.resource.status).url
+    }
+
+    /// The rollout: versions, step, and each node's version and health (as
+    /// `af-operator rollout status` shows it).
+    async fn rollout(&self) -> AFRollout {
+        AFRollout(crate::functions::FunctionStatus::from_status(
+            &self.resource.status,
+        ))
     }
 
     /// Bumps when the function's spec changes.

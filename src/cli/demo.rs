@@ -156,6 +156,13 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         args.providers,
         args.block_time
     )?;
+    for (path, cid) in add_bundles(&devnet, &args.files)? {
+        writeln!(
+            io.stderr,
+            "demo: {} added to the devnet's IPFS as {cid}",
+            path.display()
+        )?;
+    }
     let tmp = tempdir()?;
     let db = args.database.clone().unwrap_or_else(|| tmp.join("demo.db"));
     let database_url = format!("sqlite://{}", db.display());
@@ -195,6 +202,12 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
                     ) =>
                 {
                     ("Warning", format!("{reason}: {}", named(m)))
+                }
+                Progress::Event("RolloutStarted", m) => ("Rollout", m.to_string()),
+                Progress::Event("RolloutStep", m) => ("Step", m.to_string()),
+                Progress::Event("RolloutComplete", m) => ("Ready", m.to_string()),
+                Progress::Event(reason @ ("RolloutFailed" | "HashMismatch"), m) => {
+                    ("Warning", format!("{reason}: {m}"))
                 }
                 Progress::Event(..) => return,
                 Progress::Phase(phase, s) => {
@@ -298,7 +311,10 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
     let deadline = started + args.timeout;
     let (hosted, ready) = loop {
         let all = store.list(&ListQuery::default()).await?;
-        let hosted: Vec<_> = all.into_iter().filter(hosted_on_akash).collect();
+        let hosted: Vec<_> = all
+            .into_iter()
+            .filter(|r| hosted_on_akash(r) || r.kind == crate::spec::Kind::Function)
+            .collect();
         let ready = hosted
             .iter()
             .filter(|r| {
@@ -340,6 +356,10 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         })
         .unwrap_or_default();
     for r in &hosted {
+        if r.kind == crate::spec::Kind::Function {
+            function_row(io, r)?;
+            continue;
+        }
         let s = AkashStatus::from_status(&r.status);
         let name = format!("{}/{}", r.kind.singular(), r.metadata.name);
         let provider = s
@@ -441,6 +461,78 @@ async fn demo(args: &DemoArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
     } else {
         1
     })
+}
+
+/// Adds every file of a `bundles/` directory beside the specs (`examples/bundles/`) to the
+/// devnet's IPFS (CIDv1, as `ipfs add --cid-version 1`), so the examples' Functions find their
+/// code there.
+fn add_bundles(devnet: &Devnet, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            if f.is_dir() {
+                f.join("bundles")
+            } else {
+                f.parent()
+                    .map(|p| p.join("bundles"))
+                    .unwrap_or_else(|| PathBuf::from("bundles"))
+            }
+        })
+        .filter(|d| d.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let mut out = Vec::new();
+    for d in dirs {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let bytes = std::fs::read(&p)?;
+            let cid = devnet.ipfs().add(&bytes, 1);
+            out.push((p, cid.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// A Function's row of the table: its nodes, version and URL.
+fn function_row(io: &mut Io<'_>, r: &crate::spec::Resource) -> anyhow::Result<()> {
+    let f = crate::functions::FunctionStatus::from_status(&r.status);
+    let name = format!("{}/{}", r.kind.singular(), r.metadata.name);
+    let nodes = format!("{} nodes", f.node_uris.len());
+    let version = f
+        .rollout
+        .stable
+        .as_ref()
+        .map_or("-".to_string(), |c| format!("version {}", c.version));
+    let c = r.status.condition("Ready");
+    let secs = c
+        .filter(|c| c.status == ConditionStatus::True)
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(&c.last_transition_time).ok())
+        .and_then(|t| {
+            chrono::DateTime::parse_from_rfc3339(&r.metadata.created_at)
+                .ok()
+                .map(|c| (t - c).num_milliseconds() as f64 / 1000.0)
+        })
+        .map(|s| format!("{s:.1}s"))
+        .unwrap_or_else(|| "-".into());
+    let url = f.url.clone().unwrap_or_default();
+    writeln!(
+        io.stdout,
+        "{name:<34} {nodes:<14} {version:<14} {secs:>8}  {url}"
+    )?;
+    if c.is_none_or(|c| c.status != ConditionStatus::True) {
+        writeln!(
+            io.stdout,
+            "  {}: {}",
+            c.map_or("Pending", |c| c.reason.as_str()),
+            c.map_or("not reconciled yet", |c| c.message.as_str())
+        )?;
+    }
+    Ok(())
 }
 
 fn tempdir() -> anyhow::Result<PathBuf> {

@@ -138,6 +138,9 @@ pub enum CtlAction {
         /// The version (the operator's: the Function's generation).
         #[arg(long, required_unless_present = "clear", requires = "slug")]
         version: Option<String>,
+        /// Only on this node (`node-1`); every node without it.
+        #[arg(long, requires = "slug")]
+        node: Option<String>,
         /// Clear the fault instead.
         #[arg(long)]
         clear: bool,
@@ -282,12 +285,16 @@ async fn control(ctl: &CtlArgs, io: &mut Io<'_>) -> anyhow::Result<i32> {
         CtlAction::FunctionFault {
             slug,
             version,
+            node,
             clear,
         } => {
             let url = format!("{base}/functions/faults");
             match (slug, version, clear) {
                 (Some(slug), Some(version), clear) => {
-                    let body = serde_json::json!({ "slug": slug, "version": version });
+                    let mut body = serde_json::json!({ "slug": slug, "version": version });
+                    if let Some(n) = node {
+                        body["node"] = serde_json::json!(n);
+                    }
                     if *clear {
                         client.delete(url).json(&body)
                     } else {

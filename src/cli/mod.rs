@@ -16,6 +16,7 @@ mod jsonpath;
 pub mod plan;
 mod providers;
 mod render;
+mod rollout;
 mod schema;
 mod secret;
 mod serve;
@@ -171,6 +172,13 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArg,
     },
+    /// A Function's rollout: `rollout status|pause|resume|undo function/NAME`.
+    Rollout {
+        #[command(flatten)]
+        args: rollout::RolloutArgs,
+        #[command(flatten)]
+        store: StoreArg,
+    },
     /// The changes the DNS controller would make to a DnsZone's providers (`dns plan`), or
     /// make them (`dns apply`).
     Dns(dns::DnsArgs),
@@ -197,6 +205,7 @@ impl Command {
             | Command::Serve { store, .. }
             | Command::Token { store, .. }
             | Command::Providers { store, .. }
+            | Command::Rollout { store, .. }
             | Command::Secret { store, .. } => Some(store),
             Command::Dns(args) => Some(args.command.store_arg()),
             _ => None,
@@ -443,6 +452,7 @@ pub async fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         | Command::Get { .. }
         | Command::Describe { .. }
         | Command::Delete { .. }
+        | Command::Rollout { .. }
         | Command::Providers { .. } => {
             let failed = if matches!(cli.command, Command::Diff { .. }) {
                 2
@@ -480,6 +490,7 @@ fn reads_only(command: &Command) -> bool {
         | Command::Describe { .. }
         | Command::Diff { .. }
         | Command::Providers { .. }
+        | Command::Rollout { .. }
         | Command::Plan { .. } => true,
         Command::Apply { args, .. } => args.dry_run,
         _ => false,
@@ -537,6 +548,7 @@ async fn dispatch(command: &Command, store: &std::sync::Arc<SqlStore>, io: &mut 
         Command::Describe { args, .. } => get::describe(args, &**store, io).await,
         Command::Delete { args, .. } => apply::delete(args, &**store, io).await,
         Command::Providers { args, .. } => return providers::run(args, &**store, io).await,
+        Command::Rollout { args, .. } => return rollout::run(args, &**store, io).await,
         _ => Ok(()),
     };
     match result {

@@ -24,6 +24,28 @@ use super::status::{AkashStatus, Phase};
 pub trait SecretSource: Send + Sync {
     /// A resolver holding the project's values (in memory, for one rendering).
     async fn resolver(&self, project: &str) -> Result<Arc<dyn SecretResolver>, String>;
+
+    /// Makes sure `store/key` of `project` holds a value, sealing a new random one (32 bytes,
+    /// hex) when it holds none: what the operator generates for itself (a FunctionRuntime's
+    /// admin token). `Ok(true)` when it was generated now.
+    async fn generate_if_missing(
+        &self,
+        project: &str,
+        store: &str,
+        key: &str,
+    ) -> Result<bool, String> {
+        let r = self.resolver(project).await?;
+        let reference = crate::spec::common::SecretRef {
+            store: store.to_string(),
+            key: key.to_string(),
+        };
+        match r.resolve(project, &reference) {
+            Ok(_) => Ok(false),
+            Err(_) => Err(format!(
+                "no vault to keep a generated {store}/{key} in: start the daemon with a master key (`--master-key-file` or AF_MASTER_KEY)"
+            )),
+        }
+    }
 }
 
 /// A fixed resolver for every project (a `--secrets-file`, or the demo's generated values).
@@ -53,6 +75,11 @@ pub struct ControllerConfig {
     pub timing: Timing,
     /// A failpoint name to abort the process at (tests of crash safety; debug builds only).
     pub crash_at: Option<String>,
+    /// The IPFS gateway FunctionRuntime nodes fetch bundles from (`AF_IPFS_GATEWAY` in their
+    /// env); `None`: the devnet's, with a devnet, else none (the runtime image's own).
+    pub ipfs_gateway: Option<String>,
+    /// The Function reconciler's settings.
+    pub functions: crate::functions::controller::FunctionConfig,
     /// The DNS controller's resync, retry and debounce.
     pub dns: crate::dns::zone::ZoneConfig,
 }
@@ -67,6 +94,8 @@ impl Default for ControllerConfig {
             orphan_grace: Duration::from_secs(600),
             timing: Timing::default(),
             crash_at: None,
+            ipfs_gateway: None,
+            functions: crate::functions::controller::FunctionConfig::default(),
             dns: crate::dns::zone::ZoneConfig::default(),
         }
     }
@@ -86,6 +115,9 @@ pub struct Rendered {
     pub deposit: Coin,
     /// The health check, if the spec has one.
     pub health: Option<HealthCheck>,
+    /// A FunctionRuntime: every service is a node, health-checked on its own and given every
+    /// Function's current version before it counts as healthy.
+    pub runtime: bool,
 }
 
 impl std::fmt::Debug for Rendered {
@@ -180,6 +212,8 @@ pub struct Context {
     bid_waiters: Mutex<HashMap<u64, (crate::spec::ResourceKey, i64)>>,
     /// The providers on chain with their audited attributes, and when they were read (ms).
     directory: tokio::sync::Mutex<Option<(i64, Arc<Vec<ProviderEntry>>)>>,
+    /// The admin client of FunctionRuntime nodes (runtime contract v1).
+    runtime_admin: std::sync::OnceLock<Arc<dyn crate::functions::admin::RuntimeAdmin>>,
 }
 
 /// A provider on chain as placement matching sees it.
@@ -294,7 +328,18 @@ impl Context {
             failures: Mutex::new(HashMap::new()),
             bid_waiters: Mutex::new(HashMap::new()),
             directory: tokio::sync::Mutex::new(None),
+            runtime_admin: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the admin client of FunctionRuntime nodes (once).
+    pub fn set_runtime_admin(&self, admin: Arc<dyn crate::functions::admin::RuntimeAdmin>) {
+        let _ = self.runtime_admin.set(admin);
+    }
+
+    /// The admin client of FunctionRuntime nodes, when set.
+    pub fn runtime_admin(&self) -> Option<Arc<dyn crate::functions::admin::RuntimeAdmin>> {
+        self.runtime_admin.get().cloned()
     }
 
     /// Every provider registered on chain, with its audits, read at most once a minute (one
@@ -519,5 +564,34 @@ impl SecretSource for crate::secrets::SecretVault {
             .await
             .map(|r| Arc::new(r) as Arc<dyn SecretResolver>)
             .map_err(|e| e.to_string())
+    }
+
+    async fn generate_if_missing(
+        &self,
+        project: &str,
+        store: &str,
+        key: &str,
+    ) -> Result<bool, String> {
+        let have = self
+            .list(project, Some(store))
+            .await
+            .map_err(|e| e.to_string())?;
+        if have.iter().any(|s| s.key == key) {
+            return Ok(false);
+        }
+        let mut raw = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(raw.as_mut()).map_err(|e| format!("random: {e}"))?;
+        let hex =
+            zeroize::Zeroizing::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        self.set(project, store, key, hex.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            project,
+            store,
+            key,
+            "generated a value the operator keeps for itself"
+        );
+        Ok(true)
     }
 }

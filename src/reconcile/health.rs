@@ -88,6 +88,40 @@ impl IngressMap {
     }
 }
 
+impl IngressMap {
+    /// The HTTP client.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A request to `http(s)://{host}{path}`: on the devnet to the ingress listener serving
+    /// `host` (with the `Host` header set), through DNS otherwise (`https` when `tls`).
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        host: &str,
+        path: &str,
+        tls: bool,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        Ok(match self.address(host).await? {
+            Some(addr) => self
+                .http
+                .request(method, format!("http://{addr}{path}"))
+                .header(reqwest::header::HOST, host),
+            None => {
+                let scheme = if tls { "https" } else { "http" };
+                self.http
+                    .request(method, format!("{scheme}://{host}{path}"))
+            }
+        })
+    }
+
+    /// Forgets the hostname map (a lease moved: its hostnames may now be served elsewhere).
+    pub async fn forget(&self, host: &str) {
+        self.hosts.write().await.remove(host);
+    }
+}
+
 #[async_trait]
 impl HealthProbe for IngressMap {
     async fn get(&self, host: &str, path: &str, timeout: Duration) -> Result<u16, String> {

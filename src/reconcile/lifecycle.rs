@@ -65,6 +65,18 @@ async fn desired(ctx: &Context, resource: &Resource) -> Result<Arc<Rendered>, Re
     if let Some(r) = ctx.rendered_for(uid, resource.metadata.generation) {
         return Ok(r);
     }
+    if resource.kind == Kind::FunctionRuntime {
+        // The nodes' admin token: generated once, kept sealed in the vault, injected into the
+        // nodes' env at deploy time.
+        ctx.secrets
+            .generate_if_missing(
+                &resource.metadata.project,
+                crate::render::OPERATOR_STORE,
+                &crate::render::runtime_token_key(&resource.metadata.name),
+            )
+            .await
+            .map_err(|e| ReconcileError::permanent("secrets", e).with_reason("SecretMissing"))?;
+    }
     let secrets = ctx
         .secrets
         .resolver(&resource.metadata.project)
@@ -145,6 +157,7 @@ pub fn render_desired(
         manifest_json,
         deposit,
         health: health.cloned(),
+        runtime: matches!(spec, Spec::FunctionRuntime(_)),
     })
 }
 
@@ -503,7 +516,7 @@ async fn observe(
             if tracked.and_then(|t| t.manifest_version.as_deref()) != Some(&r.desired.version) {
                 continue;
             }
-            health.insert(lease_key(&l), probe_lease(ctx, &l, r).await);
+            health.insert(lease_key(&l), probe_lease(ctx, resource, &l, r).await);
         }
     }
     // Our record of the bidders, only when a bid is to be chosen.
@@ -609,7 +622,12 @@ async fn create_may_land(
 /// What the provider says of a lease, and the health check through its URI. The provider's
 /// answer is bounded by the health check's timeout (10 s without one): a gateway slower
 /// than that counts as not answering.
-async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealth {
+async fn probe_lease(
+    ctx: &Context,
+    resource: &Resource,
+    lease: &LeaseID,
+    r: &Rendered,
+) -> LeaseHealth {
     let limit = r
         .health
         .as_ref()
@@ -657,9 +675,62 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
         .collect();
     uris.sort();
     uris.dedup();
+    let services: Vec<(String, Vec<String>)> = st
+        .services
+        .iter()
+        .map(|(name, s)| {
+            let mut u = s.uris.clone();
+            // The provider's own ingress hostname first: an `accept` hostname may not point
+            // at the provider yet (DNS follows Ready).
+            u.sort_by_key(|x| !x.contains(".ingress."));
+            (name.clone(), u)
+        })
+        .collect();
     if !available {
         return LeaseHealth {
             uris,
+            services,
+            ..LeaseHealth::default()
+        };
+    }
+    if r.runtime {
+        // Every node on its own: its health check, then every Function's current version.
+        let mut healthy = true;
+        for (name, u) in &services {
+            let Some(uri) = u.first() else { continue };
+            if let Some(hc) = &r.health {
+                match ctx.probe.get(uri, &hc.path, hc.timeout()).await {
+                    Ok(code) if code == hc.expected_status => {}
+                    Ok(code) => {
+                        warn!(node = %name, uri = %uri, code, "runtime node health check failed");
+                        healthy = false;
+                        continue;
+                    }
+                    Err(e) => {
+                        warn!(node = %name, uri = %uri, error = %e, "runtime node health check failed");
+                        healthy = false;
+                        continue;
+                    }
+                }
+            }
+            let node = crate::functions::admin::NodeAddr {
+                node: name.clone(),
+                uri: uri.clone(),
+            };
+            match crate::functions::sync_node(ctx, resource, &node).await {
+                Ok(true) => {}
+                Ok(false) => healthy = false,
+                Err(e) => {
+                    warn!(node = %name, error = %e, "cannot give the node its functions");
+                    healthy = false;
+                }
+            }
+        }
+        return LeaseHealth {
+            available,
+            healthy,
+            uris,
+            services,
             ..LeaseHealth::default()
         };
     }
@@ -668,6 +739,7 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
             available,
             healthy: true,
             uris,
+            services,
             ..LeaseHealth::default()
         };
     };
@@ -684,6 +756,7 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
             available,
             healthy: true,
             uris,
+            services,
             ..LeaseHealth::default()
         };
     };
@@ -698,6 +771,7 @@ async fn probe_lease(ctx: &Context, lease: &LeaseID, r: &Rendered) -> LeaseHealt
         available,
         healthy,
         uris,
+        services,
         ..LeaseHealth::default()
     }
 }
@@ -779,6 +853,14 @@ fn update_tracking(
                 t.unreachable = 0;
                 t.available = h.available;
                 t.uris = h.uris.clone();
+                t.services = h
+                    .services
+                    .iter()
+                    .map(|(name, uris)| crate::spec::akash_status::ServiceUris {
+                        name: name.clone(),
+                        uris: uris.clone(),
+                    })
+                    .collect();
                 if h.available {
                     t.was_available = true;
                     t.unavailable = 0;

@@ -29,7 +29,7 @@ pub mod snapshot;
 pub use crate::spec::akash_status as status;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::time::Duration;
 

@@ -100,6 +100,8 @@ pub struct LeaseHealth {
     pub healthy: bool,
     /// The URIs the provider serves the lease's services at.
     pub uris: Vec<String>,
+    /// Per service (by name), its URIs, the ingress hostname first.
+    pub services: Vec<(String, Vec<String>)>,
     /// The provider's gateway did not answer (in time).
     pub unreachable: bool,
     /// The provider is no longer registered on chain.

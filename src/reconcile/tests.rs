@@ -97,9 +97,9 @@ impl HealthProbe for ScriptedProbe {
 
 /// Holds tokio's paused clock still until dropped: a blocking task inhibits auto-advance on
 /// the current-thread runtime for as long as it runs, and this one runs until the guard goes.
-struct HoldClock(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
+pub(crate) struct HoldClock(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
 
-fn hold_clock() -> HoldClock {
+pub(crate) fn hold_clock() -> HoldClock {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     drop(tokio::task::spawn_blocking(move || {
         let _ = rx.recv();
@@ -108,7 +108,7 @@ fn hold_clock() -> HoldClock {
 }
 
 /// The SQLite store with the clock held during every call (see the module docs).
-struct ClockHeld(Arc<SqlStore>);
+pub(crate) struct ClockHeld(pub(crate) Arc<SqlStore>);
 
 #[async_trait]
 impl Store for ClockHeld {

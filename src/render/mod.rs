@@ -183,6 +183,25 @@ fn quote(v: minijinja::Value) -> Result<String, minijinja::Error> {
 pub struct Renderer {
     env: Environment<'static>,
     source: TemplateSource,
+    ipfs_gateway: Option<String>,
+}
+
+/// The manifest env variable that makes a service a functions runtime node (README, "The
+/// runtime contract, v1").
+pub const RUNTIME_CONTRACT_ENV: &str = "AF_RUNTIME_CONTRACT";
+/// The runtime contract version the operator speaks.
+pub const RUNTIME_CONTRACT_VERSION: &str = "v1";
+/// The vault store that holds what the operator generates for itself (runtime tokens).
+pub const OPERATOR_STORE: &str = "af-operator";
+
+/// The vault key of a FunctionRuntime's admin token (in [`OPERATOR_STORE`]).
+pub fn runtime_token_key(runtime: &str) -> String {
+    format!("runtime-token.{runtime}")
+}
+
+/// The SDL service name of a FunctionRuntime's node `i`.
+pub fn runtime_node_name(i: u32) -> String {
+    format!("node-{i}")
 }
 
 impl Renderer {
@@ -211,7 +230,17 @@ impl Renderer {
             }
             Ok(builtin.get(name).map(|s| s.to_string()))
         });
-        Renderer { env, source }
+        Renderer {
+            env,
+            source,
+            ipfs_gateway: None,
+        }
+    }
+
+    /// Function runtime nodes fetch bundles from this IPFS gateway (`AF_IPFS_GATEWAY`).
+    pub fn with_ipfs_gateway(mut self, url: Option<String>) -> Self {
+        self.ipfs_gateway = url.filter(|u| !u.trim().is_empty());
+        self
     }
 
     /// Renders a resource's SDL, resolving secrets through `secrets`.
@@ -230,7 +259,13 @@ impl Renderer {
             .typed_spec()
             .map_err(|e| RenderError::Spec(key.to_string(), e.to_string()))?;
         let mut holds_secrets = false;
-        let ctx = context(resource, &spec, secrets, &mut holds_secrets)?;
+        let ctx = context(
+            resource,
+            &spec,
+            secrets,
+            self.ipfs_gateway.as_deref(),
+            &mut holds_secrets,
+        )?;
         let raw = self
             .env
             .get_template(template)
@@ -336,7 +371,11 @@ fn spec_field(spec: &Spec, sdl_path: &str) -> FieldPath {
         _ => root.clone(),
     };
     let container = |service: &str| -> Option<(FieldPath, bool)> {
-        if MAIN_SERVICES.contains(&service) {
+        let runtime_node = matches!(spec, Spec::FunctionRuntime(_))
+            && service
+                .strip_prefix("node-")
+                .is_some_and(|i| i.parse::<u32>().is_ok());
+        if MAIN_SERVICES.contains(&service) || runtime_node {
             return Some((main.clone(), true));
         }
         let i = sidecars.iter().position(|c| c.name == service)?;
@@ -446,6 +485,22 @@ struct Container {
     /// Agents; other kinds' templates expose their main service themselves).
     exposes: Vec<ExposeModel>,
     resources: Value,
+    /// A FunctionRuntime node's placement (region) name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+}
+
+/// The placement name of each FunctionRuntime node, in node order: the regions' counts in
+/// order, or `global` for every node when there are no regions.
+pub fn node_regions(nodes: &crate::spec::kinds::function_runtime::Nodes) -> Vec<String> {
+    if nodes.regions.is_empty() {
+        return vec!["global".to_string(); nodes.count as usize];
+    }
+    nodes
+        .regions
+        .iter()
+        .flat_map(|r| std::iter::repeat_n(r.region.clone(), r.count as usize))
+        .collect()
 }
 
 /// The generic exposure rules: the HTTP port on the ingress (port 80, hostnames accepted),
@@ -611,6 +666,7 @@ fn container(
         port,
         exposes,
         resources,
+        region: None,
     })
 }
 
@@ -646,6 +702,7 @@ fn context(
     resource: &Resource,
     spec: &Spec,
     secrets: &dyn SecretResolver,
+    ipfs_gateway: Option<&str>,
     holds: &mut bool,
 ) -> Result<Value, RenderError> {
     let project = resource.metadata.project.as_str();
@@ -716,20 +773,55 @@ fn context(
             placement = s.placement.as_ref();
         }
         Spec::FunctionRuntime(s) => {
-            containers.push(container(
-                project,
-                "runtime",
-                true,
-                &s.image,
-                &[],
-                &[],
-                &s.env,
-                Some(s.port),
-                Vec::new(),
-                resources_json(&s.resources),
-                secrets,
-                holds,
-            )?);
+            // One SDL service per node, so that every node is its own runtime with its own
+            // URI, `AF_NODE` and state (README, "The runtime contract, v1").
+            let region_of = node_regions(&s.nodes);
+            let domain = s.wildcard_domain.trim_start_matches("*.").to_string();
+            let name = &resource.metadata.name;
+            for (i, region) in region_of.iter().enumerate() {
+                let node = runtime_node_name(i as u32);
+                let mut env = s.env.clone();
+                let mut add = |k: &str, v: &str| {
+                    if !env.iter().any(|e| e.name == k) {
+                        env.push(EnvVar {
+                            name: k.to_string(),
+                            value: Some(v.to_string()),
+                            secret_ref: None,
+                        });
+                    }
+                };
+                add(RUNTIME_CONTRACT_ENV, RUNTIME_CONTRACT_VERSION);
+                add("AF_WILDCARD_DOMAIN", &domain);
+                add("AF_NODE", &node);
+                if let Some(g) = ipfs_gateway {
+                    add("AF_IPFS_GATEWAY", g);
+                }
+                env.retain(|e| e.name != "AF_RUNTIME_TOKEN");
+                env.push(EnvVar {
+                    name: "AF_RUNTIME_TOKEN".into(),
+                    value: None,
+                    secret_ref: Some(crate::spec::common::SecretRef {
+                        store: OPERATOR_STORE.into(),
+                        key: runtime_token_key(name),
+                    }),
+                });
+                let mut c = container(
+                    project,
+                    &node,
+                    true,
+                    &s.image,
+                    &[],
+                    &[],
+                    &env,
+                    Some(s.port),
+                    Vec::new(),
+                    resources_json(&s.resources),
+                    secrets,
+                    holds,
+                )?;
+                c.region = Some(region.clone());
+                containers.push(c);
+            }
             placement = s.placement.as_ref();
             let base_attrs = placement.map(|p| p.attributes.clone()).unwrap_or_default();
             regions = if s.nodes.regions.is_empty() {

@@ -89,6 +89,9 @@ pub struct LeaseStatus {
     /// The URIs the provider serves this lease's services at.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uris: Vec<String>,
+    /// Each service of the lease with its URIs (a FunctionRuntime's nodes are its services).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceUris>,
     /// Consecutive looks at which the provider's gateway did not answer (in time).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unreachable: u32,
@@ -104,6 +107,17 @@ pub struct LeaseStatus {
     /// How long after it was first seen the lease first passed its health check (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy_after_ms: Option<i64>,
+}
+
+/// One service of a lease and the URIs the provider serves it at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceUris {
+    /// The SDL service name.
+    pub name: String,
+    /// Its URIs (the provider's ingress hostname first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uris: Vec<String>,
 }
 
 /// A provider that does not win bids of this resource until `until_ms`.

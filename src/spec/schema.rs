@@ -70,11 +70,19 @@ fn document<S: JsonSchema>(kind: Kind) -> Value {
                 kind,
                 Kind::Agent | Kind::FunctionRuntime | Kind::Proxy | Kind::SecretStore | Kind::Site
             );
-            let status = if hosted {
-                let mut st = serde_json::to_value(schemars::schema_for!(
+            let typed = if hosted {
+                Some(schemars::schema_for!(
                     super::akash_status::AkashResourceStatus
                 ))
-                .unwrap_or_default();
+            } else if kind == Kind::Function {
+                Some(schemars::schema_for!(
+                    crate::functions::FunctionResourceStatus
+                ))
+            } else {
+                None
+            };
+            let status = if let Some(typed) = typed {
+                let mut st = serde_json::to_value(typed).unwrap_or_default();
                 if let Some(o) = st.as_object_mut() {
                     // Its definitions join the document's, where `#/$defs/…` resolves.
                     status_defs = o.remove("$defs");

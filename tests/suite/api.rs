@@ -183,6 +183,7 @@ fn ready(generation: i64, status: ConditionStatus) -> Status {
             "dseq": 1234567,
             "provider": "akash1provider",
             "uris": ["users.provider.example.com"],
+            "url": "https://users.af-functions.dev",
             "escrowRunwaySeconds": 86400,
             "leases": [{"provider": "akash1provider", "gseq": 1, "oseq": 1, "state": "active"}]
         })
@@ -462,6 +463,7 @@ async fn queries(db: TestDb) {
             "dseq": "1234567",
             "provider": "akash1provider",
             "uris": ["users.provider.example.com"],
+            "url": "https://users.af-functions.dev",
             "escrowRunwaySeconds": 86400,
             "leases": [{"provider": "akash1provider", "gseq": 1, "oseq": 1, "state": "active"}]
         })
@@ -813,9 +815,10 @@ async fn af_functions(db: TestDb) {
         .data(&h.alpha, r#"{ afFunctionByName(name: "users-api") { status invokeUrl resource { akash { dseq } } } }"#, json!({}))
         .await;
     assert_eq!(d["afFunctionByName"]["status"], "ACTIVE");
+    // The URL the rollout serves it at (the runtime's wildcard domain), from its status.
     assert_eq!(
         d["afFunctionByName"]["invokeUrl"],
-        "users.provider.example.com"
+        "https://users.af-functions.dev"
     );
     assert_eq!(
         d["afFunctionByName"]["resource"]["akash"]["dseq"],

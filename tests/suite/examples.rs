@@ -9,9 +9,11 @@ use crate::common::examples_dir;
 fn every_example_parses_validates_and_names_its_schema() {
     let mut loader = Loader::new();
     let mut kinds = Vec::new();
+    // The spec files (not `bundles/`, the functions' code).
     let mut files: Vec<_> = std::fs::read_dir(examples_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
         .collect();
     files.sort();
     assert!(files.len() >= 8, "examples missing: {files:?}");
@@ -59,4 +61,19 @@ fn schemas_describe_fields_from_doc_comments() {
     assert!(text.contains("The container image"), "descriptions missing");
     assert_eq!(s["properties"]["kind"]["const"], "Agent");
     assert_eq!(s["additionalProperties"], false);
+}
+
+/// The example Function names the bundle shipped beside it (`examples/bundles/users-api.js`):
+/// its CID as `ipfs add --cid-version 1` computes it, and its BLAKE3.
+#[test]
+fn the_example_function_names_its_shipped_bundle() {
+    let bundle = std::fs::read(examples_dir().join("bundles/users-api.js")).unwrap();
+    let text = std::fs::read_to_string(examples_dir().join("function.yaml")).unwrap();
+    let docs = af_operator::spec::load::load_str("function.yaml", &text).unwrap();
+    let af_operator::spec::Spec::Function(f) = &docs[0].input.spec else {
+        panic!("function.yaml holds a Function");
+    };
+    let store = af_operator::devnet::ipfs::BlockStore::default();
+    assert_eq!(f.code.cid, store.add(&bundle, 1).to_string());
+    assert_eq!(f.code.blake3, blake3::hash(&bundle).to_hex().to_string());
 }

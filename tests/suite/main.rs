@@ -13,6 +13,7 @@ mod dns_http;
 mod dns_servers;
 mod dns_zone;
 mod examples;
+mod functions;
 mod functions_runtime;
 mod healing;
 mod hostile;

@@ -113,11 +113,27 @@ pub(crate) async fn start_as(
     controller: ControllerConfig,
     seed: u64,
 ) -> (Daemon, watch::Sender<bool>) {
+    let secrets = Arc::new(af_operator::reconcile::context::StaticSecrets(Arc::new(
+        af_operator::render::FileSecrets::default(),
+    )));
+    start_full(dn, url, controller, seed, secrets, None).await
+}
+
+/// The daemon against `dn` with the wallet of test account `seed`, its secrets from
+/// `secrets`, and the API on `listen` when given.
+pub(crate) async fn start_full(
+    dn: &Devnet,
+    url: &str,
+    controller: ControllerConfig,
+    seed: u64,
+    secrets: Arc<dyn af_operator::reconcile::context::SecretSource>,
+    listen: Option<std::net::SocketAddr>,
+) -> (Daemon, watch::Sender<bool>) {
     let (tx, rx) = watch::channel(false);
     let d = daemon::start(
         DaemonConfig {
             database_url: url.to_string(),
-            listen: None,
+            listen,
             api: Default::default(),
             chain: Some(ChainConfig {
                 endpoints: vec![dn.rpc_url()],
@@ -130,9 +146,7 @@ pub(crate) async fn start_as(
             }),
             controller,
             templates: af_operator::render::TemplateSource::builtin(),
-            secrets: Arc::new(af_operator::reconcile::context::StaticSecrets(Arc::new(
-                af_operator::render::FileSecrets::default(),
-            ))),
+            secrets,
             progress: None,
             leader: Default::default(),
         },

@@ -65,9 +65,13 @@ pub struct Rollout {
     /// The health gate checked after every step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
-    /// Failed checks in a step that roll the version back. Default 3.
+    /// Failed checks in a step that roll the version back, and checks passed in a row that
+    /// clear a step. Default 3.
     #[serde(default = "three")]
     pub failure_threshold: u32,
+    /// Hold the rollout at its current step (`af-operator rollout pause|resume`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 fn three() -> u32 {

@@ -45,6 +45,9 @@ pub const DOMAIN_ENV: &str = "AF_WILDCARD_DOMAIN";
 pub const NODE_ENV: &str = "AF_NODE";
 /// The admin API's path prefix.
 pub const ADMIN_PREFIX: &str = "/_af/v1/";
+/// On a node's own hostname, a request with this header is served by that node's function
+/// of this slug (how the operator health-checks one node's version).
+pub const FUNCTION_HEADER: &str = "x-af-function";
 /// The default health path of a function.
 pub const DEFAULT_HEALTH_PATH: &str = "/healthz";
 
@@ -57,11 +60,11 @@ const PROXY_BODY_LIMIT: usize = 16 << 20;
 /// HTTP client (for gateways and route targets).
 pub(crate) struct Shared {
     pub ipfs: Option<BlockStore>,
-    faults: Mutex<BTreeSet<(String, String)>>,
+    faults: Mutex<BTreeSet<(String, String, Option<String>)>>,
     http: reqwest::Client,
 }
 
-/// A `(slug, version)` marked unhealthy by the devnet fault.
+/// A `(slug, version)` marked unhealthy by the devnet fault, on every node or on one.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionFault {
@@ -69,6 +72,9 @@ pub struct FunctionFault {
     pub slug: String,
     /// The version made unhealthy.
     pub version: String,
+    /// Only on this node (`AF_NODE`, e.g. `node-1`); every node when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl Shared {
@@ -89,7 +95,7 @@ impl Shared {
     /// Marks `version` of `slug` unhealthy (`true`) or healthy again.
     pub(crate) fn set_fault(&self, fault: FunctionFault, unhealthy: bool) {
         let mut f = lock(&self.faults);
-        let key = (fault.slug, fault.version);
+        let key = (fault.slug, fault.version, fault.node);
         if unhealthy {
             f.insert(key);
         } else {
@@ -106,15 +112,18 @@ impl Shared {
     pub(crate) fn faults(&self) -> Vec<FunctionFault> {
         lock(&self.faults)
             .iter()
-            .map(|(slug, version)| FunctionFault {
+            .map(|(slug, version, node)| FunctionFault {
                 slug: slug.clone(),
                 version: version.clone(),
+                node: node.clone(),
             })
             .collect()
     }
 
-    fn healthy(&self, slug: &str, version: &str) -> bool {
-        !lock(&self.faults).contains(&(slug.to_string(), version.to_string()))
+    fn healthy(&self, slug: &str, version: &str, node: &str) -> bool {
+        let f = lock(&self.faults);
+        let (s, v) = (slug.to_string(), version.to_string());
+        !f.contains(&(s.clone(), v.clone(), None)) && !f.contains(&(s, v, Some(node.to_string())))
     }
 }
 
@@ -193,6 +202,15 @@ impl FunctionNode {
         })
     }
 
+    /// The hostname function `slug` is served at (`<slug>.<domain>`, or the slug alone when
+    /// the node has no domain).
+    pub(crate) fn function_host(&self, slug: &str) -> String {
+        match &self.domain {
+            Some(d) => format!("{slug}.{d}"),
+            None => slug.to_string(),
+        }
+    }
+
     /// Whether `host` is `<one label>.<AF_WILDCARD_DOMAIN>`.
     pub(crate) fn serves_domain_of(&self, host: &str) -> bool {
         self.domain
@@ -259,7 +277,7 @@ fn function_json(slug: &str, f: &Deployed, shared: &Shared, node: &str) -> Value
         "envNames": f.env.keys().collect::<Vec<_>>(),
         "weight": f.weight,
         "healthPath": f.health_path,
-        "healthy": shared.healthy(slug, &f.version),
+        "healthy": shared.healthy(slug, &f.version, node),
         "size": f.size,
     })
 }
@@ -556,7 +574,7 @@ pub(crate) async fn serve(
     };
     let path = req.uri().path();
     if path == f.health_path {
-        return if shared.healthy(slug, &f.version) {
+        return if shared.healthy(slug, &f.version, &node.node) {
             (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response()
         } else {
             (

@@ -727,10 +727,22 @@ impl ProviderSet {
     /// (its health path answers 503, the admin API says `"healthy": false`), or, with
     /// `unhealthy` false, healthy again.
     pub fn function_fault(&self, slug: &str, version: &str, unhealthy: bool) {
+        self.function_fault_on(slug, version, None, unhealthy)
+    }
+
+    /// As [`ProviderSet::function_fault`], on one node (`AF_NODE`) only when `node` is given.
+    pub fn function_fault_on(
+        &self,
+        slug: &str,
+        version: &str,
+        node: Option<&str>,
+        unhealthy: bool,
+    ) {
         self.inner.functions.set_fault(
             FunctionFault {
                 slug: slug.to_string(),
                 version: version.to_string(),
+                node: node.map(str::to_string),
             },
             unhealthy,
         );
@@ -816,12 +828,12 @@ impl ProviderSet {
         ) -> Reply {
             match serde_json::from_slice::<FunctionFault>(&body) {
                 Ok(f) => {
-                    set.function_fault(&f.slug, &f.version, true);
+                    set.function_fault_on(&f.slug, &f.version, f.node.as_deref(), true);
                     function_faults(State(set)).await
                 }
                 Err(e) => err(
                     StatusCode::BAD_REQUEST,
-                    format!("expected {{\"slug\": S, \"version\": V}}: {e}"),
+                    format!("expected {{\"slug\": S, \"version\": V, \"node\"?: N}}: {e}"),
                 ),
             }
         }
@@ -835,7 +847,7 @@ impl ProviderSet {
             }
             match serde_json::from_slice::<FunctionFault>(&body) {
                 Ok(f) => {
-                    set.function_fault(&f.slug, &f.version, false);
+                    set.function_fault_on(&f.slug, &f.version, f.node.as_deref(), false);
                     function_faults(State(set)).await
                 }
                 Err(e) => err(

@@ -442,7 +442,20 @@ pub(crate) fn ingress_router(p: Arc<Provider>) -> Router {
                 HostMatch::Exact if req.uri().path().starts_with("/_af/") => {
                     functions::admin(&p.functions, &node, req).await
                 }
-                HostMatch::Exact => answer(&p, t.dseq, &t.service, &t.image),
+                HostMatch::Exact => match req
+                    .headers()
+                    .get(functions::FUNCTION_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.trim().to_ascii_lowercase())
+                {
+                    // One node addressed directly: its function `slug`, as
+                    // `Host: <slug>.<domain>` would reach it on whichever node serves that.
+                    Some(slug) if !slug.is_empty() => {
+                        let host = node.function_host(&slug);
+                        functions::serve(&p.functions, &node, &slug, &host, req).await
+                    }
+                    _ => answer(&p, t.dseq, &t.service, &t.image),
+                },
                 HostMatch::Wildcard | HostMatch::RuntimeDomain => {
                     let slug = host.split('.').next().unwrap_or_default().to_string();
                     functions::serve(&p.functions, &node, &slug, &host, req).await
