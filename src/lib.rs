@@ -30,7 +30,8 @@
 //!   the lifecycle of every Akash-hosted kind: a pure planner and the I/O that executes it.
 //! - [`dns`]: DNS that follows what runs: the `DnsProvider` trait, the pure planner with
 //!   ownership records and the delete guard, the providers (RFC 2136 + TSIG, PowerDNS,
-//!   Cloudflare, Google Cloud DNS, deSEC) and the DnsZone reconciler.
+//!   Cloudflare, Google Cloud DNS, deSEC), the AXFR reader, the DnsZone reconciler, and an
+//!   in-process authoritative server (the demo's).
 //! - [`daemon`]: the composition root: one configuration, one `start` that builds the
 //!   context (store, chain, gateways, secrets, probe, metrics) for `serve`, `demo` and tests.
 //! - [`logging`]: `AF_LOG` / `RUST_LOG`, and the floor that keeps dependencies' TRACE

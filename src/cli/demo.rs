@@ -17,7 +17,7 @@ use super::{files, Io};
 use crate::daemon::{self, ChainConfig, DaemonConfig};
 use crate::devnet::{Devnet, DevnetConfig};
 use crate::dns::authoritative::AuthoritativeServer;
-use crate::dns::desired::desired;
+use crate::dns::desired::desired_for;
 use crate::dns::lookup::query;
 use crate::dns::rfc2136::{TsigAlg, TsigKey};
 use crate::dns::RecordType;
@@ -654,7 +654,7 @@ async fn dns_rows(
                 ..ListQuery::default()
             };
             let resources = store.list(&q).await?;
-            let d = desired(&spec.zone, spec.ttl, &resources);
+            let d = desired_for(Some(&z.key.name), &spec.zone, spec.ttl, &resources);
             for r in &d.rrsets {
                 let a = query(server, &r.name, &r.rtype, Duration::from_millis(500)).await;
                 let (answer, ok) = match a {

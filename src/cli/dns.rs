@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 
 use super::secret::MasterKeyArgs;
 use super::{Io, ProjectArg, StoreArg};
-use crate::dns::zone::{ProviderPlan, RealProviders, SystemLookup, ZoneConfig, ZoneController};
+use crate::dns::zone::{
+    ProviderPlan, RealProviders, SystemLookup, ZoneConfig, ZoneController, DNS_FINALIZER,
+};
 use crate::dns::{Change, Plan, Rrset};
 use crate::reconcile::context::SecretSource;
 use crate::spec::{Kind, Resource, ResourceKey, Spec};
@@ -143,6 +145,13 @@ async fn run_on(
         Ok(Spec::DnsZone(z)) => z.zone,
         _ => String::new(),
     };
+    // Written by hand or by the daemon, our records leave with the zone: its finalizer first.
+    if apply
+        && zone.metadata.deletion_requested_at.is_none()
+        && !zone.metadata.finalizers.iter().any(|f| f == DNS_FINALIZER)
+    {
+        store.add_finalizer(&zone.key(), DNS_FINALIZER).await?;
+    }
     let mut outcomes = Vec::new();
     for pp in &plans {
         let outcome = if !apply {

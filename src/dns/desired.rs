@@ -4,6 +4,9 @@
 //! - Agent and SecretStore `dns.hostnames`: A/AAAA to the leased IPs when the workload has
 //!   some, else a CNAME to the provider's ingress hostname of a healthy lease, else (at the
 //!   zone apex, where a CNAME cannot stand) an alias the reconciler resolves to A/AAAA.
+//! - Proxy `dns.hostnames`: the same, at the proxy (its dedicated IP when leased).
+//! - A Proxy's pending ACME DNS-01 challenges (its status `acmeChallenges`, written by the
+//!   ACME client): `_acme-challenge.<domain>` TXT in the zone its `acme.dnsZone` names.
 //! - FunctionRuntime `wildcardDomain`: the same, pointing at the project's Proxy when one
 //!   serves, else at the runtime's own nodes.
 //! - Site `domains`: `_dnslink.<domain>` TXT `dnslink=/ipfs/<cid>` (or `/arweave/<tx>`), and
@@ -99,6 +102,28 @@ pub fn target_of(status: &AkashStatus, own: &[String]) -> Target {
 }
 
 impl Desired {
+    /// A TXT rrset per challenged name, `_acme-challenge.DOMAIN` (a wildcard's too), holding
+    /// every pending value for it.
+    fn acme_challenges(&mut self, zone: &str, status: &AkashStatus, source: &str) {
+        let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for c in &status.acme_challenges {
+            let domain = canonical_name(c.domain.trim_start_matches("*."));
+            let name = format!("_acme-challenge.{domain}");
+            if in_zone(&name, zone) {
+                by_name.entry(name).or_default().push(c.value.clone());
+            }
+        }
+        for (name, values) in by_name {
+            self.sources.insert(name.clone(), source.to_string());
+            self.rrsets.push(Rrset::new(
+                &name,
+                RecordType::Txt,
+                ACME_CHALLENGE_TTL,
+                values,
+            ));
+        }
+    }
+
     fn point(&mut self, zone: &str, name: &str, target: &Target, ttl: u32, source: &str) {
         let name = canonical_name(name);
         if !in_zone(&name, zone) {
@@ -140,8 +165,24 @@ impl Desired {
     }
 }
 
-/// What `resources` (every resource of the zone's project) want in `zone`.
+/// TTL of the `_acme-challenge` records: short, as they live minutes.
+pub const ACME_CHALLENGE_TTL: u32 = 60;
+
+/// What `resources` (every resource of the zone's project) want in `zone`, for a zone that no
+/// Proxy names for ACME (see [`desired_for`]).
 pub fn desired(zone: &str, ttl: u32, resources: &[Resource]) -> Desired {
+    desired_for(None, zone, ttl, resources)
+}
+
+/// What `resources` (every resource of the zone's project) want in `zone`, the domain of the
+/// DnsZone resource named `zone_resource`: a Proxy whose `acme.dnsZone` names it gets its
+/// pending challenges published there.
+pub fn desired_for(
+    zone_resource: Option<&str>,
+    zone: &str,
+    ttl: u32,
+    resources: &[Resource],
+) -> Desired {
     let zone = canonical_name(zone);
     let mut out = Desired::default();
     let live = |r: &&Resource| r.metadata.deletion_requested_at.is_none();
@@ -214,7 +255,17 @@ pub fn desired(zone: &str, ttl: u32, resources: &[Resource]) -> Desired {
                     }
                 }
             }
-            Spec::Proxy(_) | Spec::Function(_) | Spec::DnsZone(_) => {}
+            Spec::Proxy(p) => {
+                let hosts = p.dns.map(|d| d.hostnames).unwrap_or_default();
+                let t = target_of(&status, &hosts);
+                for h in &hosts {
+                    out.point(&zone, h, &t, ttl, &source);
+                }
+                if zone_resource.is_some_and(|z| z == p.acme.dns_zone) {
+                    out.acme_challenges(&zone, &status, &source);
+                }
+            }
+            Spec::Function(_) | Spec::DnsZone(_) => {}
         }
     }
     out

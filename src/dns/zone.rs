@@ -4,6 +4,9 @@
 //! the zone's status and two conditions: `DnsSynced` (every provider holds what is wanted)
 //! and `DnsPlanRefused` (a provider's plan deleted too much and was not applied).
 //!
+//! A zone carries the [`DNS_FINALIZER`]: deleting it removes our records (and their ownership
+//! records) from every provider, never another's, before the resource goes.
+//!
 //! The loop reconciles every zone at start, whenever the store changes (a lease becoming
 //! healthy is a status write of the workload), and at each resync, which also restores hand
 //! edits of our records (drift).
@@ -24,7 +27,7 @@ use crate::spec::kinds::dns_zone::{DnsPolicy, DnsProviderSpec, DnsZoneSpec, Reso
 use crate::spec::{ConditionStatus, Kind, Resource, ResourceKey, Spec, Status};
 use crate::store::{EventType, ListQuery, NewEvent, Store};
 
-use super::desired::{desired, Desired};
+use super::desired::{desired_for, Desired};
 use super::http::RetryPolicy;
 use super::plan::{plan, Plan, PlanPolicy};
 use super::record::{RecordType, Rrset};
@@ -35,6 +38,8 @@ use super::{DnsError, DnsProvider};
 pub const DNS_SYNCED: &str = "DnsSynced";
 /// The condition that says a plan was refused for deleting too much.
 pub const DNS_PLAN_REFUSED: &str = "DnsPlanRefused";
+/// The finalizer of a zone: its records are removed from its providers before it goes.
+pub const DNS_FINALIZER: &str = "af-operator.io/dns";
 
 /// Builds a provider from a zone's settings and its credentials.
 pub trait ProviderFactory: Send + Sync {
@@ -310,7 +315,7 @@ impl ZoneController {
             };
             resources.extend(self.store.list(&q).await.map_err(|e| e.to_string())?);
         }
-        let mut d = desired(&spec.zone, spec.ttl, &resources);
+        let mut d = desired_for(Some(&r.metadata.name), &spec.zone, spec.ttl, &resources);
         for (name, host) in std::mem::take(&mut d.aliases) {
             let addrs = self.lookup.addresses(&host).await;
             if addrs.is_empty() {
@@ -447,9 +452,17 @@ impl ZoneController {
             return Ok(self.config.resync);
         };
         if r.metadata.deletion_requested_at.is_some() {
-            // Records are left as they are (a zone is not emptied because its spec goes).
-            return Ok(self.config.resync);
+            return self.finalize(r).await;
         }
+        // The finalizer first: a zone we have written to goes only once our records are out.
+        let r = if r.metadata.finalizers.iter().any(|f| f == DNS_FINALIZER) {
+            r
+        } else {
+            self.store
+                .add_finalizer(key, DNS_FINALIZER)
+                .await
+                .map_err(|e| e.to_string())?
+        };
         let generation = r.metadata.generation;
         let mut status = r.status.clone();
         let old: ZoneStatus =
@@ -600,6 +613,114 @@ impl ZoneController {
         } else {
             self.config.retry
         })
+    }
+
+    /// A zone being deleted: our records (and their ownership records) out of every provider,
+    /// never another's, then the finalizer off and the resource gone. A provider that cannot be
+    /// emptied now keeps the zone (`DnsSynced` False, `Deleting`) until a later pass can.
+    /// `policy: upsert-only` never deletes: the records stay and the zone goes at once.
+    async fn finalize(&self, r: Resource) -> Result<Duration, String> {
+        if !r.metadata.finalizers.iter().any(|f| f == DNS_FINALIZER) {
+            return Ok(self.config.resync);
+        }
+        let spec = match Self::spec_of(&r) {
+            Ok(s) => s,
+            Err(e) => {
+                // No providers can be known from an unreadable spec: nothing to empty.
+                warn!(zone = %r.metadata.name, error = %e, "deleting a zone whose spec is unreadable; its records stay");
+                self.release(&r).await?;
+                return Ok(self.config.resync);
+            }
+        };
+        if spec.policy == DnsPolicy::UpsertOnly {
+            self.event(
+                &r,
+                EventType::Normal,
+                "DnsRecordsKept",
+                "policy upsert-only: the zone's records stay on its providers".into(),
+            )
+            .await;
+            self.release(&r).await?;
+            return Ok(self.config.resync);
+        }
+        let policy = PlanPolicy {
+            owner_id: spec.owner_id.clone(),
+            upsert_only: false,
+            // The zone's own deletion asks for every record of ours to go.
+            max_delete_percent: 100,
+            ttl: spec.ttl,
+        };
+        let mut failed = Vec::new();
+        for p in spec.resolved_providers() {
+            let prov = match self.provider(&r, &spec, &p).await {
+                Ok(x) => x,
+                Err(e) => {
+                    failed.push(format!("{}: {e}", p.name));
+                    continue;
+                }
+            };
+            let result = match prov.records(&spec.zone).await {
+                Ok(current) => {
+                    let pl = plan(&spec.zone, &[], &current, &policy);
+                    match prov.apply(&spec.zone, &pl.changes).await {
+                        Ok(()) => Ok(pl.counts().2),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(deleted) => {
+                    info!(zone = %spec.zone, provider = %p.name, deleted, "dns records of a deleted zone removed");
+                    if deleted > 0 {
+                        self.event(
+                            &r,
+                            EventType::Normal,
+                            "DnsRecordsDeleted",
+                            format!("{}: {deleted} deleted (the zone is being deleted)", p.name),
+                        )
+                        .await;
+                    }
+                }
+                Err(e) => {
+                    warn!(zone = %spec.zone, provider = %p.name, error = %e, "cannot empty a deleted zone's records; retried later");
+                    failed.push(format!("{}: {e}", p.name));
+                }
+            }
+        }
+        if failed.is_empty() {
+            self.release(&r).await?;
+            return Ok(self.config.resync);
+        }
+        let mut status = r.status.clone();
+        set_condition(
+            &mut status,
+            DNS_SYNCED,
+            ConditionStatus::False,
+            "Deleting",
+            &format!(
+                "the zone goes once our records are removed from every provider: {}",
+                failed.join("; ")
+            ),
+            r.metadata.generation,
+            &now(),
+        );
+        self.write(&r, status).await;
+        Ok(self.config.retry)
+    }
+
+    /// Takes our finalizer off (the store deletes the zone when none remain) and forgets its
+    /// providers.
+    async fn release(&self, r: &Resource) -> Result<(), String> {
+        self.store
+            .remove_finalizer(&r.key(), DNS_FINALIZER)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(k, _), _| *k != r.key());
+        Ok(())
     }
 
     async fn write(&self, r: &Resource, status: Status) {

@@ -310,6 +310,23 @@ pub struct AkashStatus {
     /// When the resource first became Ready at its current generation (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_since: Option<String>,
+    /// A Proxy's pending ACME DNS-01 challenges, written here by the ACME client that asks for
+    /// its certificates (the reconciler keeps them as they are); the DNS controller publishes
+    /// each as a TXT record `_acme-challenge.DOMAIN` in the zone the Proxy's `acme.dnsZone`
+    /// names, and deletes it once it is gone from this list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acme_challenges: Vec<AcmeChallenge>,
+}
+
+/// One pending ACME DNS-01 challenge (RFC 8555 §8.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AcmeChallenge {
+    /// The domain being validated, e.g. `api.example.com` or `*.example.com` (the record goes
+    /// to `_acme-challenge.example.com` for both forms of a name).
+    pub domain: String,
+    /// The TXT value: the base64url SHA-256 digest of the key authorization.
+    pub value: String,
 }
 
 impl AkashStatus {

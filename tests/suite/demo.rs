@@ -44,8 +44,13 @@ fn demo_takes_the_examples_to_ready_and_serves_their_zone_over_dns() {
             .split_whitespace()
             .collect()
     };
-    // A SecretStore and a Site's dedicated gateway: CNAMEs to their provider's ingress.
-    for name in ["secrets.alternatefutures.ai", "docs.alternatefutures.ai"] {
+    // A SecretStore, a Site's dedicated gateway and the Proxy: CNAMEs to their provider's
+    // ingress (the devnet leases no IPs).
+    for name in [
+        "secrets.alternatefutures.ai",
+        "docs.alternatefutures.ai",
+        "edge.alternatefutures.ai",
+    ] {
         let r = row(name);
         assert_eq!(r[1], "CNAME", "{r:?}");
         assert!(

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use af_operator::dns::authoritative::AuthoritativeServer;
 use af_operator::dns::http::RetryPolicy;
 use af_operator::dns::plan::{plan, PlanPolicy};
 use af_operator::dns::powerdns::PowerDnsProvider;
@@ -55,6 +56,11 @@ async fn round_trip(flavor: Flavor) {
         return;
     }
     let s = servers::start(flavor).await;
+    round_trip_at(s.port).await;
+}
+
+async fn round_trip_at(port: u16) {
+    let s = Port { port };
     let p = provider(s.port, Some(SECRET));
     // The zone as read by AXFR: the server's own records are there.
     let current = p.records(ZONE).await.expect("AXFR");
@@ -174,6 +180,11 @@ async fn refusals(flavor: Flavor) {
         return;
     }
     let s = servers::start(flavor).await;
+    refusals_at(s.port, &format!("{flavor:?}")).await;
+}
+
+async fn refusals_at(port: u16, flavor: &str) {
+    let s = Port { port };
     let r = Rrset::new(
         "evil.example.test",
         RecordType::A,
@@ -186,10 +197,7 @@ async fn refusals(flavor: Flavor) {
         .apply(ZONE, &[Change::Create(r.clone())])
         .await
         .unwrap_err();
-    assert!(
-        matches!(e, DnsError::Unauthorized { .. }),
-        "{flavor:?}: {e}"
-    );
+    assert!(matches!(e, DnsError::Unauthorized { .. }), "{flavor}: {e}");
     assert!(!e.to_string().contains(SECRET));
     // No signature at all.
     let unsigned = provider(s.port, None);
@@ -197,16 +205,52 @@ async fn refusals(flavor: Flavor) {
         .apply(ZONE, &[Change::Create(r)])
         .await
         .unwrap_err();
-    assert!(
-        matches!(e, DnsError::Unauthorized { .. }),
-        "{flavor:?}: {e}"
-    );
+    assert!(matches!(e, DnsError::Unauthorized { .. }), "{flavor}: {e}");
     // And nothing was written.
     assert!(servers::query(s.port, "evil.example.test", Q::A)
         .await
         .is_empty());
     // The zone cannot be read with the wrong key either.
     assert!(wrong.records(ZONE).await.is_err());
+}
+
+/// A server's port (what the round trip and the refusals need of it).
+struct Port {
+    port: u16,
+}
+
+/// The demo's in-process authoritative server (hickory-server) serving `example.test` with the
+/// tests' TSIG key, holding a record made by hand as the other servers do.
+async fn in_process() -> (tempfile::TempDir, AuthoritativeServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = TsigKey::from_base64(KEY_NAME, TsigAlg::HmacSha256, SECRET).unwrap();
+    let server = AuthoritativeServer::start(dir.path(), &[ZONE.to_string()], &key)
+        .await
+        .expect("start the in-process server");
+    let hand = Rrset::new(
+        "foreign.example.test",
+        RecordType::Txt,
+        60,
+        ["made by hand".to_string()],
+    );
+    provider(server.addr().port(), Some(SECRET))
+        .apply(ZONE, &[Change::Create(hand)])
+        .await
+        .unwrap();
+    (dir, server)
+}
+
+#[tokio::test]
+async fn dns_rfc2136_in_process_server_creates_updates_restores_and_deletes_ours() {
+    let (_dir, server) = in_process().await;
+    round_trip_at(server.addr().port()).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn dns_rfc2136_in_process_server_refuses_a_wrong_or_missing_tsig_key() {
+    let (_dir, server) = in_process().await;
+    refusals_at(server.addr().port(), "in-process").await;
 }
 
 #[tokio::test]

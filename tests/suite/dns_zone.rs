@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use af_operator::dns::memory::MemoryProvider;
 use af_operator::dns::zone::{
-    ProviderFactory, StaticLookup, ZoneConfig, ZoneController, DNS_SYNCED,
+    ProviderFactory, StaticLookup, ZoneConfig, ZoneController, DNS_FINALIZER, DNS_SYNCED,
 };
 use af_operator::dns::{DnsError, DnsProvider, RecordType, Rrset};
 use af_operator::reconcile::context::StaticSecrets;
@@ -150,6 +150,241 @@ spec:
         a.get("example.com", "mail.example.com", &RecordType::A),
         Some(foreign)
     );
+}
+
+#[tokio::test]
+async fn deleting_a_dns_zone_removes_our_records_everywhere_then_lets_it_go() {
+    let db = TestDb::sqlite();
+    let store: Arc<dyn Store> = Arc::new(db.open().await);
+    let yaml = "apiVersion: alternatefutures.ai/v1alpha1
+kind: DnsZone
+metadata: {name: z, project: p}
+spec:
+  zone: example.com
+  ownerId: test
+  providers:
+    - {name: a, rfc2136: {server: 127.0.0.1}}
+    - {name: b, rfc2136: {server: 127.0.0.1}}
+---
+apiVersion: alternatefutures.ai/v1alpha1
+kind: Agent
+metadata: {name: api, project: p}
+spec:
+  image: x/api:1
+  port: 8080
+  resources: {cpu: 0.5, memory: 512Mi}
+  dns: {hostnames: [api.example.com]}
+";
+    let inputs: Vec<_> = load_str("t.yaml", yaml)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.input)
+        .collect();
+    store.apply(&inputs).await.unwrap();
+    let a = Arc::new(MemoryProvider::new("a"));
+    let b = Arc::new(MemoryProvider::new("b"));
+    let foreign = Rrset::new(
+        "mail.example.com",
+        RecordType::A,
+        60,
+        ["198.51.100.1".to_string()],
+    );
+    // Another operator's record, with its own ownership record, in the same zone.
+    let theirs = Rrset::new(
+        "_af-owner.other.example.com",
+        RecordType::Txt,
+        300,
+        ["heritage=af-operator,af-operator/owner=staging,af-operator/types=A".to_string()],
+    );
+    for m in [&a, &b] {
+        m.add_zone("example.com");
+        m.put("example.com", foreign.clone());
+        m.put("example.com", theirs.clone());
+    }
+    let fakes = Fakes(
+        [("a".to_string(), a.clone()), ("b".to_string(), b.clone())]
+            .into_iter()
+            .collect(),
+    );
+    let ctl = ZoneController::new(
+        store.clone(),
+        Arc::new(StaticSecrets(Arc::new(
+            af_operator::render::FileSecrets::default(),
+        ))),
+        Arc::new(fakes),
+        Arc::new(StaticLookup::default()),
+        ZoneConfig::default(),
+    );
+    let zone = ResourceKey::new(Kind::DnsZone, "p", "z");
+    let agent = ResourceKey::new(Kind::Agent, "p", "api");
+    lease(store.as_ref(), &agent, "one.ingress.p1.devnet").await;
+    ctl.reconcile(&zone).await.unwrap();
+    let r = store.get(&zone).await.unwrap().unwrap();
+    assert!(
+        r.metadata.finalizers.iter().any(|f| f == DNS_FINALIZER),
+        "{:?}",
+        r.metadata.finalizers
+    );
+    let ours = |m: &MemoryProvider| {
+        (
+            m.get("example.com", "api.example.com", &RecordType::Cname)
+                .is_some(),
+            m.get("example.com", "_af-owner.api.example.com", &RecordType::Txt)
+                .is_some(),
+        )
+    };
+    for m in [&a, &b] {
+        assert_eq!(ours(m), (true, true));
+    }
+
+    // Deleted while b is down: a is emptied of ours, the zone waits for b.
+    b.set_down(true);
+    assert_eq!(
+        store.request_deletion(&zone).await.unwrap(),
+        af_operator::store::Deletion::Requested
+    );
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(ours(&a), (false, false));
+    assert_eq!(ours(&b), (true, true));
+    let r = store.get(&zone).await.unwrap().expect("kept for b");
+    let c = r.status.condition(DNS_SYNCED).unwrap();
+    assert_eq!(
+        (c.status, c.reason.as_str()),
+        (ConditionStatus::False, "Deleting")
+    );
+    assert!(c.message.contains("b:"), "{}", c.message);
+
+    // b returns: emptied, and the zone is gone.
+    b.set_down(false);
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(ours(&b), (false, false));
+    assert!(store.get(&zone).await.unwrap().is_none());
+    // What was not ours stays on both.
+    for m in [&a, &b] {
+        assert_eq!(
+            m.get("example.com", "mail.example.com", &RecordType::A),
+            Some(foreign.clone())
+        );
+        assert_eq!(
+            m.get(
+                "example.com",
+                "_af-owner.other.example.com",
+                &RecordType::Txt
+            ),
+            Some(theirs.clone())
+        );
+    }
+}
+
+/// Writes a Proxy's pending ACME challenges into its status, as the ACME client does.
+async fn challenges(store: &dyn Store, key: &ResourceKey, list: serde_json::Value) {
+    let r = store.get(key).await.unwrap().unwrap();
+    let mut st = r.status.clone();
+    st.facts.insert("acmeChallenges".into(), list);
+    store
+        .write_status(key, r.metadata.resource_version, &st)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn dns_zone_publishes_a_proxys_acme_challenges_and_removes_them_once_answered() {
+    let db = TestDb::sqlite();
+    let store: Arc<dyn Store> = Arc::new(db.open().await);
+    let yaml = "apiVersion: alternatefutures.ai/v1alpha1
+kind: DnsZone
+metadata: {name: z, project: p}
+spec:
+  zone: example.com
+  ownerId: test
+  maxDeletePercent: 100
+  providers:
+    - {name: a, rfc2136: {server: 127.0.0.1}}
+---
+apiVersion: alternatefutures.ai/v1alpha1
+kind: Proxy
+metadata: {name: edge, project: p}
+spec:
+  image: vicanso/pingap:0.10.2
+  resources: {cpu: 1, memory: 1Gi}
+  acme: {email: ops@example.com, dnsZone: z}
+  dns: {hostnames: [edge.example.com]}
+";
+    let inputs: Vec<_> = load_str("t.yaml", yaml)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.input)
+        .collect();
+    store.apply(&inputs).await.unwrap();
+    let a = Arc::new(MemoryProvider::new("a"));
+    a.add_zone("example.com");
+    let fakes = Fakes([("a".to_string(), a.clone())].into_iter().collect());
+    let ctl = ZoneController::new(
+        store.clone(),
+        Arc::new(StaticSecrets(Arc::new(
+            af_operator::render::FileSecrets::default(),
+        ))),
+        Arc::new(fakes),
+        Arc::new(StaticLookup::default()),
+        ZoneConfig::default(),
+    );
+    let zone = ResourceKey::new(Kind::DnsZone, "p", "z");
+    let proxy = ResourceKey::new(Kind::Proxy, "p", "edge");
+    let txt = |name: &str| {
+        a.get("example.com", name, &RecordType::Txt)
+            .map(|r| r.values)
+    };
+
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(txt("_acme-challenge.edge.example.com"), None);
+
+    // The ACME client asks for edge.example.com and the wildcard of the zone.
+    challenges(
+        store.as_ref(),
+        &proxy,
+        json!([{"domain": "edge.example.com", "value": "k1"},
+               {"domain": "*.example.com", "value": "k2"},
+               {"domain": "example.com", "value": "k3"}]),
+    )
+    .await;
+    // The Proxy's own reconciler keeps them when it rewrites its facts.
+    let r = store.get(&proxy).await.unwrap().unwrap();
+    let mut rewritten = r.status.clone();
+    af_operator::reconcile::status::AkashStatus::from_status(&r.status).write_into(&mut rewritten);
+    assert_eq!(
+        rewritten.facts.get("acmeChallenges"),
+        r.status.facts.get("acmeChallenges")
+    );
+
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(
+        txt("_acme-challenge.edge.example.com"),
+        Some(vec!["k1".to_string()])
+    );
+    assert_eq!(
+        txt("_acme-challenge.example.com"),
+        Some(vec!["k2".to_string(), "k3".to_string()])
+    );
+    // Ours, with an ownership record like any other.
+    assert!(txt("_af-owner._acme-challenge.example.com").is_some());
+
+    // One answered: its record goes, the other stays.
+    challenges(
+        store.as_ref(),
+        &proxy,
+        json!([{"domain": "example.com", "value": "k3"}]),
+    )
+    .await;
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(txt("_acme-challenge.edge.example.com"), None);
+    assert_eq!(
+        txt("_acme-challenge.example.com"),
+        Some(vec!["k3".to_string()])
+    );
+    challenges(store.as_ref(), &proxy, json!([])).await;
+    ctl.reconcile(&zone).await.unwrap();
+    assert_eq!(txt("_acme-challenge.example.com"), None);
+    assert_eq!(txt("_af-owner._acme-challenge.example.com"), None);
 }
 
 /// Runs the binary on `db` with `stdin`; (exit code, stdout, stderr).
@@ -310,6 +545,17 @@ async fn dns_cli_plan_and_apply_against_bind() {
     let (code, out, err) = with_key(&["plan", "test-zone"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("No changes"), "{out}");
+    // Records written by hand leave with the zone too: `apply` put the finalizer on.
+    let z = store
+        .get(&ResourceKey::new(Kind::DnsZone, "p", "test-zone"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        z.metadata.finalizers.iter().any(|f| f == DNS_FINALIZER),
+        "{:?}",
+        z.metadata.finalizers
+    );
 
     // Re-placed: an update (`~`).
     lease(store.as_ref(), &agent, "two.ingress.p2.devnet").await;

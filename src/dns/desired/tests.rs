@@ -224,3 +224,94 @@ fn hosts_and_ips_are_read_in_every_form() {
     assert_eq!(ip_of("192.0.2.1"), Some("192.0.2.1".parse().unwrap()));
     assert_eq!(ip_of("web nonsense"), None);
 }
+
+fn proxy(spec_extra: Value, status: Value) -> Resource {
+    let mut spec = json!({"image": "vicanso/pingap:0.10.2", "resources": {"cpu": "1", "memory": "1Gi"},
+                          "acme": {"email": "a@example.com", "dnsZone": "example-com"}});
+    if let (Value::Object(s), Value::Object(extra)) = (&mut spec, spec_extra) {
+        s.extend(extra);
+    }
+    res("Proxy", "edge", spec, status)
+}
+
+#[test]
+fn a_proxys_hostnames_point_at_its_dedicated_ip() {
+    let st = json!({"leases": [lease("p2", true, &["px.ingress.p2.devnet"])], "ips": ["proxy 192.0.2.80:443/TCP"]});
+    let p = proxy(
+        json!({"dns": {"hostnames": ["edge.example.com", "www.other.org"]}}),
+        st,
+    );
+    let d = desired(Z, 300, &[p]);
+    assert_eq!(
+        d.rrsets,
+        vec![Rrset::new(
+            "edge.example.com",
+            RecordType::A,
+            300,
+            ["192.0.2.80".to_string()]
+        )]
+    );
+    assert_eq!(
+        d.sources.get("edge.example.com").map(String::as_str),
+        Some("proxy/edge")
+    );
+    // Not leased yet: held.
+    let d = desired(
+        Z,
+        300,
+        &[proxy(
+            json!({"dns": {"hostnames": ["edge.example.com"]}}),
+            json!({}),
+        )],
+    );
+    assert!(d.rrsets.is_empty() && d.held.contains("edge.example.com"));
+}
+
+#[test]
+fn acme_challenges_go_to_the_zone_the_proxy_names_only() {
+    // Pending challenges for a name, its wildcard (same record), another name, and a name
+    // outside the zone; the proxy itself not leased yet (challenges do not wait for it).
+    let st = json!({"acmeChallenges": [
+        {"domain": "example.com", "value": "tok-apex"},
+        {"domain": "*.example.com", "value": "tok-wild"},
+        {"domain": "api.example.com", "value": "tok-api"},
+        {"domain": "api.other.org", "value": "tok-other"},
+    ]});
+    let p = proxy(json!({}), st);
+    let d = desired_for(Some("example-com"), Z, 300, std::slice::from_ref(&p));
+    assert_eq!(
+        d.rrsets,
+        vec![
+            Rrset::new(
+                "_acme-challenge.api.example.com",
+                RecordType::Txt,
+                ACME_CHALLENGE_TTL,
+                ["tok-api".to_string()]
+            ),
+            Rrset::new(
+                "_acme-challenge.example.com",
+                RecordType::Txt,
+                ACME_CHALLENGE_TTL,
+                ["tok-apex".to_string(), "tok-wild".to_string()]
+            ),
+        ]
+    );
+    assert_eq!(
+        d.sources
+            .get("_acme-challenge.example.com")
+            .map(String::as_str),
+        Some("proxy/edge")
+    );
+    // Another DnsZone of the same domain, or a zone with no resource name: nothing.
+    assert!(
+        desired_for(Some("other-zone"), Z, 300, std::slice::from_ref(&p))
+            .rrsets
+            .is_empty()
+    );
+    assert!(desired(Z, 300, std::slice::from_ref(&p)).rrsets.is_empty());
+    // The challenges answered and cleared: nothing wanted any more.
+    let done = proxy(json!({}), json!({}));
+    assert!(desired_for(Some("example-com"), Z, 300, &[done])
+        .rrsets
+        .is_empty());
+}

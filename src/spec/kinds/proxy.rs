@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::common::{
-    check_image, validate_env, ComputeResources, EnvVar, HealthCheck, Placement,
+    check_image, validate_env, ComputeResources, DnsSettings, EnvVar, HealthCheck, Placement,
 };
 use crate::spec::validate::{check_dns_label, Problems, Validate};
 use crate::spec::yaml::FieldPath;
@@ -36,6 +36,10 @@ pub struct ProxySpec {
     /// The health check of the proxy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// Hostnames pointed at the proxy (its dedicated IP, else its provider's ingress) in the
+    /// DnsZones the operator manages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsSettings>,
 }
 
 fn yes() -> bool {
@@ -95,5 +99,6 @@ impl Validate for ProxySpec {
             );
         }
         self.health_check.validate(&at.key("healthCheck"), p);
+        self.dns.validate(&at.key("dns"), p);
     }
 }
