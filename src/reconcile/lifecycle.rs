@@ -2003,6 +2003,9 @@ async fn write_lease(
     price: f64,
 ) -> Result<(), ClientError> {
     let receipt = ctx.chain.create_lease(bid.clone()).await?;
+    // At once: a reconcile that sees the lease on chain may send the manifest meanwhile, and
+    // the crash tests want the moment between the lease and the manifest.
+    ctx.crash_point("after-lease");
     ctx.metrics.tx("create-lease", receipt.gas_used);
     record(ctx, &bid.provider, ProviderEvent::Lease { price }).await;
     info!(provider = %bid.provider, price, dseq = bid.dseq, "lease created");
@@ -2017,7 +2020,6 @@ async fn write_lease(
         ),
     )
     .await;
-    ctx.crash_point("after-lease");
     Ok(())
 }
 

@@ -183,7 +183,6 @@ fn ready(generation: i64, status: ConditionStatus) -> Status {
             "dseq": 1234567,
             "provider": "akash1provider",
             "uris": ["users.provider.example.com"],
-            "url": "https://users.af-functions.dev",
             "escrowRunwaySeconds": 86400,
             "leases": [{"provider": "akash1provider", "gseq": 1, "oseq": 1, "state": "active"}]
         })
@@ -463,7 +462,6 @@ async fn queries(db: TestDb) {
             "dseq": "1234567",
             "provider": "akash1provider",
             "uris": ["users.provider.example.com"],
-            "url": "https://users.af-functions.dev",
             "escrowRunwaySeconds": 86400,
             "leases": [{"provider": "akash1provider", "gseq": 1, "oseq": 1, "state": "active"}]
         })
@@ -803,12 +801,12 @@ async fn af_functions(db: TestDb) {
     // Status flows through: Ready with a URI makes it ACTIVE with an invokeUrl.
     let key = ResourceKey::new(Kind::Function, "alpha", "users-api");
     let r = h.store.get(&key).await.unwrap().unwrap();
+    // As the Function reconciler writes it: the URL the rollout serves it at.
+    let mut st = ready(3, ConditionStatus::True);
+    st.facts
+        .insert("url".into(), json!("https://users.af-functions.dev"));
     h.store
-        .write_status(
-            &key,
-            r.metadata.resource_version,
-            &ready(3, ConditionStatus::True),
-        )
+        .write_status(&key, r.metadata.resource_version, &st)
         .await
         .unwrap();
     let d = h
