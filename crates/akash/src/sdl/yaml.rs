@@ -237,6 +237,14 @@ pub(crate) fn parse(text: &str) -> Result<Node, SdlError> {
 /// Parses one YAML document into a [`Node`] tree, and says whether a scalar `<<` (a
 /// possible merge key) was read: a tree without one needs no walk for merges.
 pub(crate) fn parse_document(text: &str) -> Result<(Node, bool), SdlError> {
+    if let Some(read) = super::scan::parse(text) {
+        return Ok(read);
+    }
+    parse_full(text)
+}
+
+/// [`parse_document`] with the full parser only.
+pub(crate) fn parse_full(text: &str) -> Result<(Node, bool), SdlError> {
     let mut parser = Parser::new_from_str(text);
     let mut b = Builder {
         stack: Vec::new(),
@@ -436,7 +444,7 @@ fn parse_float(v: &str) -> Option<f64> {
     unsigned.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
-fn resolve_plain(v: &str) -> Kind {
+pub(crate) fn resolve_plain(v: &str) -> Kind {
     if is_null(v) {
         return Kind::Null;
     }
