@@ -173,9 +173,9 @@ struct Reader<'i> {
     issues: &'i mut Issues,
 }
 
-type Entries = [(Node, Node)];
+type Entries<'n> = [(Node<'n>, Node<'n>)];
 
-fn key_text(key: &Node) -> Option<&str> {
+fn key_text<'n>(key: &'n Node<'n>) -> Option<&'n str> {
     match key {
         Node::Scalar(Kind::Null, _, _) => Some(""),
         Node::Scalar(_, text, _) => Some(text),
@@ -188,12 +188,12 @@ fn key_text(key: &Node) -> Option<&str> {
 /// mapping (the node limit allows tens of thousands of keys) uses a hash set, so the check
 /// stays linear.
 enum Seen<'n> {
-    Few(&'n Entries),
+    Few(&'n Entries<'n>),
     Many(HashSet<&'n str>),
 }
 
 impl<'n> Seen<'n> {
-    fn new(entries: &'n Entries) -> Self {
+    fn new(entries: &'n Entries<'n>) -> Self {
         if entries.len() <= 16 {
             Seen::Few(entries)
         } else {
@@ -210,7 +210,7 @@ impl<'n> Seen<'n> {
     }
 }
 
-fn get<'n>(entries: &'n Entries, key: &str) -> Option<&'n Node> {
+fn get<'n>(entries: &'n Entries<'n>, key: &str) -> Option<&'n Node<'n>> {
     entries
         .iter()
         .find(|(k, _)| key_text(k) == Some(key))
@@ -225,7 +225,7 @@ impl Reader<'_> {
     }
 
     /// The entries of a mapping; `None` (with an issue) when the node is something else.
-    fn mapping<'n>(&mut self, node: &'n Node, path: &Path) -> Option<&'n Entries> {
+    fn mapping<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> Option<&'n Entries<'n>> {
         match node {
             Node::Map(entries, _) => Some(entries),
             Node::Scalar(Kind::Null, _, _) => Some(&[]),
@@ -266,7 +266,7 @@ impl Reader<'_> {
     }
 
     /// Entries of a mapping whose keys are names chosen by the author; refuses duplicates.
-    fn named<'n>(&mut self, node: &'n Node, path: &Path) -> Vec<(&'n str, &'n Node)> {
+    fn named<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> Vec<(&'n str, &'n Node<'n>)> {
         let Some(entries) = self.mapping(node, path) else {
             return Vec::new();
         };
@@ -294,7 +294,7 @@ impl Reader<'_> {
     fn number_text(&mut self, node: &Node, path: &Path) -> Option<String> {
         match node {
             Node::Scalar(Kind::Null, _, _) => Some(String::new()),
-            Node::Scalar(_, text, _) => Some(text.clone()),
+            Node::Scalar(_, text, _) => Some(text.to_string()),
             other => {
                 self.issue(
                     path,
@@ -327,7 +327,7 @@ impl Reader<'_> {
     }
 
     /// The items of a list; null is an empty list.
-    fn list<'n>(&mut self, node: &'n Node, path: &Path) -> &'n [Node] {
+    fn list<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> &'n [Node<'n>] {
         match node {
             Node::Seq(items, _) => items,
             Node::Scalar(Kind::Null, _, _) => &[],

@@ -12,6 +12,8 @@
 //! accepted or how it is read; the tests compare both readers on every fixture and on many
 //! edited variants of them.
 
+use std::borrow::Cow;
+
 use super::yaml::{resolve_plain, Kind, Node, Pos, MAX_NODES};
 
 /// The reader gave up: the full parser reads the text instead.
@@ -29,14 +31,19 @@ const MAX_KEY: usize = 1000;
 
 /// Reads `text` as one YAML document, or `None` when the full parser must read it. The
 /// flag says whether a scalar `<<` was read, as `yaml::parse_document` says it.
-pub(crate) fn parse(text: &str) -> Option<(Node, bool)> {
+pub(crate) fn parse(text: &str) -> Option<(Node<'_>, bool)> {
     let s = text.as_bytes();
     // Printable ASCII and line feeds only: columns are then byte offsets, and no character
     // needs YAML's rules for tabs, CR, BOMs or Unicode line breaks.
-    if !s.iter().all(|&b| b == b'\n' || (0x20..0x7f).contains(&b)) {
+    // (A fold without early exit, which the compiler vectorizes.)
+    let printable = s.iter().fold(true, |ok, &b| {
+        ok & (b == b'\n' || b.wrapping_sub(0x20) < 0x5f)
+    });
+    if !printable {
         return None;
     }
     let mut r = Reader {
+        text,
         s,
         i: 0,
         line: 1,
@@ -50,6 +57,7 @@ pub(crate) fn parse(text: &str) -> Option<(Node, bool)> {
 }
 
 struct Reader<'a> {
+    text: &'a str,
     s: &'a [u8],
     i: usize,
     line: u32,
@@ -68,9 +76,14 @@ fn is_blankz(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | 0)
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn at(&self, i: usize) -> u8 {
         self.s.get(i).copied().unwrap_or(0)
+    }
+
+    /// Text between two byte offsets (all ASCII, so any offsets are character boundaries).
+    fn slice(&self, start: usize, end: usize) -> Res<&'a str> {
+        self.text.get(start..end).ok_or(GiveUp)
     }
 
     fn peek(&self) -> u8 {
@@ -167,7 +180,7 @@ impl Reader<'_> {
         (s.starts_with(b"---") || s.starts_with(b"...")) && is_blankz(self.at(self.i + 3))
     }
 
-    fn document(&mut self) -> Res<Node> {
+    fn document(&mut self) -> Res<Node<'a>> {
         // Leading comments, then at most one `---` (with nothing but a comment after it).
         loop {
             self.skip_spaces();
@@ -197,7 +210,7 @@ impl Reader<'_> {
 
     /// A block node whose first character is at `i`, inside a collection indented `parent`
     /// (-1 at the root). Returns the node and the column of the next content line.
-    fn block_node(&mut self, parent: isize) -> Res<(Node, Option<usize>)> {
+    fn block_node(&mut self, parent: isize) -> Res<(Node<'a>, Option<usize>)> {
         let c = self.col();
         match self.peek() {
             b'-' if is_blankz(self.at(self.i + 1)) => self.block_seq(c, false),
@@ -224,7 +237,7 @@ impl Reader<'_> {
     /// After a value that ends on its line: the rest of the line, then the next content line,
     /// which may not be indented more than `parent` (that would continue a plain scalar, or
     /// be an error).
-    fn after_scalar(&mut self, node: Node, parent: isize) -> Res<(Node, Option<usize>)> {
+    fn after_scalar(&mut self, node: Node<'a>, parent: isize) -> Res<(Node<'a>, Option<usize>)> {
         self.end_of_line()?;
         let next = self.next_content()?;
         match next {
@@ -233,10 +246,10 @@ impl Reader<'_> {
         }
     }
 
-    fn leaf(&mut self, kind: Kind, text: String, pos: Pos) -> Res<Node> {
+    fn leaf(&mut self, kind: Kind, text: Cow<'a, str>, pos: Pos) -> Res<Node<'a>> {
         self.count()?;
         let text = if kind == Kind::Null {
-            String::new()
+            Cow::Borrowed("")
         } else {
             text
         };
@@ -245,7 +258,11 @@ impl Reader<'_> {
     }
 
     /// A block mapping at column `c` whose first key has been read (`i` is at its `:`).
-    fn block_map(&mut self, c: usize, first: (Kind, String, Pos)) -> Res<(Node, Option<usize>)> {
+    fn block_map(
+        &mut self,
+        c: usize,
+        first: (Kind, Cow<'a, str>, Pos),
+    ) -> Res<(Node<'a>, Option<usize>)> {
         self.enter()?;
         // The full parser places a block mapping at the `:` of its first key.
         let pos = self.pos();
@@ -314,7 +331,7 @@ impl Reader<'_> {
 
     /// A block sequence whose first `-` is at `i`, at column `c`; `indentless` when it is
     /// a mapping's value at the mapping's own column.
-    fn block_seq(&mut self, c: usize, indentless: bool) -> Res<(Node, Option<usize>)> {
+    fn block_seq(&mut self, c: usize, indentless: bool) -> Res<(Node<'a>, Option<usize>)> {
         self.enter()?;
         let mut pos = self.pos();
         let mut items = Vec::new();
@@ -359,7 +376,7 @@ impl Reader<'_> {
     }
 
     /// A scalar on one line: quoted, or plain (in block or flow context). `i` ends after it.
-    fn scalar(&mut self, flow: bool) -> Res<(Kind, String, Pos)> {
+    fn scalar(&mut self, flow: bool) -> Res<(Kind, Cow<'a, str>, Pos)> {
         let pos = self.pos();
         match self.peek() {
             b'"' => {
@@ -374,7 +391,7 @@ impl Reader<'_> {
             }
             _ => {
                 let text = self.plain(flow)?;
-                Ok((resolve_plain(&text), text, pos))
+                Ok((resolve_plain(text), Cow::Borrowed(text), pos))
             }
         }
     }
@@ -388,7 +405,7 @@ impl Reader<'_> {
         }
     }
 
-    fn plain(&mut self, flow: bool) -> Res<String> {
+    fn plain(&mut self, flow: bool) -> Res<&'a str> {
         let first = self.peek();
         let second = self.at(self.i + 1);
         let starts = match first {
@@ -434,20 +451,29 @@ impl Reader<'_> {
             }
         }
         self.i = end;
-        let text = &self.s[start..end];
         // A `---`/`...` inside a line is text; at column 0 `next_content` has refused it.
-        Ok(String::from_utf8_lossy(text).into_owned())
+        self.slice(start, end)
     }
 
-    fn double_quoted(&mut self) -> Res<String> {
+    fn double_quoted(&mut self) -> Res<Cow<'a, str>> {
         self.i += 1;
+        // Without escapes the text is the document's own.
+        let start = self.i;
+        while !matches!(self.peek(), b'"' | b'\\' | b'\n' | 0) {
+            self.i += 1;
+        }
+        if self.peek() == b'"' {
+            self.i += 1;
+            return Ok(Cow::Borrowed(self.slice(start, self.i - 1)?));
+        }
+        self.i = start;
         let mut out = String::new();
         loop {
             let b = self.peek();
             match b {
                 b'"' => {
                     self.i += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 b'\n' | 0 => return Err(GiveUp),
                 b'\\' => {
@@ -491,14 +517,23 @@ impl Reader<'_> {
                     while !matches!(self.peek(), b'"' | b'\\' | b'\n' | 0) {
                         self.i += 1;
                     }
-                    out.push_str(std::str::from_utf8(&self.s[start..self.i]).map_err(|_| GiveUp)?);
+                    out.push_str(self.slice(start, self.i)?);
                 }
             }
         }
     }
 
-    fn single_quoted(&mut self) -> Res<String> {
+    fn single_quoted(&mut self) -> Res<Cow<'a, str>> {
         self.i += 1;
+        let start = self.i;
+        while !matches!(self.peek(), b'\'' | b'\n' | 0) {
+            self.i += 1;
+        }
+        if self.peek() == b'\'' && self.at(self.i + 1) != b'\'' {
+            self.i += 1;
+            return Ok(Cow::Borrowed(self.slice(start, self.i - 1)?));
+        }
+        self.i = start;
         let mut out = String::new();
         loop {
             match self.peek() {
@@ -508,7 +543,7 @@ impl Reader<'_> {
                 }
                 b'\'' => {
                     self.i += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 b'\n' | 0 => return Err(GiveUp),
                 b => {
@@ -520,7 +555,7 @@ impl Reader<'_> {
     }
 
     /// A flow collection on one line; `i` ends after its closing bracket.
-    fn flow_node(&mut self) -> Res<Node> {
+    fn flow_node(&mut self) -> Res<Node<'a>> {
         self.enter()?;
         let pos = self.pos();
         let open = self.peek();
@@ -590,7 +625,7 @@ impl Reader<'_> {
         }
     }
 
-    fn flow_item(&mut self) -> Res<Node> {
+    fn flow_item(&mut self) -> Res<Node<'a>> {
         match self.peek() {
             b'[' | b'{' => self.flow_node(),
             _ => {
@@ -604,7 +639,7 @@ impl Reader<'_> {
     /// inside a collection indented `parent`. Content lines must all be indented alike
     /// (more-indented lines are left to the full parser in folded scalars), the first one
     /// right after the header.
-    fn block_scalar(&mut self, parent: isize) -> Res<(Node, Option<usize>)> {
+    fn block_scalar(&mut self, parent: isize) -> Res<(Node<'a>, Option<usize>)> {
         let folded = self.peek() == b'>';
         self.i += 1;
         let strip = match self.peek() {
@@ -683,7 +718,7 @@ impl Reader<'_> {
             } else if empty_run > 0 {
                 return Err(GiveUp);
             }
-            out.push_str(std::str::from_utf8(&self.s[start..self.i]).map_err(|_| GiveUp)?);
+            out.push_str(self.slice(start, self.i)?);
             any = true;
             empty_run = 0;
             self.next_line();
@@ -693,7 +728,7 @@ impl Reader<'_> {
         }
         self.count()?;
         self.merge |= out == "<<";
-        let node = Node::Scalar(Kind::Str, out, pos);
+        let node = Node::Scalar(Kind::Str, Cow::Owned(out), pos);
         let next = self.next_content()?;
         match next {
             Some(m) if m as isize > parent => Err(GiveUp),
