@@ -51,6 +51,8 @@ pub(crate) fn parse(text: &str) -> Option<(Node<'_>, bool)> {
         nodes: 0,
         depth: 0,
         merge: false,
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     let root = r.document().ok()?;
     Some((root, r.merge))
@@ -65,6 +67,10 @@ struct Reader<'a> {
     nodes: usize,
     depth: usize,
     merge: bool,
+    /// Entries and items of the open collections, innermost last: each collection is
+    /// moved out at its end into a vector of its exact size, with no growing.
+    entries: Vec<(Node<'a>, Node<'a>)>,
+    items: Vec<Node<'a>>,
 }
 
 fn is_flow(b: u8) -> bool {
@@ -266,7 +272,7 @@ impl<'a> Reader<'a> {
         self.enter()?;
         // The full parser places a block mapping at the `:` of its first key.
         let pos = self.pos();
-        let mut entries = Vec::new();
+        let base = self.entries.len();
         let mut key = Some(first);
         loop {
             let (kind, text, kpos) = match key.take() {
@@ -313,7 +319,7 @@ impl<'a> Reader<'a> {
                     self.after_scalar(node, c as isize)?
                 }
             };
-            entries.push((k, value));
+            self.entries.push((k, value));
             match next {
                 Some(m) if m == c => {
                     if self.peek() == b'-' && is_blankz(self.at(self.i + 1)) {
@@ -323,7 +329,7 @@ impl<'a> Reader<'a> {
                 Some(m) if m > c => return Err(GiveUp),
                 _ => {
                     self.depth -= 1;
-                    return Ok((Node::Map(entries, pos), next));
+                    return Ok((Node::Map(self.entries.drain(base..).collect(), pos), next));
                 }
             }
         }
@@ -334,12 +340,12 @@ impl<'a> Reader<'a> {
     fn block_seq(&mut self, c: usize, indentless: bool) -> Res<(Node<'a>, Option<usize>)> {
         self.enter()?;
         let mut pos = self.pos();
-        let mut items = Vec::new();
+        let base = self.items.len();
         loop {
             // Past the `-`.
             self.i += 1;
             self.skip_spaces();
-            if indentless && items.is_empty() {
+            if indentless && self.items.len() == base {
                 // The full parser places an unindented sequence where its first item's
                 // content starts (at the line's end when there is none on the line).
                 if self.peek() == b'#' {
@@ -363,13 +369,13 @@ impl<'a> Reader<'a> {
                 }
                 _ => self.block_node(c as isize)?,
             };
-            items.push(item);
+            self.items.push(item);
             match next {
                 Some(m) if m == c && self.peek() == b'-' && is_blankz(self.at(self.i + 1)) => {}
                 Some(m) if m > c => return Err(GiveUp),
                 _ => {
                     self.depth -= 1;
-                    return Ok((Node::Seq(items, pos), next));
+                    return Ok((Node::Seq(self.items.drain(base..).collect(), pos), next));
                 }
             }
         }
@@ -562,10 +568,11 @@ impl<'a> Reader<'a> {
         self.i += 1;
         self.skip_spaces();
         let node = if open == b'[' {
-            let mut items = Vec::new();
+            let base = self.items.len();
             if self.peek() != b']' {
                 loop {
-                    items.push(self.flow_item()?);
+                    let item = self.flow_item()?;
+                    self.items.push(item);
                     self.skip_spaces();
                     if self.peek() == b':' {
                         return Err(GiveUp);
@@ -576,9 +583,9 @@ impl<'a> Reader<'a> {
                 }
             }
             self.i += 1;
-            Node::Seq(items, pos)
+            Node::Seq(self.items.drain(base..).collect(), pos)
         } else {
-            let mut entries = Vec::new();
+            let base = self.entries.len();
             if self.peek() != b'}' {
                 loop {
                     if matches!(self.peek(), b'[' | b'{') {
@@ -594,14 +601,14 @@ impl<'a> Reader<'a> {
                     self.skip_spaces();
                     let value = self.flow_item()?;
                     self.skip_spaces();
-                    entries.push((key, value));
+                    self.entries.push((key, value));
                     if !self.flow_next(b'}')? {
                         break;
                     }
                 }
             }
             self.i += 1;
-            Node::Map(entries, pos)
+            Node::Map(self.entries.drain(base..).collect(), pos)
         };
         self.depth -= 1;
         Ok(node)
