@@ -256,22 +256,44 @@ impl<'de> Deserialize<'de> for ManifestVersion {
 impl Manifest {
     /// The version: sha256 of [`Manifest::canonical_json`], as Go's `Manifest.Version()`.
     pub fn version(&self) -> ManifestVersion {
-        ManifestVersion(Sha256::digest(self.canonical_json().as_bytes()).into())
+        // The JSON is written into a buffer kept per thread: a fresh one of a few KiB per
+        // version was a large allocation, which costs glibc's allocator a consolidation
+        // of its small free chunks each time.
+        thread_local! {
+            static JSON: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        JSON.with(|buf| match buf.try_borrow_mut() {
+            Ok(mut out) => {
+                out.clear();
+                self.write_canonical_json(&mut out);
+                let version = ManifestVersion(Sha256::digest(out.as_bytes()).into());
+                // A huge manifest does not keep its buffer.
+                if out.capacity() > 1 << 16 {
+                    *out = String::new();
+                }
+                version
+            }
+            Err(_) => ManifestVersion(Sha256::digest(self.canonical_json().as_bytes()).into()),
+        })
     }
 
     /// The manifest as Go's `sdk.SortJSON(json.Marshal(manifest))` prints it: keys sorted,
     /// compact, HTML characters escaped.
     pub fn canonical_json(&self) -> String {
         let mut out = String::with_capacity(2048);
+        self.write_canonical_json(&mut out);
+        out
+    }
+
+    fn write_canonical_json(&self, out: &mut String) {
         out.push('[');
         for (i, group) in self.0.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            write_group(&mut out, group);
+            write_group(out, group);
         }
         out.push(']');
-        out
     }
 }
 

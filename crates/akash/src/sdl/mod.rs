@@ -68,6 +68,7 @@ mod manifest;
 mod names;
 mod order;
 mod parse;
+mod scan;
 mod types;
 pub(crate) use types::legacy_dec;
 mod units;

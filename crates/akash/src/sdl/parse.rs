@@ -31,9 +31,12 @@ pub enum SdlVersion {
 #[derive(Debug)]
 pub(crate) struct Input {
     pub version: SdlVersion,
-    pub services: BTreeMap<String, Service>,
-    pub compute: BTreeMap<String, Compute>,
-    pub placements: BTreeMap<String, Placement>,
+    // Boxed values keep the maps' nodes small: a node holds eleven entries, and one of a
+    // few KiB is a large allocation, which makes glibc's allocator consolidate its free
+    // chunks each time.
+    pub services: BTreeMap<String, Box<Service>>,
+    pub compute: BTreeMap<String, Box<Compute>>,
+    pub placements: BTreeMap<String, Box<Placement>>,
     /// Service name to placement name to deployment.
     pub deployment: BTreeMap<String, BTreeMap<String, Deploy>>,
     pub endpoints: BTreeSet<String>,
@@ -173,9 +176,9 @@ struct Reader<'i> {
     issues: &'i mut Issues,
 }
 
-type Entries = [(Node, Node)];
+type Entries<'n> = [(Node<'n>, Node<'n>)];
 
-fn key_text(key: &Node) -> Option<&str> {
+fn key_text<'n>(key: &'n Node<'n>) -> Option<&'n str> {
     match key {
         Node::Scalar(Kind::Null, _, _) => Some(""),
         Node::Scalar(_, text, _) => Some(text),
@@ -188,12 +191,12 @@ fn key_text(key: &Node) -> Option<&str> {
 /// mapping (the node limit allows tens of thousands of keys) uses a hash set, so the check
 /// stays linear.
 enum Seen<'n> {
-    Few(&'n Entries),
+    Few(&'n Entries<'n>),
     Many(HashSet<&'n str>),
 }
 
 impl<'n> Seen<'n> {
-    fn new(entries: &'n Entries) -> Self {
+    fn new(entries: &'n Entries<'n>) -> Self {
         if entries.len() <= 16 {
             Seen::Few(entries)
         } else {
@@ -210,7 +213,7 @@ impl<'n> Seen<'n> {
     }
 }
 
-fn get<'n>(entries: &'n Entries, key: &str) -> Option<&'n Node> {
+fn get<'n>(entries: &'n Entries<'n>, key: &str) -> Option<&'n Node<'n>> {
     entries
         .iter()
         .find(|(k, _)| key_text(k) == Some(key))
@@ -225,7 +228,7 @@ impl Reader<'_> {
     }
 
     /// The entries of a mapping; `None` (with an issue) when the node is something else.
-    fn mapping<'n>(&mut self, node: &'n Node, path: &Path) -> Option<&'n Entries> {
+    fn mapping<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> Option<&'n Entries<'n>> {
         match node {
             Node::Map(entries, _) => Some(entries),
             Node::Scalar(Kind::Null, _, _) => Some(&[]),
@@ -266,7 +269,7 @@ impl Reader<'_> {
     }
 
     /// Entries of a mapping whose keys are names chosen by the author; refuses duplicates.
-    fn named<'n>(&mut self, node: &'n Node, path: &Path) -> Vec<(&'n str, &'n Node)> {
+    fn named<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> Vec<(&'n str, &'n Node<'n>)> {
         let Some(entries) = self.mapping(node, path) else {
             return Vec::new();
         };
@@ -294,7 +297,7 @@ impl Reader<'_> {
     fn number_text(&mut self, node: &Node, path: &Path) -> Option<String> {
         match node {
             Node::Scalar(Kind::Null, _, _) => Some(String::new()),
-            Node::Scalar(_, text, _) => Some(text.clone()),
+            Node::Scalar(_, text, _) => Some(text.to_string()),
             other => {
                 self.issue(
                     path,
@@ -327,7 +330,7 @@ impl Reader<'_> {
     }
 
     /// The items of a list; null is an empty list.
-    fn list<'n>(&mut self, node: &'n Node, path: &Path) -> &'n [Node] {
+    fn list<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> &'n [Node<'n>] {
         match node {
             Node::Seq(items, _) => items,
             Node::Scalar(Kind::Null, _, _) => &[],
@@ -463,7 +466,7 @@ impl Reader<'_> {
                         );
                     }
                     let service = self.service(svc, &p.key(name));
-                    input.services.insert(name.to_owned(), service);
+                    input.services.insert(name.to_owned(), Box::new(service));
                 }
             }
             None => self.issue(&path.key("services"), "is required"),
@@ -925,7 +928,7 @@ impl Reader<'_> {
                 let p = path.key("compute");
                 for (name, profile) in self.named(n, &p) {
                     let c = self.compute(profile, &p.key(name));
-                    input.compute.insert(name.to_owned(), c);
+                    input.compute.insert(name.to_owned(), Box::new(c));
                 }
             }
         }
@@ -935,7 +938,7 @@ impl Reader<'_> {
                 let p = path.key("placement");
                 for (name, placement) in self.named(n, &p) {
                     let pl = self.placement(placement, &p.key(name));
-                    input.placements.insert(name.to_owned(), pl);
+                    input.placements.insert(name.to_owned(), Box::new(pl));
                 }
             }
         }

@@ -12,6 +12,7 @@
 //! (aliases expanded), both checked while the events arrive, so a hostile document is
 //! refused after reading no more of it than the limit needs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser, Tag};
@@ -45,16 +46,17 @@ pub(crate) enum Kind {
     Str,
 }
 
-/// A YAML node and where it starts.
+/// A YAML node and where it starts. Scalars borrow their text from the document when it
+/// is written there as it reads (the fast reader's plain and most quoted scalars).
 #[derive(Clone, Debug)]
-pub(crate) enum Node {
+pub(crate) enum Node<'a> {
     /// A scalar: its resolved kind and its source text (empty for null).
-    Scalar(Kind, String, Pos),
-    Seq(Vec<Node>, Pos),
-    Map(Vec<(Node, Node)>, Pos),
+    Scalar(Kind, Cow<'a, str>, Pos),
+    Seq(Vec<Node<'a>>, Pos),
+    Map(Vec<(Node<'a>, Node<'a>)>, Pos),
 }
 
-impl Node {
+impl Node<'_> {
     /// A short name of the node's type, for error messages.
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
@@ -110,14 +112,14 @@ const CORE: &str = "tag:yaml.org,2002:";
 /// An open collection while events arrive.
 enum Frame {
     Seq {
-        items: Vec<Node>,
+        items: Vec<Node<'static>>,
         pos: Pos,
         anchor: usize,
         nodes_before: usize,
     },
     Map {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
+        entries: Vec<(Node<'static>, Node<'static>)>,
+        key: Option<Node<'static>>,
         pos: Pos,
         anchor: usize,
         nodes_before: usize,
@@ -129,9 +131,9 @@ struct Builder {
     /// Whether a scalar `<<` was read: only then can the tree have merge keys to resolve.
     merge_key_seen: bool,
     /// Anchored nodes and their node counts.
-    anchors: HashMap<usize, (Node, usize)>,
+    anchors: HashMap<usize, (Node<'static>, usize)>,
     nodes: usize,
-    root: Option<Node>,
+    root: Option<Node<'static>>,
 }
 
 impl Builder {
@@ -167,7 +169,7 @@ impl Builder {
         Ok(())
     }
 
-    fn push(&mut self, node: Node, anchor: usize, size: usize) {
+    fn push(&mut self, node: Node<'static>, anchor: usize, size: usize) {
         if anchor > 0 {
             self.anchors.insert(anchor, (node.clone(), size));
         }
@@ -230,13 +232,21 @@ fn check_tag(tag: Option<&Tag>) -> Result<(), String> {
 
 /// Parses one YAML document into a [`Node`] tree.
 #[cfg(test)]
-pub(crate) fn parse(text: &str) -> Result<Node, SdlError> {
+pub(crate) fn parse(text: &str) -> Result<Node<'_>, SdlError> {
     parse_document(text).map(|(node, _)| node)
 }
 
 /// Parses one YAML document into a [`Node`] tree, and says whether a scalar `<<` (a
 /// possible merge key) was read: a tree without one needs no walk for merges.
-pub(crate) fn parse_document(text: &str) -> Result<(Node, bool), SdlError> {
+pub(crate) fn parse_document(text: &str) -> Result<(Node<'_>, bool), SdlError> {
+    if let Some(read) = super::scan::parse(text) {
+        return Ok(read);
+    }
+    parse_full(text)
+}
+
+/// [`parse_document`] with the full parser only.
+pub(crate) fn parse_full(text: &str) -> Result<(Node<'static>, bool), SdlError> {
     let mut parser = Parser::new_from_str(text);
     let mut b = Builder {
         stack: Vec::new(),
@@ -289,7 +299,11 @@ pub(crate) fn parse_document(text: &str) -> Result<(Node, bool), SdlError> {
                     value
                 };
                 b.merge_key_seen |= text == "<<";
-                b.push(Node::Scalar(kind, text, Pos::of(&mark)), anchor, 1);
+                b.push(
+                    Node::Scalar(kind, Cow::Owned(text), Pos::of(&mark)),
+                    anchor,
+                    1,
+                );
             }
             Event::SequenceStart(anchor, tag) => {
                 check_tag(tag.as_ref()).map_err(|m| b.fail(&mark, m))?;
@@ -318,7 +332,7 @@ pub(crate) fn parse_document(text: &str) -> Result<(Node, bool), SdlError> {
     // An empty text is a null document.
     let root = b.root.unwrap_or(Node::Scalar(
         Kind::Null,
-        String::new(),
+        Cow::Borrowed(""),
         Pos { line: 1, column: 1 },
     ));
     Ok((root, b.merge_key_seen))
@@ -436,7 +450,7 @@ fn parse_float(v: &str) -> Option<f64> {
     unsigned.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
-fn resolve_plain(v: &str) -> Kind {
+pub(crate) fn resolve_plain(v: &str) -> Kind {
     if is_null(v) {
         return Kind::Null;
     }
