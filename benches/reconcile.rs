@@ -749,6 +749,12 @@ impl Rig {
         count_blocks(&self.client, &self.rpc_url, from, to).await
     }
 
+    /// The store's latest change id: every write of a resource (spec or status) adds one.
+    async fn latest_change(&self) -> anyhow::Result<i64> {
+        let store = &self.daemon.as_ref().context("daemon")?.store;
+        Ok(af_operator::store::Store::latest_change(store.as_ref()).await?)
+    }
+
     fn metrics(&self) -> String {
         self.daemon
             .as_ref()
@@ -996,6 +1002,7 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
         let rpc0 = rig.rpc.snapshot();
         let (req0, _) = rig.rpc.total();
         let (ctl0, _) = rig.control.total();
+        let w0 = rig.latest_change().await?;
         let c0 = Cpu::now(tck, child);
         tokio::time::sleep(window).await;
         let c1 = Cpu::now(tck, child);
@@ -1003,6 +1010,7 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
         let rpc1 = rig.rpc.snapshot();
         let (req1, _) = rig.rpc.total();
         let (ctl1, _) = rig.control.total();
+        let w1 = rig.latest_change().await?;
         let (rss, hwm) = rss_mib("self");
         let reconciles = rec1 - rec0;
         let per_sweep = |x: f64| {
@@ -1047,6 +1055,10 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
                 println!("| · {k} | {:.0} |", per_sweep(d as f64));
             }
         }
+        println!(
+            "| store writes (change-feed entries) per sweep | {:.0} |",
+            per_sweep((w1 - w0) as f64)
+        );
         println!(
             "| devnet control calls (ingress lookups) per sweep | {:.0} |",
             per_sweep((ctl1 - ctl0) as f64)
