@@ -1,4 +1,4 @@
-//! Benchmark of the reconciler against the in-process devnet (issue #10 §5), through
+//! Benchmark of the reconciler against the devnet (issue #10 §5), through
 //! `af_operator::daemon::start` as `serve` runs it:
 //!
 //! * **One Agent**, apply → Ready, phase by phase (timed from the daemon's progress hook),
@@ -12,17 +12,24 @@
 //!   for the same work (creates at the batch limit of 50 messages per tx and one tx per block,
 //!   the bid delay, a block for the bids, the bid window, the leases at 50 per block); txs and
 //!   blocks used (read from the node's committed blocks); then the steady state over one
-//!   resync period: the operator's CPU time (the process's user+sys from /proc, less the
-//!   devnet's threads), chain RPC requests (counted by a proxy in front of the devnet's RPC),
-//!   devnet control calls (ingress lookups of the health probe) and the process's RSS.
+//!   resync period: the operator's CPU time (this process's user+sys from /proc, less the
+//!   threads that are not the operator's), chain RPC requests (counted by a proxy in front of
+//!   the devnet's RPC), devnet control calls (ingress lookups of the health probe), and the
+//!   RSS of the operator's process and of the devnet's.
 //!
-//! The devnet and the counting proxies run on their own runtime (threads `af-devnet`), the
-//! daemon on another (`af-op`), so CPU time is split per thread from /proc/self/task.
+//! By default the devnet is its own process (`af-operator devnet` on free ports); the
+//! counting proxies run on their own runtime (threads `af-proxy`), the daemon on another
+//! (`af-op`), so the operator's CPU is this process's less the proxies' threads (from
+//! /proc/self/task) and the devnet's is its process's. With `AF_BENCH_DEVNET=in-process` the
+//! devnet and the proxies share a runtime of this process (threads `af-devnet`).
 //!
 //! `cargo bench --bench reconcile` runs the full measurement; without `--bench` (as
 //! `cargo test --all-targets` runs it) a small version checks that it still works.
 //! Knobs: `AF_BENCH_AGENTS`, `AF_BENCH_WORKERS` (16), `AF_BENCH_PROVIDERS` (5),
-//! `AF_BENCH_RESYNC` (seconds, 60), `AF_BENCH_TIMEOUT` (seconds, 600), `AF_BENCH_SINGLE_RUNS` (3).
+//! `AF_BENCH_RESYNC` (seconds, 60), `AF_BENCH_TIMEOUT` (seconds, 600), `AF_BENCH_SINGLE_RUNS` (3),
+//! `AF_BENCH_DEVNET` (`process`, the default: `af-operator devnet` as a child process on free
+//! ports, its CPU and RSS read from /proc/<pid>; `in-process`: on a runtime of this process),
+//! `AF_BENCH_ONLY` (`single` or `many`: one part only).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -75,6 +82,7 @@ struct Setup {
     resync: Duration,
     tx_poll: Duration,
     timing: Timing,
+    devnet: DevnetMode,
 }
 
 /// Messages per tx of the batcher (`BatchConfig::default().max_msgs`).
@@ -93,6 +101,7 @@ impl Setup {
             resync: Duration::from_secs(env_usize("AF_BENCH_RESYNC", 60) as u64),
             tx_poll: Duration::from_millis(500),
             timing: Timing::default(),
+            devnet: DevnetMode::Process,
         }
     }
 
@@ -160,25 +169,36 @@ fn stat_ticks(stat: &str) -> u64 {
     get(14) + get(15)
 }
 
-/// CPU seconds: the whole process (threads that ended included) and the devnet's threads.
+/// utime + stime of a process, in seconds (0 when it is gone).
+fn pid_cpu(pid: u32, tck: f64) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| stat_ticks(&s))
+        .unwrap_or(0) as f64
+        / tck
+}
+
+/// CPU seconds: this whole process (threads that ended included), its threads that are not
+/// the operator's (the in-process devnet's `af-devnet`, the proxies' `af-proxy`), and the
+/// devnet's own process when it runs apart.
 #[derive(Clone, Copy, Debug, Default)]
 struct Cpu {
     process: f64,
-    devnet: f64,
+    aux: f64,
+    child: f64,
 }
 
 impl Cpu {
-    fn now(tck: f64) -> Cpu {
+    fn now(tck: f64, child: Option<u32>) -> Cpu {
         let process = std::fs::read_to_string("/proc/self/stat")
             .map(|s| stat_ticks(&s))
             .unwrap_or(0) as f64
             / tck;
-        let mut devnet = 0u64;
+        let mut aux = 0u64;
         if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
             for t in dir.flatten() {
                 let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
-                if comm.starts_with("af-devnet") {
-                    devnet += std::fs::read_to_string(t.path().join("stat"))
+                if comm.starts_with("af-devnet") || comm.starts_with("af-proxy") {
+                    aux += std::fs::read_to_string(t.path().join("stat"))
                         .map(|s| stat_ticks(&s))
                         .unwrap_or(0);
                 }
@@ -186,19 +206,33 @@ impl Cpu {
         }
         Cpu {
             process,
-            devnet: devnet as f64 / tck,
+            aux: aux as f64 / tck,
+            child: child.map_or(0.0, |pid| pid_cpu(pid, tck)),
         }
     }
 
-    /// The operator's share: everything but the devnet's threads.
+    /// The operator's share: this process but the devnet's and the proxies' threads.
     fn operator_since(&self, before: &Cpu) -> f64 {
-        (self.process - before.process) - (self.devnet - before.devnet)
+        (self.process - before.process) - (self.aux - before.aux)
+    }
+
+    /// The devnet's: its process, or (in process) its threads and the proxies'.
+    fn devnet_since(&self, before: &Cpu, mode: DevnetMode) -> f64 {
+        match mode {
+            DevnetMode::Process => self.child - before.child,
+            DevnetMode::InProcess => self.aux - before.aux,
+        }
+    }
+
+    /// The counting proxies' (process mode; in process they share the devnet's runtime).
+    fn proxies_since(&self, before: &Cpu, mode: DevnetMode) -> Option<f64> {
+        (mode == DevnetMode::Process).then(|| self.aux - before.aux)
     }
 }
 
-/// VmRSS and VmHWM in MiB.
-fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// VmRSS and VmHWM in MiB of `/proc/<pid>/status` (`self` for this process).
+fn rss_mib(pid: &str) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -407,58 +441,195 @@ struct Blocks {
     leases: u64,
 }
 
-fn watch_blocks(dn: &Devnet) -> Arc<Mutex<Blocks>> {
-    let out = Arc::new(Mutex::new(Blocks::default()));
-    let mut rx = dn.node().subscribe();
-    let o = out.clone();
-    tokio::spawn(async move {
-        loop {
-            let b = match rx.recv().await {
-                Ok(b) => b,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => break,
+/// Counts the committed blocks in `(from, to]` from the node's `block_results` (asked of the
+/// devnet's RPC directly, not through the counting proxy).
+async fn count_blocks(
+    client: &reqwest::Client,
+    rpc: &str,
+    from: i64,
+    to: i64,
+) -> anyhow::Result<Blocks> {
+    let mut s = Blocks::default();
+    for height in (from + 1)..=to {
+        let v = rpc_call(
+            client,
+            rpc,
+            "block_results",
+            serde_json::json!({"height": height.to_string()}),
+        )
+        .await?;
+        s.blocks += 1;
+        let (mut c, mut bi, mut l) = (0, 0, 0);
+        for tx in v["txs_results"].as_array().into_iter().flatten() {
+            s.txs += 1;
+            let count = |kind: &str| {
+                tx["events"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with(kind)))
+                    .count() as u64
             };
-            let mut s = o.lock().unwrap_or_else(|e| e.into_inner());
-            s.blocks += 1;
-            let (mut c, mut bi, mut l) = (0, 0, 0);
-            for tx in &b.txs {
-                s.txs += 1;
-                let count =
-                    |kind: &str| tx.events.iter().filter(|e| e.kind.ends_with(kind)).count() as u64;
-                let (tc, tb, tl) = (
-                    count(".EventDeploymentCreated"),
-                    count(".EventBidCreated"),
-                    count(".EventLeaseCreated"),
-                );
-                if tc + tl > 0 {
-                    s.tenant_txs += 1;
-                }
-                if tb > 0 {
-                    s.bid_txs += 1;
-                }
-                c += tc;
-                bi += tb;
-                l += tl;
+            let (tc, tb, tl) = (
+                count(".EventDeploymentCreated"),
+                count(".EventBidCreated"),
+                count(".EventLeaseCreated"),
+            );
+            if tc + tl > 0 {
+                s.tenant_txs += 1;
             }
-            s.creates += c;
-            s.bids += bi;
-            s.leases += l;
-            s.create_blocks += u64::from(c > 0);
-            s.bid_blocks += u64::from(bi > 0);
-            s.lease_blocks += u64::from(l > 0);
+            if tb > 0 {
+                s.bid_txs += 1;
+            }
+            c += tc;
+            bi += tb;
+            l += tl;
         }
-    });
-    out
+        s.creates += c;
+        s.bids += bi;
+        s.leases += l;
+        s.create_blocks += u64::from(c > 0);
+        s.bid_blocks += u64::from(bi > 0);
+        s.lease_blocks += u64::from(l > 0);
+    }
+    Ok(s)
+}
+
+/// One JSON-RPC call; its `result`.
+async fn rpc_call(
+    client: &reqwest::Client,
+    rpc: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut v: serde_json::Value = client
+        .post(rpc)
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    if !v["error"].is_null() {
+        anyhow::bail!("{method}: {}", v["error"]);
+    }
+    Ok(v["result"].take())
 }
 
 // ---- devnet + daemon ---------------------------------------------------------------------
 
+/// Where the devnet runs (`AF_BENCH_DEVNET`): `process` (the default) spawns `af-operator
+/// devnet` on free ports, so that the operator's CPU and RSS are this process's alone;
+/// `in-process` runs it on its own runtime in this process (threads `af-devnet`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DevnetMode {
+    Process,
+    InProcess,
+}
+
+impl DevnetMode {
+    fn from_env() -> anyhow::Result<DevnetMode> {
+        match std::env::var("AF_BENCH_DEVNET").as_deref() {
+            Err(_) | Ok("process") => Ok(DevnetMode::Process),
+            Ok("in-process") | Ok("inprocess") => Ok(DevnetMode::InProcess),
+            Ok(other) => {
+                anyhow::bail!("AF_BENCH_DEVNET: expected `process` or `in-process`, got `{other}`")
+            }
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            DevnetMode::Process => "devnet in its own process",
+            DevnetMode::InProcess => "devnet in this process",
+        }
+    }
+}
+
+/// A devnet run as `af-operator devnet` (killed when dropped).
+struct DevnetChild {
+    child: std::process::Child,
+}
+
+impl DevnetChild {
+    /// Starts one on free ports and reads its RPC URL, control URL and chain id from the
+    /// lines it prints when ready.
+    fn spawn(
+        s: &Setup,
+        log: &std::path::Path,
+    ) -> anyhow::Result<(DevnetChild, String, String, String)> {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"))
+            .arg("devnet")
+            .args([
+                "--rpc-listen",
+                "127.0.0.1:0",
+                "--control-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--providers", &s.providers.to_string()])
+            .args(["--block-time", &format!("{}ms", s.block_time.as_millis())])
+            .args(["--bid-delay", &format!("{}ms", s.bid_delay.as_millis())])
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(log)?)
+            .spawn()
+            .context("cannot start `af-operator devnet`")?;
+        let stdout = child.stdout.take().context("the devnet's stdout")?;
+        let guard = DevnetChild { child };
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let (mut rpc, mut control, mut chain_id) = (None, None, None);
+        for line in lines.by_ref() {
+            let line = line?;
+            let value = |prefix: &str| line.strip_prefix(prefix).map(|v| v.trim().to_owned());
+            if let Some(v) = value("rpc:") {
+                rpc = Some(v);
+            } else if let Some(v) = value("control:") {
+                control = Some(v);
+            } else if let Some(v) = value("chain id:") {
+                chain_id = Some(v);
+            } else if line.starts_with("test mnemonic:") {
+                break;
+            }
+        }
+        // Whatever it prints later is read (and dropped) so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        match (rpc, control, chain_id) {
+            (Some(r), Some(c), Some(id)) => Ok((guard, r, c, id)),
+            _ => anyhow::bail!(
+                "`af-operator devnet` did not print its URLs (see {})",
+                log.display()
+            ),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for DevnetChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+enum Net {
+    InProcess(Devnet),
+    Process(DevnetChild),
+}
+
 struct Rig {
-    devnet_rt: Runtime,
-    devnet: Option<Devnet>,
+    /// The proxies' runtime (and the in-process devnet's): threads `af-devnet` / `af-proxy`.
+    aux_rt: Option<Runtime>,
+    net: Option<Net>,
+    rpc_url: String,
+    client: reqwest::Client,
     rpc: Arc<CountingProxy>,
     control: Arc<CountingProxy>,
-    blocks: Arc<Mutex<Blocks>>,
     daemon: Option<Daemon>,
     stop: watch::Sender<bool>,
     phases: Arc<Phases>,
@@ -475,25 +646,42 @@ fn runtime(name: &str, threads: usize) -> anyhow::Result<Runtime> {
 }
 
 impl Rig {
-    /// A devnet (with the proxies, on its own runtime) and a daemon on the current one.
-    async fn start(s: &Setup) -> anyhow::Result<Rig> {
-        let devnet_rt = runtime("af-devnet", 2)?;
-        let cfg = DevnetConfig {
-            providers: s.providers,
-            block_time: s.block_time,
-            bid_delay: s.bid_delay,
-            ..DevnetConfig::default()
-        };
-        let (dn, rpc, rpc_addr, control, control_addr, blocks) = devnet_rt
-            .spawn(async move {
-                let dn = Devnet::start(cfg).await?;
-                let (rpc, rpc_addr) = proxy(dn.rpc_url()).await?;
-                let (control, control_addr) = proxy(dn.control_url()).await?;
-                let blocks = watch_blocks(&dn);
-                anyhow::Ok((dn, rpc, rpc_addr, control, control_addr, blocks))
-            })
-            .await??;
+    /// A devnet (in `mode`), the counting proxies (on their own runtime) and a daemon on the
+    /// current runtime.
+    async fn start(s: &Setup, mode: DevnetMode) -> anyhow::Result<Rig> {
         let dir = tempfile::tempdir()?;
+        let (aux_rt, net, rpc_url, control_url, chain_id) = match mode {
+            DevnetMode::InProcess => {
+                let rt = runtime("af-devnet", 2)?;
+                let cfg = DevnetConfig {
+                    providers: s.providers,
+                    block_time: s.block_time,
+                    bid_delay: s.bid_delay,
+                    ..DevnetConfig::default()
+                };
+                let dn = rt.spawn(async move { Devnet::start(cfg).await }).await??;
+                let (r, c, id) = (dn.rpc_url(), dn.control_url(), dn.chain_id().to_owned());
+                (rt, Net::InProcess(dn), r, c, id)
+            }
+            DevnetMode::Process => {
+                let rt = runtime("af-proxy", 1)?;
+                let log = dir.path().join("devnet.log");
+                let s = s.clone();
+                let (child, r, c, id) =
+                    tokio::task::spawn_blocking(move || DevnetChild::spawn(&s, &log)).await??;
+                (rt, Net::Process(child), r, c, id)
+            }
+        };
+        let (rpc, rpc_addr, control, control_addr) = {
+            let (r, c) = (rpc_url.clone(), control_url.clone());
+            aux_rt
+                .spawn(async move {
+                    let (rpc, rpc_addr) = proxy(r).await?;
+                    let (control, control_addr) = proxy(c).await?;
+                    anyhow::Ok((rpc, rpc_addr, control, control_addr))
+                })
+                .await??
+        };
         let phases = Arc::new(Phases::default());
         let (stop, stop_rx) = watch::channel(false);
         let d = daemon::start(
@@ -503,7 +691,7 @@ impl Rig {
                 api: Default::default(),
                 chain: Some(ChainConfig {
                     endpoints: vec![format!("http://{rpc_addr}")],
-                    chain_id: Some(dn.chain_id().to_owned()),
+                    chain_id: Some(chain_id),
                     wallet: af_operator::devnet::test_account(0).0,
                     gas_price_uakt: 0.025,
                     gas_adjustment: 1.3,
@@ -527,11 +715,12 @@ impl Rig {
         )
         .await?;
         Ok(Rig {
-            devnet_rt,
-            devnet: Some(dn),
+            aux_rt: Some(aux_rt),
+            net: Some(net),
+            rpc_url,
+            client: reqwest::Client::new(),
             rpc,
             control,
-            blocks,
             daemon: Some(d),
             stop,
             phases,
@@ -539,15 +728,31 @@ impl Rig {
         })
     }
 
-    fn height(&self) -> i64 {
-        self.devnet.as_ref().map_or(0, |d| d.node().height())
+    /// The devnet child's pid (process mode).
+    fn child_pid(&self) -> Option<u32> {
+        match &self.net {
+            Some(Net::Process(c)) => Some(c.pid()),
+            _ => None,
+        }
     }
 
-    fn blocks(&self) -> Blocks {
-        self.blocks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The chain's height, from its RPC (not through the counting proxy).
+    async fn height(&self) -> anyhow::Result<i64> {
+        let v = rpc_call(&self.client, &self.rpc_url, "status", serde_json::json!({})).await?;
+        v["sync_info"]["latest_block_height"]
+            .as_str()
+            .and_then(|h| h.parse().ok())
+            .context("status: no latest_block_height")
+    }
+
+    async fn blocks(&self, from: i64, to: i64) -> anyhow::Result<Blocks> {
+        count_blocks(&self.client, &self.rpc_url, from, to).await
+    }
+
+    /// The store's latest change id: every write of a resource (spec or status) adds one.
+    async fn latest_change(&self) -> anyhow::Result<i64> {
+        let store = &self.daemon.as_ref().context("daemon")?.store;
+        Ok(af_operator::store::Store::latest_change(store.as_ref()).await?)
     }
 
     fn metrics(&self) -> String {
@@ -587,10 +792,21 @@ impl Rig {
         if let Some(d) = self.daemon.take() {
             d.wait().await;
         }
-        if let Some(dn) = self.devnet.take() {
-            let _ = self.devnet_rt.spawn(async move { dn.shutdown() }).await;
+        match (self.net.take(), &self.aux_rt) {
+            (Some(Net::InProcess(dn)), Some(rt)) => {
+                let _ = rt.spawn(async move { dn.shutdown() }).await;
+            }
+            (net, _) => drop(net),
         }
-        self.devnet_rt.shutdown_background();
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        // Dropped on a runtime's thread: the proxies' runtime must not block it.
+        if let Some(rt) = self.aux_rt.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -636,7 +852,7 @@ async fn single(s: &Setup, runs: usize) -> anyhow::Result<()> {
     ];
     let mut rows: Vec<[f64; 5]> = Vec::new();
     for _ in 0..runs {
-        let rig = Rig::start(s).await?;
+        let rig = Rig::start(s, s.devnet).await?;
         let name = "solo".to_string();
         let t0 = Instant::now();
         rig.apply(std::slice::from_ref(&name)).await?;
@@ -703,19 +919,19 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
         s.workers,
         s.resync.as_secs()
     );
-    let rig = Rig::start(s).await?;
+    let rig = Rig::start(s, s.devnet).await?;
+    let child = rig.child_pid();
     let names: Vec<String> = (0..n).map(|i| format!("a{i:05}")).collect();
-    let h0 = rig.height();
-    let b0 = rig.blocks();
-    let cpu0 = Cpu::now(tck);
+    let h0 = rig.height().await?;
+    let cpu0 = Cpu::now(tck, child);
     let t0 = Instant::now();
     rig.apply(&names).await?;
     let applied = t0.elapsed();
     let all = rig.until_ready(n, timeout).await;
     let took = t0.elapsed();
-    let cpu1 = Cpu::now(tck);
-    let h1 = rig.height();
-    let b1 = rig.blocks();
+    let cpu1 = Cpu::now(tck, child);
+    let h1 = rig.height().await?;
+    let b1 = rig.blocks(h0, h1).await?;
     let ready = rig.phases.ready.load(Ordering::Relaxed);
     let floor = s.many_floor(n as u64);
     let metrics = rig.metrics();
@@ -746,31 +962,29 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
     println!("| blocks (height {h0} → {h1}) | {} |", h1 - h0);
     println!(
         "| txs in those blocks: ours / providers' bids / all | {} / {} / {} |",
-        b1.tenant_txs - b0.tenant_txs,
-        b1.bid_txs - b0.bid_txs,
-        b1.txs - b0.txs
+        b1.tenant_txs, b1.bid_txs, b1.txs
     );
     println!(
         "| messages: creates / bids / leases | {} / {} / {} |",
-        b1.creates - b0.creates,
-        b1.bids - b0.bids,
-        b1.leases - b0.leases
+        b1.creates, b1.bids, b1.leases
     );
     println!(
         "| blocks with creates / bids / leases | {} / {} / {} |",
-        b1.create_blocks - b0.create_blocks,
-        b1.bid_blocks - b0.bid_blocks,
-        b1.lease_blocks - b0.lease_blocks
+        b1.create_blocks, b1.bid_blocks, b1.lease_blocks
     );
     println!(
         "| `af_operator_chain_txs_total` (writes by message) | {} |",
         metric_sum(&metrics, "af_operator_chain_txs_total")
     );
     println!(
-        "| CPU to Ready: operator / devnet | {:.2} s / {:.2} s |",
+        "| CPU to Ready: operator / devnet ({}) | {:.2} s / {:.2} s |",
+        s.devnet.label(),
         cpu1.operator_since(&cpu0),
-        cpu1.devnet - cpu0.devnet
+        cpu1.devnet_since(&cpu0, s.devnet)
     );
+    if let Some(p) = cpu1.proxies_since(&cpu0, s.devnet) {
+        println!("| CPU to Ready: the bench's counting proxies | {p:.2} s |");
+    }
     let (rpc_req, rpc_calls) = rig.rpc.total();
     println!("| chain RPC to Ready: HTTP requests / JSON-RPC calls | {rpc_req} / {rpc_calls} |");
     println!("\nWhen resources reached each phase (seconds after apply):\n");
@@ -788,14 +1002,16 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
         let rpc0 = rig.rpc.snapshot();
         let (req0, _) = rig.rpc.total();
         let (ctl0, _) = rig.control.total();
-        let c0 = Cpu::now(tck);
+        let w0 = rig.latest_change().await?;
+        let c0 = Cpu::now(tck, child);
         tokio::time::sleep(window).await;
-        let c1 = Cpu::now(tck);
+        let c1 = Cpu::now(tck, child);
         let rec1 = metric_sum(&rig.metrics(), "af_operator_reconciles_total");
         let rpc1 = rig.rpc.snapshot();
         let (req1, _) = rig.rpc.total();
         let (ctl1, _) = rig.control.total();
-        let (rss, hwm) = rss_mib();
+        let w1 = rig.latest_change().await?;
+        let (rss, hwm) = rss_mib("self");
         let reconciles = rec1 - rec0;
         let per_sweep = |x: f64| {
             if reconciles > 0.0 {
@@ -820,8 +1036,14 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
         );
         println!(
             "| devnet CPU per sweep (RPC, gateways, ingress, blocks) | {:.3} s |",
-            per_sweep(c1.devnet - c0.devnet)
+            per_sweep(c1.devnet_since(&c0, s.devnet))
         );
+        if let Some(p) = c1.proxies_since(&c0, s.devnet) {
+            println!(
+                "| the bench's counting proxies' CPU per sweep | {:.3} s |",
+                per_sweep(p)
+            );
+        }
         println!(
             "| chain RPC HTTP requests per sweep | {:.0} ({:.2} per resource) |",
             per_sweep((req1 - req0) as f64),
@@ -834,12 +1056,25 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
             }
         }
         println!(
+            "| store writes (change-feed entries) per sweep | {:.0} |",
+            per_sweep((w1 - w0) as f64)
+        );
+        println!(
             "| devnet control calls (ingress lookups) per sweep | {:.0} |",
             per_sweep((ctl1 - ctl0) as f64)
         );
-        println!(
-            "| process RSS (operator + in-process devnet) | {rss:.0} MiB (peak {hwm:.0} MiB; target ≤ 150 MB) |"
-        );
+        match child {
+            Some(pid) => {
+                let (drss, dhwm) = rss_mib(&pid.to_string());
+                println!(
+                    "| operator process RSS (with the bench's proxies) | {rss:.0} MiB (peak {hwm:.0} MiB; target ≤ 150 MB) |"
+                );
+                println!("| devnet process RSS | {drss:.0} MiB (peak {dhwm:.0} MiB) |");
+            }
+            None => println!(
+                "| process RSS (operator + in-process devnet) | {rss:.0} MiB (peak {hwm:.0} MiB; target ≤ 150 MB) |"
+            ),
+        }
     }
     rig.stop().await;
     anyhow::ensure!(all, "{ready}/{n} Agents Ready after {:.0} s", secs(took));
@@ -849,15 +1084,37 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
 fn main() -> anyhow::Result<()> {
     let full = std::env::args().any(|a| a == "--bench");
     let tck = clock_ticks();
+    let mode = DevnetMode::from_env()?;
+    let only = std::env::var("AF_BENCH_ONLY").ok();
+    let (run_single, run_many) = match only.as_deref() {
+        None => (true, true),
+        Some("single") => (true, false),
+        Some("many") => (false, true),
+        Some(other) => anyhow::bail!("AF_BENCH_ONLY: expected `single` or `many`, got `{other}`"),
+    };
+    let serve = Setup {
+        devnet: mode,
+        ..Setup::serve()
+    };
+    let demo = Setup {
+        devnet: mode,
+        ..Setup::demo()
+    };
+    println!("devnet: {}", mode.label());
     let op_rt = runtime("af-op", 2)?;
     op_rt.block_on(async {
         if full {
-            let runs = env_usize("AF_BENCH_SINGLE_RUNS", 3);
-            single(&Setup::serve(), runs).await?;
-            single(&Setup::demo(), runs).await?;
-            let n = env_usize("AF_BENCH_AGENTS", 1000);
-            let timeout = Duration::from_secs(env_usize("AF_BENCH_TIMEOUT", 600) as u64);
-            many(&Setup::serve(), n, timeout, tck).await
+            if run_single {
+                let runs = env_usize("AF_BENCH_SINGLE_RUNS", 3);
+                single(&serve, runs).await?;
+                single(&demo, runs).await?;
+            }
+            if run_many {
+                let n = env_usize("AF_BENCH_AGENTS", 1000);
+                let timeout = Duration::from_secs(env_usize("AF_BENCH_TIMEOUT", 600) as u64);
+                many(&serve, n, timeout, tck).await?;
+            }
+            Ok(())
         } else {
             // A small version (as `cargo test --all-targets` runs it).
             let quick = Setup {
@@ -865,10 +1122,15 @@ fn main() -> anyhow::Result<()> {
                 bid_delay: Duration::from_millis(200),
                 resync: Duration::from_secs(2),
                 providers: 2,
-                ..Setup::demo()
+                ..demo
             };
-            single(&quick, 1).await?;
-            many(&quick, 5, Duration::from_secs(60), tck).await
+            if run_single {
+                single(&quick, 1).await?;
+            }
+            if run_many {
+                many(&quick, 5, Duration::from_secs(60), tck).await?;
+            }
+            Ok(())
         }
     })
 }

@@ -48,6 +48,9 @@ pub struct DevnetArgs {
     /// Minimum gas price in uakt.
     #[arg(long, default_value_t = 0.0025)]
     pub min_gas_price: f64,
+    /// How long the providers wait before bidding on an order, e.g. `1s`, `200ms`.
+    #[arg(long, default_value = "1s", value_parser = parse_bid_delay)]
+    pub bid_delay: Duration,
 }
 
 fn parse_block_time(s: &str) -> Result<Duration, String> {
@@ -56,6 +59,10 @@ fn parse_block_time(s: &str) -> Result<Duration, String> {
         return Err("the block time must be at least 10ms".into());
     }
     Ok(d)
+}
+
+fn parse_bid_delay(s: &str) -> Result<Duration, String> {
+    crate::spec::quantity::parse_duration(s)
 }
 
 fn parse_fund_arg(s: &str) -> Result<(String, Vec<(String, u128)>), String> {
@@ -192,6 +199,7 @@ async fn serve(args: &DevnetArgs, io: &mut Io<'_>) -> anyhow::Result<()> {
         state_dir: args.state_dir.clone(),
         min_gas_price_uakt: args.min_gas_price,
         genesis_auditors: args.genesis_auditor.clone(),
+        bid_delay: args.bid_delay,
         ..DevnetConfig::default()
     };
     let devnet = Devnet::start(cfg).await?;

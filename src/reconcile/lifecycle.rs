@@ -1845,6 +1845,64 @@ async fn settle_deposit(ctx: &Context, status: &mut AkashStatus) -> Result<(), R
     Ok(())
 }
 
+/// How far the escrow's balance or runway may drift from what the status says before the
+/// drift alone is written (a fraction of the written figure).
+const ESCROW_DRIFT: f64 = 0.01;
+
+/// How old the written escrow figures may get before the drift alone is written.
+const ESCROW_REFRESH: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// Whether `new` differs from the written facts `old` only by the escrow's balance and runway
+/// (besides `lastReconcileTime`), each within [`ESCROW_DRIFT`] of the written figure in the
+/// same denomination, and the written facts are younger than [`ESCROW_REFRESH`]: the block by
+/// block drawdown of every escrow is then not worth a status write (and a wake-up of every
+/// watcher) at every look.
+fn escrow_drift_only(
+    old: &serde_json::Map<String, serde_json::Value>,
+    new: &serde_json::Map<String, serde_json::Value>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    const DRIFTING: [&str; 3] = ["lastReconcileTime", "escrowBalance", "escrowRunwaySeconds"];
+    fn rest(m: &serde_json::Map<String, serde_json::Value>) -> Vec<(&String, &serde_json::Value)> {
+        m.iter()
+            .filter(|(k, _)| !DRIFTING.contains(&k.as_str()))
+            .collect()
+    }
+    if rest(old) != rest(new) {
+        return false;
+    }
+    let recent = old
+        .get("lastReconcileTime")
+        .and_then(|v| v.as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .is_some_and(|t| now.signed_duration_since(t) < ESCROW_REFRESH);
+    if !recent {
+        return false;
+    }
+    let close = |a: f64, b: f64| (a - b).abs() <= ESCROW_DRIFT * a.abs();
+    let balance = |m: &serde_json::Map<String, serde_json::Value>| {
+        m.get("escrowBalance").and_then(|v| v.as_str()).map(|b| {
+            let denom = b.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+            let amount = b[..b.len() - denom.len()].parse::<f64>().ok();
+            (amount, denom.to_owned())
+        })
+    };
+    let balance_close = match (balance(old), balance(new)) {
+        (None, None) => true,
+        (Some((Some(a), da)), Some((Some(b), db))) => da == db && close(a, b),
+        _ => false,
+    };
+    let runway = |m: &serde_json::Map<String, serde_json::Value>| {
+        m.get("escrowRunwaySeconds").and_then(|v| v.as_i64())
+    };
+    let runway_close = match (runway(old), runway(new)) {
+        (None, None) => true,
+        (Some(a), Some(b)) => close(a as f64, b as f64),
+        _ => false,
+    };
+    balance_close && runway_close
+}
+
 /// The client's timeout-height margin (`RpcConfig::timeout_height_margin`'s default).
 const TX_TIMEOUT_MARGIN: u64 = 100;
 
@@ -2314,12 +2372,14 @@ async fn write_status(
     st.observed_generation = Some(generation);
     let before = st.facts.clone();
     akash.write_into(&mut st);
-    // lastReconcileTime alone does not warrant a write: it would wake every watcher.
+    // lastReconcileTime alone does not warrant a write: it would wake every watcher. Nor does
+    // the escrow's drawdown alone while it is small and the written figures are recent (the
+    // runway metric is set above at every look).
     let mut a = before.clone();
     let mut b = st.facts.clone();
     a.remove("lastReconcileTime");
     b.remove("lastReconcileTime");
-    changed |= a != b;
+    changed |= a != b && !escrow_drift_only(&before, &st.facts, chrono::Utc::now());
     if !changed && st.observed_generation == resource.status.observed_generation {
         return Ok(());
     }
@@ -2361,4 +2421,79 @@ async fn write_status(
         ctx.progress(resource, Progress::Phase(phase, akash));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod escrow_drift_tests {
+    use super::escrow_drift_only;
+    use serde_json::{json, Map, Value};
+
+    fn facts(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn only_a_small_recent_escrow_drift_goes_unwritten() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:01:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let old = facts(json!({"phase": "Ready", "escrowBalance": "5000000uact",
+            "escrowRunwaySeconds": 86400, "lastReconcileTime": "2026-01-01T00:00:00Z"}));
+        let with = |balance: &str, runway: i64, phase: &str| {
+            facts(json!({"phase": phase, "escrowBalance": balance,
+                "escrowRunwaySeconds": runway, "lastReconcileTime": "2026-01-01T00:01:00Z"}))
+        };
+        assert!(escrow_drift_only(
+            &old,
+            &with("4999000.5uact", 86383, "Ready"),
+            now
+        ));
+        // 1 % or more of the written figure is written.
+        assert!(!escrow_drift_only(
+            &old,
+            &with("4940000uact", 86383, "Ready"),
+            now
+        ));
+        assert!(!escrow_drift_only(
+            &old,
+            &with("4999000uact", 85000, "Ready"),
+            now
+        ));
+        // A top-up, another denomination, another fact: written.
+        assert!(!escrow_drift_only(
+            &old,
+            &with("7000000uact", 120000, "Ready"),
+            now
+        ));
+        assert!(!escrow_drift_only(
+            &old,
+            &with("4999000uakt", 86383, "Ready"),
+            now
+        ));
+        assert!(!escrow_drift_only(
+            &old,
+            &with("4999000uact", 86383, "Degraded"),
+            now
+        ));
+        // The figures appear or go away: written.
+        let mut gone = with("4999000uact", 86383, "Ready");
+        gone.remove("escrowBalance");
+        assert!(!escrow_drift_only(&old, &gone, now));
+        // Written figures older than the refresh period: written.
+        let later = now + chrono::TimeDelta::minutes(5);
+        assert!(!escrow_drift_only(
+            &old,
+            &with("4999000uact", 86383, "Ready"),
+            later
+        ));
+        let undated = facts(json!({"phase": "Ready", "escrowBalance": "5000000uact"}));
+        assert!(!escrow_drift_only(
+            &undated,
+            &with("4999999uact", 0, "Ready"),
+            now
+        ));
+    }
 }

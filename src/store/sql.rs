@@ -193,7 +193,12 @@ impl SqlStore {
         let _ = sqlx::Connection::close(probe).await;
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(15));
         options = match dialect {
-            Dialect::Sqlite => options.max_connections(4).after_connect(sqlite_pragmas),
+            // A SQLite connection is a file handle that cannot be dropped by a server: the
+            // ping before each acquire (a round trip to its worker thread) buys nothing.
+            Dialect::Sqlite => options
+                .max_connections(4)
+                .test_before_acquire(false)
+                .after_connect(sqlite_pragmas),
             Dialect::Postgres => options.max_connections(8),
         };
         let pool = options

@@ -393,6 +393,10 @@ pub struct GatewayClient {
     provider: String,
     auth: GatewayAuth,
     opts: GatewayOptions,
+    /// The JWT last minted and when (unix seconds), reused for half its lifetime: a token
+    /// per request cost a secp256k1 signature here and a verification at the provider.
+    /// Never printed.
+    token: std::sync::Mutex<Option<(i64, zeroize::Zeroizing<String>)>>,
 }
 
 impl std::fmt::Debug for GatewayClient {
@@ -612,6 +616,7 @@ impl GatewayClient {
             provider: provider.to_string(),
             auth,
             opts,
+            token: std::sync::Mutex::new(None),
         })
     }
 
@@ -625,9 +630,22 @@ impl GatewayClient {
         match &self.auth {
             GatewayAuth::Jwt(wallet) => {
                 let now = chrono::Utc::now().timestamp();
-                let claims =
-                    jwt::full_access(wallet.address(), now, self.opts.jwt_ttl.as_secs() as i64);
-                req.bearer_auth(jwt::mint(wallet, &claims))
+                let ttl = self.opts.jwt_ttl.as_secs() as i64;
+                let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
+                let fresh = token
+                    .as_ref()
+                    .filter(|(minted, _)| now >= *minted && now - *minted < ttl / 2);
+                let value = match fresh {
+                    Some((_, t)) => t.as_str().to_owned(),
+                    None => {
+                        let claims = jwt::full_access(wallet.address(), now, ttl);
+                        let t = jwt::mint(wallet, &claims);
+                        *token = Some((now, zeroize::Zeroizing::new(t.clone())));
+                        t
+                    }
+                };
+                drop(token);
+                req.bearer_auth(value)
             }
             GatewayAuth::Mtls(_) => req,
         }
