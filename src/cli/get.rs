@@ -90,7 +90,7 @@ fn target(word: &str) -> anyhow::Result<Target> {
     match word.to_ascii_lowercase().as_str() {
         "all" => Ok(Target::All),
         "events" | "event" | "ev" => Ok(Target::Events),
-        _ => Kind::parse(word)
+        _ => Kind::parse_among(word, &["all", "events"])
             .map(Target::Kind)
             .map_err(|e| anyhow!("error: {e}; or `all`, `events`")),
     }

@@ -120,6 +120,13 @@ impl Kind {
 
     /// Parses a kind as a user types it: case-insensitive, singular, plural or short.
     pub fn parse(name: &str) -> Result<Kind, String> {
+        Kind::parse_among(name, &[])
+    }
+
+    /// [`Kind::parse`] where `other` words are valid too (as `get` takes `all`): a typo is
+    /// matched against them as well, and they win a tie. Only full names are suggested: a
+    /// two-letter short name is "near" every short typo (`al` is as near `ag` as `all`).
+    pub fn parse_among(name: &str, other: &[&str]) -> Result<Kind, String> {
         let n = name.to_ascii_lowercase();
         for k in Kind::ALL {
             if n == k.singular() || n == k.plural() || k.short_names().contains(&n.as_str()) {
@@ -127,11 +134,10 @@ impl Kind {
             }
         }
         let mut msg = format!("unknown kind `{name}`");
-        let names = Kind::ALL.iter().flat_map(|k| {
-            [k.singular(), k.plural()]
-                .into_iter()
-                .chain(k.short_names().iter().copied())
-        });
+        let names = other
+            .iter()
+            .copied()
+            .chain(Kind::ALL.iter().flat_map(|k| [k.singular(), k.plural()]));
         if let Some(s) = validate::nearest(&n, names) {
             msg.push_str(&format!("; did you mean `{s}`?"));
         }

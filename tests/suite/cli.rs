@@ -1403,6 +1403,38 @@ async fn store_urls_are_checked() {
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
 }
 
+/// A mistyped kind is matched against the full kind names and `get`'s own words, never
+/// against the two-letter short names (`al` was answered with `ag`).
+#[test]
+fn mistyped_kinds_suggest_full_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let site = examples_dir().join("site.yaml");
+    let r = af(&db, &["apply", "-f", site.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (typed, want) in [
+        ("al", "all"),
+        ("evnets", "events"),
+        ("agnet", "agent"),
+        ("stes", "sites"),
+    ] {
+        let r = af(&db, &["get", typed]);
+        assert_eq!(r.code, 1, "{typed}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("did you mean `{want}`?")),
+            "{typed}: {}",
+            r.stderr
+        );
+    }
+    let r = af(&db, &["get", "xy"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("unknown kind `xy`"), "{}", r.stderr);
+    assert!(!r.stderr.contains("did you mean"), "{}", r.stderr);
+    let r = af(&db, &["describe", "agnet"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("did you mean `agent`?"), "{}", r.stderr);
+}
+
 #[test]
 fn render_a_directory_skips_kinds_without_sdl() {
     let ex = examples_dir();

@@ -126,6 +126,14 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(s.len() + 2);
     out.push('"');
+    // Most strings (names, images, units) need no escape at all.
+    if s.bytes()
+        .all(|b| b >= b' ' && b < 0x80 && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'))
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, c) in s.char_indices() {
         let short = match c {

@@ -347,8 +347,10 @@ impl Reader<'_> {
     /// An integer within `min..=max`.
     fn int(&mut self, node: &Node, path: &Path, min: u64, max: u64) -> Option<u64> {
         match node {
-            Node::Scalar(Kind::Int(v), _, _) if *v >= i128::from(min) && *v <= i128::from(max) => {
-                u64::try_from(*v).ok()
+            Node::Scalar(Kind::Int(v), _, _)
+                if v.get() >= i128::from(min) && v.get() <= i128::from(max) =>
+            {
+                u64::try_from(v.get()).ok()
             }
             Node::Scalar(Kind::Int(_), text, _) => {
                 self.issue(path, format!("must be between {min} and {max}, got {text}"));
@@ -1381,7 +1383,7 @@ impl Reader<'_> {
                 &path.key("count"),
                 "is required: the number of replicas (at least 1)",
             ),
-            Some(Node::Scalar(Kind::Int(c), _, _)) if *c < 1 => {
+            Some(Node::Scalar(Kind::Int(c), _, _)) if c.get() < 1 => {
                 self.issue(&path.key("count"), format!("must be at least 1, got {c}"))
             }
             Some(n) => {

@@ -51,8 +51,9 @@ pub(crate) fn parse(text: &str) -> Option<(Node<'_>, bool)> {
         nodes: 0,
         depth: 0,
         merge: false,
-        entries: Vec::new(),
-        items: Vec::new(),
+        next: None,
+        entries: Vec::with_capacity(32),
+        items: Vec::with_capacity(32),
     };
     let root = r.document().ok()?;
     Some((root, r.merge))
@@ -67,6 +68,9 @@ struct Reader<'a> {
     nodes: usize,
     depth: usize,
     merge: bool,
+    /// After a block node: the column of the next content line (`i` is at its content), or
+    /// `None` at the end of the text.
+    next: Option<usize>,
     /// Entries and items of the open collections, innermost last: each collection is
     /// moved out at its end into a vector of its exact size, with no growing.
     entries: Vec<(Node<'a>, Node<'a>)>,
@@ -207,8 +211,8 @@ impl<'a> Reader<'a> {
             // An empty document: the full parser says what it is.
             return Err(GiveUp);
         };
-        let (root, next) = self.block_node(-1)?;
-        if next.is_some() {
+        let root = self.block_node(-1)?;
+        if self.next.is_some() {
             return Err(GiveUp);
         }
         Ok(root)
@@ -216,7 +220,7 @@ impl<'a> Reader<'a> {
 
     /// A block node whose first character is at `i`, inside a collection indented `parent`
     /// (-1 at the root). Returns the node and the column of the next content line.
-    fn block_node(&mut self, parent: isize) -> Res<(Node<'a>, Option<usize>)> {
+    fn block_node(&mut self, parent: isize) -> Res<Node<'a>> {
         let c = self.col();
         match self.peek() {
             b'-' if is_blankz(self.at(self.i + 1)) => self.block_seq(c, false),
@@ -243,12 +247,15 @@ impl<'a> Reader<'a> {
     /// After a value that ends on its line: the rest of the line, then the next content line,
     /// which may not be indented more than `parent` (that would continue a plain scalar, or
     /// be an error).
-    fn after_scalar(&mut self, node: Node<'a>, parent: isize) -> Res<(Node<'a>, Option<usize>)> {
+    fn after_scalar(&mut self, node: Node<'a>, parent: isize) -> Res<Node<'a>> {
         self.end_of_line()?;
         let next = self.next_content()?;
         match next {
             Some(m) if m as isize > parent => Err(GiveUp),
-            _ => Ok((node, next)),
+            _ => {
+                self.next = next;
+                Ok(node)
+            }
         }
     }
 
@@ -264,11 +271,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A block mapping at column `c` whose first key has been read (`i` is at its `:`).
-    fn block_map(
-        &mut self,
-        c: usize,
-        first: (Kind, Cow<'a, str>, Pos),
-    ) -> Res<(Node<'a>, Option<usize>)> {
+    fn block_map(&mut self, c: usize, first: (Kind, Cow<'a, str>, Pos)) -> Res<Node<'a>> {
         self.enter()?;
         // The full parser places a block mapping at the `:` of its first key.
         let pos = self.pos();
@@ -293,7 +296,7 @@ impl<'a> Reader<'a> {
             // Past the `:`.
             self.i += 1;
             self.skip_spaces();
-            let (value, next) = match self.peek() {
+            let value = match self.peek() {
                 b'\n' | 0 | b'#' => {
                     self.end_of_line()?;
                     match self.next_content()? {
@@ -320,6 +323,7 @@ impl<'a> Reader<'a> {
                 }
             };
             self.entries.push((k, value));
+            let next = self.next;
             match next {
                 Some(m) if m == c => {
                     if self.peek() == b'-' && is_blankz(self.at(self.i + 1)) {
@@ -329,7 +333,7 @@ impl<'a> Reader<'a> {
                 Some(m) if m > c => return Err(GiveUp),
                 _ => {
                     self.depth -= 1;
-                    return Ok((Node::Map(self.entries.drain(base..).collect(), pos), next));
+                    return Ok(Node::Map(self.entries.drain(base..).collect(), pos));
                 }
             }
         }
@@ -337,7 +341,7 @@ impl<'a> Reader<'a> {
 
     /// A block sequence whose first `-` is at `i`, at column `c`; `indentless` when it is
     /// a mapping's value at the mapping's own column.
-    fn block_seq(&mut self, c: usize, indentless: bool) -> Res<(Node<'a>, Option<usize>)> {
+    fn block_seq(&mut self, c: usize, indentless: bool) -> Res<Node<'a>> {
         self.enter()?;
         let mut pos = self.pos();
         let base = self.items.len();
@@ -359,7 +363,7 @@ impl<'a> Reader<'a> {
                     pos = self.pos();
                 }
             }
-            let (item, next) = match self.peek() {
+            let item = match self.peek() {
                 b'\n' | 0 | b'#' => {
                     self.end_of_line()?;
                     match self.next_content()? {
@@ -370,12 +374,13 @@ impl<'a> Reader<'a> {
                 _ => self.block_node(c as isize)?,
             };
             self.items.push(item);
+            let next = self.next;
             match next {
                 Some(m) if m == c && self.peek() == b'-' && is_blankz(self.at(self.i + 1)) => {}
                 Some(m) if m > c => return Err(GiveUp),
                 _ => {
                     self.depth -= 1;
-                    return Ok((Node::Seq(self.items.drain(base..).collect(), pos), next));
+                    return Ok(Node::Seq(self.items.drain(base..).collect(), pos));
                 }
             }
         }
@@ -646,7 +651,7 @@ impl<'a> Reader<'a> {
     /// inside a collection indented `parent`. Content lines must all be indented alike
     /// (more-indented lines are left to the full parser in folded scalars), the first one
     /// right after the header.
-    fn block_scalar(&mut self, parent: isize) -> Res<(Node<'a>, Option<usize>)> {
+    fn block_scalar(&mut self, parent: isize) -> Res<Node<'a>> {
         let folded = self.peek() == b'>';
         self.i += 1;
         let strip = match self.peek() {
@@ -739,7 +744,10 @@ impl<'a> Reader<'a> {
         let next = self.next_content()?;
         match next {
             Some(m) if m as isize > parent => Err(GiveUp),
-            _ => Ok((node, next)),
+            _ => {
+                self.next = next;
+                Ok(node)
+            }
         }
     }
 }

@@ -1737,7 +1737,7 @@ fn scalars_resolve_as_before() {
             Err(e) if e.to_string().contains("128") => {
                 let v: f64 = t.parse().expect("a number");
                 let got = match ours {
-                    Node::Scalar(Kind::Int(i), ..) => i as f64,
+                    Node::Scalar(Kind::Int(i), ..) => i.get() as f64,
                     Node::Scalar(Kind::Float(f), ..) => f,
                     other => panic!("{t:?}: {other:?}"),
                 };
@@ -1752,10 +1752,10 @@ fn scalars_resolve_as_before() {
             (Node::Scalar(Kind::Bool(a), ..), serde_yaml::Value::Bool(b)) => a == b,
             (Node::Scalar(Kind::Str, s, _), serde_yaml::Value::String(b)) => s == b,
             (Node::Scalar(Kind::Int(a), ..), serde_yaml::Value::Number(n)) => {
-                n.as_i64().map(i128::from) == Some(*a)
-                    || n.as_u64().map(i128::from) == Some(*a)
+                n.as_i64().map(i128::from) == Some(a.get())
+                    || n.as_u64().map(i128::from) == Some(a.get())
                     // serde_yaml's Value keeps beyond-64-bit integers as floats.
-                    || n.as_f64() == Some(*a as f64)
+                    || n.as_f64() == Some(a.get() as f64)
             }
             (Node::Scalar(Kind::Float(a), ..), serde_yaml::Value::Number(n)) => {
                 let b = n.as_f64().expect("float");

@@ -36,12 +36,46 @@ impl Pos {
     }
 }
 
+/// An `i128` kept as two 64-bit halves: a kind, and so every node, then needs 8-byte
+/// alignment instead of 16, which makes a node a quarter smaller (nodes are moved a lot
+/// while a tree is built).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Int128 {
+    hi: i64,
+    lo: u64,
+}
+
+impl Int128 {
+    pub(crate) fn new(v: i128) -> Int128 {
+        Int128 {
+            hi: (v >> 64) as i64,
+            lo: v as u64,
+        }
+    }
+
+    pub(crate) fn get(self) -> i128 {
+        (i128::from(self.hi) << 64) | i128::from(self.lo)
+    }
+}
+
+impl std::fmt::Debug for Int128 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl std::fmt::Display for Int128 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// What a scalar resolved to under YAML's core schema.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Kind {
     Null,
     Bool(bool),
-    Int(i128),
+    Int(Int128),
     Float(f64),
     Str,
 }
@@ -417,15 +451,15 @@ fn parse_int(v: &str) -> Option<Kind> {
     let magnitude = u128::from_str_radix(digits, radix).ok()?;
     if negative {
         if magnitude <= i128::MAX as u128 {
-            Some(Kind::Int(-(magnitude as i128)))
+            Some(Kind::Int(Int128::new(-(magnitude as i128))))
         } else if magnitude == i128::MAX as u128 + 1 {
-            Some(Kind::Int(i128::MIN))
+            Some(Kind::Int(Int128::new(i128::MIN)))
         } else {
             None
         }
     } else {
         Some(match i128::try_from(magnitude) {
-            Ok(i) => Kind::Int(i),
+            Ok(i) => Kind::Int(Int128::new(i)),
             Err(_) => Kind::Float(magnitude as f64),
         })
     }
