@@ -52,8 +52,8 @@ pub(crate) fn parse(text: &str) -> Option<(Node<'_>, bool)> {
         depth: 0,
         merge: false,
         next: None,
-        entries: Vec::with_capacity(32),
-        items: Vec::with_capacity(32),
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     let root = r.document().ok()?;
     Some((root, r.merge))
