@@ -128,7 +128,7 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
     // Most strings (names, images, units) need no escape at all.
     if s.bytes()
-        .all(|b| b >= b' ' && b < 0x80 && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'))
+        .all(|b| (b' '..0x80).contains(&b) && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'))
     {
         out.push_str(s);
         out.push('"');

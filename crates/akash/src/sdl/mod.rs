@@ -177,6 +177,22 @@ pub fn parse(yaml: &str) -> Result<Sdl, SdlError> {
     })
 }
 
+/// For the fuzz targets: how the fast YAML reader and the full parser disagree on `text`,
+/// if they do (the fast reader takes a text the full parser refuses, or reads another tree).
+#[cfg(feature = "fuzzing")]
+pub fn fast_reader_disagreement(text: &str) -> Option<String> {
+    let (fast, merge) = scan::parse(text)?;
+    match yaml::parse_full(text) {
+        Err(e) => Some(format!(
+            "the fast reader takes a text the full parser refuses: {e}"
+        )),
+        Ok((full, full_merge)) if !scan::identical(&fast, &full) || merge != full_merge => {
+            Some(format!("the readers differ:\nfast {fast:?}\nfull {full:?}"))
+        }
+        Ok(_) => None,
+    }
+}
+
 /// Converts an SDL into its manifest, deployment groups and manifest version.
 pub fn convert(yaml: &str) -> Result<Conversion, SdlError> {
     parse(yaml).map(Sdl::into_conversion)
