@@ -228,7 +228,7 @@ impl Cpu {
 
     /// The counting proxies' (process mode; in process they share the devnet's runtime).
     fn proxies_since(&self, before: &Cpu, mode: DevnetMode) -> Option<f64> {
-        (mode == DevnetMode::Process).then(|| self.aux - before.aux)
+        (mode == DevnetMode::Process).then_some(self.aux - before.aux)
     }
 }
 
