@@ -3,14 +3,15 @@
 //!
 //! * **One Agent**, apply → Ready, phase by phase (timed from the daemon's progress hook),
 //!   against its floor computed from the configuration: one block per tx (create deployment,
-//!   the provider's bid, create lease), the providers' bid delay and the bid window. The
+//!   the provider's bid, create lease) and the providers' bid delay (the bid window ends as
+//!   soon as every provider that matches has bid, and on the devnet every one does). The
 //!   manifest and the first health check have no configured wait: they count as the
 //!   operator's own time. Run with `serve`'s defaults and with the demo's timing.
 //!   The hook fires when a step's status is written, after its tx landed: "apply → Deploying"
 //!   holds the create's block and "Bidding → Leasing" the lease's; compare the totals.
 //! * **N Agents** (`AF_BENCH_AGENTS`, 1000): apply → all Ready against the chain's minimum
 //!   for the same work (creates at the batch limit of 50 messages per tx and one tx per block,
-//!   the bid delay, a block for the bids, the bid window, the leases at 50 per block); txs and
+//!   the bid delay, a block for the bids, the leases at 50 per block); txs and
 //!   blocks used (read from the node's committed blocks); then the steady state over one
 //!   resync period: the operator's CPU time (this process's user+sys from /proc, less the
 //!   threads that are not the operator's), chain RPC requests (counted by a proxy in front of
@@ -121,16 +122,17 @@ impl Setup {
     }
 
     /// The floor of one Agent: a block for each of the create, the bid and the lease txs,
-    /// the bid delay and the bid window.
+    /// and the bid delay (every provider bids, so the bid window ends with their bids).
     fn single_floor(&self) -> Duration {
-        self.block_time * 3 + self.bid_delay + self.timing.bid_window
+        self.block_time * 3 + self.bid_delay
     }
 
     /// The chain's minimum for `n` Agents: creates at 50 per tx and one tx per block, the
-    /// bid delay, one block for the bids, the bid window, the leases at 50 per block.
+    /// bid delay, one block for the bids, the leases at 50 per block (every provider bids on
+    /// every order: no bid window).
     fn many_floor(&self, n: u64) -> Duration {
         let batches = n.div_ceil(BATCH) as u32;
-        self.block_time * (2 * batches + 1) + self.bid_delay + self.timing.bid_window
+        self.block_time * (2 * batches + 1) + self.bid_delay
     }
 }
 
@@ -226,7 +228,7 @@ impl Cpu {
 
     /// The counting proxies' (process mode; in process they share the devnet's runtime).
     fn proxies_since(&self, before: &Cpu, mode: DevnetMode) -> Option<f64> {
-        (mode == DevnetMode::Process).then(|| self.aux - before.aux)
+        (mode == DevnetMode::Process).then_some(self.aux - before.aux)
     }
 }
 
@@ -840,8 +842,8 @@ async fn single(s: &Setup, runs: usize) -> anyhow::Result<()> {
         ("Deploying → Bidding", s.block_time, "1 block (create)"),
         (
             "Bidding → Leasing",
-            s.bid_delay + s.block_time + s.timing.bid_window,
-            "bid delay + 1 block (bid) + bid window",
+            s.bid_delay + s.block_time,
+            "bid delay + 1 block (bid); every provider bids: no window",
         ),
         ("Leasing → Starting", s.block_time, "1 block (lease)"),
         (
@@ -892,7 +894,7 @@ async fn single(s: &Setup, runs: usize) -> anyhow::Result<()> {
     let total_med = sorted[sorted.len() / 2];
     let floor = secs(s.single_floor());
     println!(
-        "| **total** | {floor:.3} s | 3 blocks + bid delay + bid window | {total_med:.3} s | {:+.3} s ({:.1} %) |",
+        "| **total** | {floor:.3} s | 3 blocks + bid delay | {total_med:.3} s | {:+.3} s ({:.1} %) |",
         total_med - floor,
         (total_med - floor) / total_med * 100.0
     );
@@ -950,7 +952,7 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
         );
     }
     println!(
-        "| chain minimum | {:.2} s ({} blocks of creates + bid delay + 1 block + bid window + {} blocks of leases) |",
+        "| chain minimum | {:.2} s ({} blocks of creates + bid delay + 1 block + {} blocks of leases) |",
         secs(floor),
         (n as u64).div_ceil(BATCH),
         (n as u64).div_ceil(BATCH)

@@ -210,6 +210,9 @@ pub struct Context {
     /// Deployments with an order waiting for its first bid: dseq → the resource and since
     /// when (ms). The controller's bid watch wakes the resource when a bid lands.
     bid_waiters: Mutex<HashMap<u64, (crate::spec::ResourceKey, i64)>>,
+    /// Told when a deployment starts waiting for its first bid, so that an idle bid watch
+    /// starts looking at once instead of after its idle poll.
+    bid_waiter_added: tokio::sync::Notify,
     /// The providers on chain with their audited attributes, and when they were read (ms).
     directory: tokio::sync::Mutex<Option<(i64, Arc<Vec<ProviderEntry>>)>>,
     /// The admin client of FunctionRuntime nodes (runtime contract v1).
@@ -327,6 +330,7 @@ impl Context {
             waker: Mutex::new(None),
             failures: Mutex::new(HashMap::new()),
             bid_waiters: Mutex::new(HashMap::new()),
+            bid_waiter_added: tokio::sync::Notify::new(),
             directory: tokio::sync::Mutex::new(None),
             runtime_admin: std::sync::OnceLock::new(),
         }
@@ -395,11 +399,25 @@ impl Context {
     /// `dseq` has an order without bids: wake `key` as soon as one lands.
     pub fn wait_for_bids(&self, dseq: u64, key: &crate::spec::ResourceKey) {
         let now = self.clock.now_ms();
-        self.bid_waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(dseq)
-            .or_insert_with(|| (key.clone(), now));
+        let added = {
+            let mut waiters = self.bid_waiters.lock().unwrap_or_else(|e| e.into_inner());
+            match waiters.entry(dseq) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((key.clone(), now));
+                    true
+                }
+            }
+        };
+        if added {
+            self.bid_waiter_added.notify_one();
+        }
+    }
+
+    /// Waits until a deployment starts waiting for its first bid (or returns at once when one
+    /// did since the last wait).
+    pub async fn bid_waiter_added(&self) {
+        self.bid_waiter_added.notified().await
     }
 
     /// `dseq` no longer waits for a first bid.

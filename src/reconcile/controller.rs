@@ -191,7 +191,8 @@ impl Controller {
 
     /// Orders waiting for their first bid are woken when one lands, within a block: while any
     /// waits, the height is looked at twice per block and, at each new height, one paged
-    /// query of our open bids (it grows with pages, not with the orders waiting).
+    /// query of our open bids (it grows with pages, not with the orders waiting). Idle, it
+    /// sleeps until an order starts waiting.
     async fn bid_watch(&self) {
         let poll = self.ctx.config.timing.poll;
         let mut last_height = 0;
@@ -207,10 +208,15 @@ impl Controller {
                 }
                 .clamp(Duration::from_millis(20), poll)
             };
-            tokio::time::sleep(wait).await;
             if waiting.is_empty() {
+                // Idle: until an order starts waiting (or the poll passes, as a backstop).
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.ctx.bid_waiter_added() => {}
+                }
                 continue;
             }
+            tokio::time::sleep(wait).await;
             // Entries of deployments that went away without a bid expire.
             let now = self.ctx.clock.now_ms();
             let expiry = 2 * self.ctx.config.timing.bid_timeout.as_millis() as i64;

@@ -2374,12 +2374,16 @@ async fn write_status(
     akash.write_into(&mut st);
     // lastReconcileTime alone does not warrant a write: it would wake every watcher. Nor does
     // the escrow's drawdown alone while it is small and the written figures are recent (the
-    // runway metric is set above at every look).
+    // runway metric is set above at every look), for a resource without a top-up policy: with
+    // one, every figure is written, as its top-up bookkeeping is.
     let mut a = before.clone();
     let mut b = st.facts.clone();
     a.remove("lastReconcileTime");
     b.remove("lastReconcileTime");
-    changed |= a != b && !escrow_drift_only(&before, &st.facts, chrono::Utc::now());
+    let tops_up = ctx
+        .rendered_for(&resource.metadata.uid, generation)
+        .is_none_or(|r| r.desired.escrow.is_some());
+    changed |= a != b && (tops_up || !escrow_drift_only(&before, &st.facts, chrono::Utc::now()));
     if !changed && st.observed_generation == resource.status.observed_generation {
         return Ok(());
     }

@@ -200,7 +200,16 @@ async fn heal_a_lease_its_provider_closes_for_every_reason() {
             s.excluded
         );
         assert!(s.fault.is_none(), "healed: {:?}", s.fault);
-        let ev = events(store).await;
+        // The events of a transition are appended just after its status is written.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let ev = loop {
+            let ev = events(store).await;
+            let n = |reason: &str| ev.iter().filter(|e| e.reason == reason).count();
+            if (n("LeaseClosed") > i && n("Healed") > i) || Instant::now() > deadline {
+                break ev;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
         assert!(
             ev.iter().filter(|e| e.reason == "LeaseClosed").count() > i,
             "{ev:?}"
