@@ -99,16 +99,7 @@ impl FunctionController {
         admin: Arc<dyn RuntimeAdmin>,
         config: FunctionConfig,
     ) -> Arc<FunctionController> {
-        Arc::new(FunctionController {
-            store,
-            secrets,
-            admin,
-            config,
-            queue: Arc::new(WorkQueue::new()),
-            clock: Clock::new(),
-            failures: Mutex::new(HashMap::new()),
-            progress: None,
-        })
+        Self::with_progress(store, secrets, admin, config, None)
     }
 
     /// A controller that also tells `hook` of every rollout event (the demo's progress lines).

@@ -208,15 +208,20 @@ fn versions(fs: &FunctionStatus) -> Vec<String> {
         .collect()
 }
 
-/// `GET http://users.af-functions.dev{path}` through the ingress listener of `node_uri`.
-async fn via_ingress(dn: &Devnet, node_uri: &str, path: &str) -> (u16, Value) {
-    let set = dn.provider_set().expect("providers");
-    let addr = set
+/// The ingress listener that serves `node_uri`.
+fn ingress_of(dn: &Devnet, node_uri: &str) -> std::net::SocketAddr {
+    dn.provider_set()
+        .expect("providers")
         .ingress_hosts()
         .into_iter()
         .find(|(h, _)| h == node_uri)
         .map(|(_, a)| a)
-        .expect("the node's ingress");
+        .expect("the node's ingress")
+}
+
+/// `GET http://users.af-functions.dev{path}` through the ingress listener of `node_uri`.
+async fn via_ingress(dn: &Devnet, node_uri: &str, path: &str) -> (u16, Value) {
+    let addr = ingress_of(dn, node_uri);
     let r = reqwest::Client::new()
         .get(format!("http://{addr}{path}"))
         .header("host", "users.af-functions.dev")
@@ -242,13 +247,7 @@ async fn running_version(dn: &Devnet, vault: &SecretVault, node_uri: &str) -> Va
             },
         )
         .expect("the runtime token is in the vault");
-    let set = dn.provider_set().expect("providers");
-    let addr = set
-        .ingress_hosts()
-        .into_iter()
-        .find(|(h, _)| h == node_uri)
-        .map(|(_, a)| a)
-        .expect("the node's ingress");
+    let addr = ingress_of(dn, node_uri);
     let r = reqwest::Client::new()
         .get(format!("http://{addr}/_af/v1/functions/users"))
         .header("host", node_uri)
