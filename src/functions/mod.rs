@@ -4,7 +4,7 @@
 //! - [`admin`]: the runtime contract v1 as the operator speaks it (a trait, over HTTP).
 //! - [`rollout`]: the pure planner of a rollout.
 //! - [`controller`]: the Function reconciler (its own work queue, fed by the change feed).
-//! - [`sync_node`]: what a FunctionRuntime's reconciler calls before a node counts as healthy:
+//! - [`RuntimeFunctions`]: what a FunctionRuntime's reconciler gives each node before it counts as healthy:
 //!   every Function bound to the runtime at the version that node should run.
 
 pub mod admin;
@@ -220,77 +220,106 @@ pub fn slug_of(r: &Resource, spec: &FunctionSpec) -> String {
     spec.slug.clone().unwrap_or_else(|| r.metadata.name.clone())
 }
 
-/// Gives `node` of `runtime` every Function bound to the runtime at the version that node
-/// should run (the target when the rollout moved it, else the stable one), before the node
-/// counts as healthy. `Ok(false)`: some function is not there yet (it is retried).
-pub async fn sync_node(ctx: &Context, runtime: &Resource, node: &NodeAddr) -> Result<bool, String> {
-    let Some(admin) = ctx.runtime_admin() else {
-        return Ok(true);
-    };
-    let project = &runtime.metadata.project;
-    let q = ListQuery {
-        kind: Some(Kind::Function),
-        project: Some(project.clone()),
-        ..ListQuery::default()
-    };
-    let functions: Vec<(Resource, FunctionSpec)> = ctx
-        .store
-        .list(&q)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|f| f.metadata.deletion_requested_at.is_none())
-        .filter_map(|f| match f.typed_spec() {
-            Ok(Spec::Function(s)) if s.runtime == runtime.metadata.name => Some((f, s)),
-            _ => None,
-        })
-        .collect();
-    if functions.is_empty() {
-        return Ok(true);
-    }
-    let secrets = ctx.secrets.resolver(project).await?;
-    let token = runtime_token(secrets.as_ref(), project, &runtime.metadata.name)?;
-    let running = admin.list(node, &token).await.map_err(|e| e.to_string())?;
-    let mut complete = true;
-    for (f, spec) in functions {
-        let st = FunctionStatus::from_status(&f.status);
-        let want = match (&st.rollout.target, st.rollout.moved.contains(&node.node)) {
-            (Some(t), true) => Some(t),
-            _ => st.rollout.stable.as_ref(),
-        };
-        let Some(want) = want else { continue };
-        let slug = slug_of(&f, &spec);
-        let has = running.iter().any(|r| {
-            r.slug == slug
-                && r.cid == want.cid
-                && r.blake3 == want.blake3
-                && r.version == want.version
-        });
-        if has {
-            continue;
-        }
-        let Ok(env) = resolve_env(secrets.as_ref(), project, &spec) else {
-            complete = false;
-            continue;
-        };
-        match admin
-            .put(node, &token, &slug, &put_body(&spec, want, env))
-            .await
-        {
-            Ok(_) => tracing::info!(
-                node = %node.node,
-                function = %f.metadata.name,
-                version = %want.version,
-                "gave the node the function's current version"
-            ),
-            Err(e) => {
-                tracing::warn!(node = %node.node, function = %f.metadata.name, error = %e, "cannot give the node its function");
-                complete = false;
-            }
-        }
-    }
-    Ok(complete)
+/// What a runtime's nodes must run: every Function bound to it, with the project's secrets
+/// and the runtime's token. Read once per look at the runtime, then given to each node.
+pub struct RuntimeFunctions {
+    admin: Arc<dyn RuntimeAdmin>,
+    project: String,
+    functions: Vec<(Resource, FunctionSpec)>,
+    secrets: Option<(Arc<dyn SecretResolver>, Zeroizing<String>)>,
 }
 
-/// The admin client a context carries for runtimes.
-pub type SharedAdmin = Arc<dyn RuntimeAdmin>;
+impl RuntimeFunctions {
+    /// The Functions bound to `runtime` (`None` when no admin client is set).
+    pub async fn load(ctx: &Context, runtime: &Resource) -> Result<Option<Self>, String> {
+        let Some(admin) = ctx.runtime_admin() else {
+            return Ok(None);
+        };
+        let project = runtime.metadata.project.clone();
+        let q = ListQuery {
+            kind: Some(Kind::Function),
+            project: Some(project.clone()),
+            ..ListQuery::default()
+        };
+        let functions: Vec<(Resource, FunctionSpec)> = ctx
+            .store
+            .list(&q)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|f| f.metadata.deletion_requested_at.is_none())
+            .filter_map(|f| match f.typed_spec() {
+                Ok(Spec::Function(s)) if s.runtime == runtime.metadata.name => Some((f, s)),
+                _ => None,
+            })
+            .collect();
+        // The vault is opened only when some function is to be given.
+        let secrets = if functions.is_empty() {
+            None
+        } else {
+            let secrets = ctx.secrets.resolver(&project).await?;
+            let token = runtime_token(secrets.as_ref(), &project, &runtime.metadata.name)?;
+            Some((secrets, token))
+        };
+        Ok(Some(RuntimeFunctions {
+            admin,
+            project,
+            functions,
+            secrets,
+        }))
+    }
+
+    /// Gives `node` every Function at the version that node should run (the target when the
+    /// rollout moved it, else the stable one), before the node counts as healthy.
+    /// `Ok(false)`: some function is not there yet (it is retried).
+    pub async fn sync(&self, node: &NodeAddr) -> Result<bool, String> {
+        let Some((secrets, token)) = &self.secrets else {
+            return Ok(true);
+        };
+        let running = self
+            .admin
+            .list(node, token)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut complete = true;
+        for (f, spec) in &self.functions {
+            let st = FunctionStatus::from_status(&f.status);
+            let want = match (&st.rollout.target, st.rollout.moved.contains(&node.node)) {
+                (Some(t), true) => Some(t),
+                _ => st.rollout.stable.as_ref(),
+            };
+            let Some(want) = want else { continue };
+            let slug = slug_of(f, spec);
+            let has = running.iter().any(|r| {
+                r.slug == slug
+                    && r.cid == want.cid
+                    && r.blake3 == want.blake3
+                    && r.version == want.version
+            });
+            if has {
+                continue;
+            }
+            let Ok(env) = resolve_env(secrets.as_ref(), &self.project, spec) else {
+                complete = false;
+                continue;
+            };
+            match self
+                .admin
+                .put(node, token, &slug, &put_body(spec, want, env))
+                .await
+            {
+                Ok(_) => tracing::info!(
+                    node = %node.node,
+                    function = %f.metadata.name,
+                    version = %want.version,
+                    "gave the node the function's current version"
+                ),
+                Err(e) => {
+                    tracing::warn!(node = %node.node, function = %f.metadata.name, error = %e, "cannot give the node its function");
+                    complete = false;
+                }
+            }
+        }
+        Ok(complete)
+    }
+}

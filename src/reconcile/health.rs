@@ -89,11 +89,6 @@ impl IngressMap {
 }
 
 impl IngressMap {
-    /// The HTTP client.
-    pub fn client(&self) -> &reqwest::Client {
-        &self.http
-    }
-
     /// A request to `http(s)://{host}{path}`: on the devnet to the ingress listener serving
     /// `host` (with the `Host` header set), through DNS otherwise (`https` when `tls`).
     pub async fn request(
@@ -115,11 +110,6 @@ impl IngressMap {
             }
         })
     }
-
-    /// Forgets the hostname map (a lease moved: its hostnames may now be served elsewhere).
-    pub async fn forget(&self, host: &str) {
-        self.hosts.write().await.remove(host);
-    }
 }
 
 #[async_trait]
@@ -130,14 +120,9 @@ impl HealthProbe for IngressMap {
         } else {
             format!("/{path}")
         };
-        let req = match self.address(host).await? {
-            Some(addr) => self
-                .http
-                .get(format!("http://{addr}{path}"))
-                .header(reqwest::header::HOST, host),
-            None => self.http.get(format!("http://{host}{path}")),
-        };
-        let resp = req
+        let resp = self
+            .request(reqwest::Method::GET, host, &path, false)
+            .await?
             .timeout(timeout)
             .send()
             .await

@@ -695,6 +695,7 @@ async fn probe_lease(
     }
     if r.runtime {
         // Every node on its own: its health check, then every Function's current version.
+        let functions = crate::functions::RuntimeFunctions::load(ctx, resource).await;
         let mut healthy = true;
         for (name, u) in &services {
             let Some(uri) = u.first() else { continue };
@@ -717,7 +718,12 @@ async fn probe_lease(
                 node: name.clone(),
                 uri: uri.clone(),
             };
-            match crate::functions::sync_node(ctx, resource, &node).await {
+            let synced = match &functions {
+                Ok(Some(f)) => f.sync(&node).await,
+                Ok(None) => Ok(true),
+                Err(e) => Err(e.clone()),
+            };
+            match synced {
                 Ok(true) => {}
                 Ok(false) => healthy = false,
                 Err(e) => {

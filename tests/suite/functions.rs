@@ -264,6 +264,13 @@ async fn running_version(dn: &Devnet, vault: &SecretVault, node_uri: &str) -> Va
     v["version"].clone()
 }
 
+/// Every node's admin API says it runs `version` as `users`.
+async fn assert_every_node_runs(dn: &Devnet, vault: &SecretVault, uris: &[String], version: &str) {
+    for uri in uris {
+        assert_eq!(running_version(dn, vault, uri).await, version, "{uri}");
+    }
+}
+
 async fn events(store: &dyn Store) -> Vec<(String, String)> {
     store
         .list_events(&key(), 500)
@@ -289,9 +296,11 @@ async fn gql(api: &str, token: &str, query: &str, variables: Value) -> Value {
     v
 }
 
-fn cli(db: &str, args: &[&str]) -> (i32, String, String) {
+/// `af-operator rollout ACTION function/users-api --project demo EXTRA…` against `db`.
+fn rollout_cli(db: &str, action: &str, extra: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_af-operator"))
-        .args(args)
+        .args(["rollout", action, "function/users-api", "--project", "demo"])
+        .args(extra)
         .env("AF_DATABASE_URL", db)
         .stdin(Stdio::null())
         .output()
@@ -535,22 +544,11 @@ async fn rollouts(db: TestDb) {
         took.as_secs_f64() / windows.as_secs_f64(),
         fs.last_rollout_ms
     );
-    for uri in &node_uris {
-        assert_eq!(running_version(dn, vault, uri).await, v2.as_str());
-    }
+    assert_every_node_runs(dn, vault, &node_uris, &v2).await;
     assert_eq!(sequence(&chain).await, seq, "a rollout made a transaction");
 
     // `rollout status` prints it.
-    let (code, out, err) = cli(
-        &db.url,
-        &[
-            "rollout",
-            "status",
-            "function/users-api",
-            "--project",
-            "demo",
-        ],
-    );
+    let (code, out, err) = rollout_cli(&db.url, "status", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("function/users-api (project demo): Ready"),
@@ -606,9 +604,7 @@ async fn rollouts(db: TestDb) {
         "{:?}",
         fs.rollout.failed
     );
-    for uri in &node_uris {
-        assert_eq!(running_version(dn, vault, uri).await, v2.as_str());
-    }
+    assert_every_node_runs(dn, vault, &node_uris, &v2).await;
 
     // A canary that fails at 50%: the new version is unhealthy on node-1 only, so the first
     // step (node-0) passes and the second (node-0, node-1) fails: every node goes back.
@@ -648,9 +644,7 @@ async fn rollouts(db: TestDb) {
             .any(|(r, m)| r == "RolloutFailed" && m.contains("node-1")),
         "{ev:#?}"
     );
-    for uri in &node_uris {
-        assert_eq!(running_version(dn, vault, uri).await, v2.as_str());
-    }
+    assert_every_node_runs(dn, vault, &node_uris, &v2).await;
     // It stays rolled back: the failed version is not tried again while the spec names it.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let again = store.get(&key()).await.unwrap().unwrap();
@@ -660,10 +654,7 @@ async fn rollouts(db: TestDb) {
     );
 
     // `rollout undo`: back to the version before the current one, rolled out as any.
-    let (code, out, err) = cli(
-        &db.url,
-        &["rollout", "undo", "function/users-api", "--project", "demo"],
-    );
+    let (code, out, err) = rollout_cli(&db.url, "undo", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("rolled back to version 1"), "{out}");
     let r = wait_for(store.as_ref(), "undo", Duration::from_secs(60), |r, fs| {
@@ -680,16 +671,7 @@ async fn rollouts(db: TestDb) {
     );
 
     // Pause mid-rollout holds the step; resume finishes it.
-    let (code, _, err) = cli(
-        &db.url,
-        &[
-            "rollout",
-            "pause",
-            "function/users-api",
-            "--project",
-            "demo",
-        ],
-    );
+    let (code, _, err) = rollout_cli(&db.url, "pause", &[]);
     assert_eq!(code, 0, "{err}");
     let routes_now = serde_json::to_string(&r.spec["routes"]).unwrap();
     let mut doc = function_yaml(&cid2, &b32, &routes_now);
@@ -710,31 +692,10 @@ async fn rollouts(db: TestDb) {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let held = FunctionStatus::from_status(&store.get(&key()).await.unwrap().unwrap().status);
     assert_eq!(held.rollout.step, 0, "paused, the step does not advance");
-    let (code, out, err) = cli(
-        &db.url,
-        &[
-            "rollout",
-            "resume",
-            "function/users-api",
-            "--project",
-            "demo",
-        ],
-    );
+    let (code, out, err) = rollout_cli(&db.url, "resume", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("resumed"), "{out}");
-    let (code, out, err) = cli(
-        &db.url,
-        &[
-            "rollout",
-            "status",
-            "function/users-api",
-            "--project",
-            "demo",
-            "-w",
-            "--timeout",
-            "60s",
-        ],
-    );
+    let (code, out, err) = rollout_cli(&db.url, "status", &["-w", "--timeout", "60s"]);
     assert_eq!(code, 0, "{out}{err}");
     let r = store.get(&key()).await.unwrap().unwrap();
     let fs = FunctionStatus::from_status(&r.status);
