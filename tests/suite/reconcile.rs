@@ -473,28 +473,8 @@ async fn reconcile_crash_at_every_step_leaves_exactly_one_deployment() {
         "after-manifest",
         "",
     ] {
-        // The daemon's log goes to a file: a pipe nobody reads would fill up and block it.
         let log = dir.path().join(format!("serve-{point}.log"));
-        let mut cmd = std::process::Command::new(bin);
-        cmd.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--bid-window",
-            "200ms",
-            "--resync",
-            "2s",
-        ])
-        .arg("--network")
-        .arg(dn.rpc_url())
-        .arg("--devnet-control")
-        .arg(dn.control_url())
-        .env("AF_DATABASE_URL", &db.url)
-        .env("AF_AKASH_MNEMONIC", mnemonic.as_str())
-        .env("AF_CRASH_AT", point)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap());
-        let mut child = cmd.spawn().unwrap();
+        let mut child = spawn_serve(&dn, &db.url, mnemonic.as_str(), point, &log);
         let store = db.open().await;
         let deadline = std::time::Instant::now() + Duration::from_secs(90);
         loop {
@@ -534,6 +514,141 @@ async fn reconcile_crash_at_every_step_leaves_exactly_one_deployment() {
         1,
         "exactly one deployment for the spec"
     );
+    dn.shutdown().unwrap();
+}
+
+/// `af-operator serve` against the devnet (bid window 200 ms, resync 2 s), aborting at crash
+/// point `crash_at` (none when empty). Its log goes to a file: a pipe nobody reads would fill
+/// up and block it.
+fn spawn_serve(
+    dn: &Devnet,
+    url: &str,
+    mnemonic: &str,
+    crash_at: &str,
+    log: &std::path::Path,
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_af-operator"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--bid-window",
+            "200ms",
+            "--resync",
+            "2s",
+        ])
+        .arg("--network")
+        .arg(dn.rpc_url())
+        .arg("--devnet-control")
+        .arg(dn.control_url())
+        .env("AF_DATABASE_URL", url)
+        .env("AF_AKASH_MNEMONIC", mnemonic)
+        .env("AF_CRASH_AT", crash_at)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// The daemon is SIGKILLed at random moments (a seeded choice between 50 ms and 1.5 s after
+/// its start) while three Agents are created; after each kill at most one active deployment
+/// exists per spec, and a last daemon takes all three to Ready with exactly one each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reconcile_sigkill_at_random_moments_leaves_one_deployment_per_spec() {
+    let dn = devnet().await;
+    let chain = chain_client(&dn).await;
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["web", "api", "jobs"];
+    let yaml: String = names
+        .iter()
+        .map(|n| agent("1.25", "0.5").replace("name: web", &format!("name: {n}")))
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    let store = db.open().await;
+    apply(&store, &yaml).await;
+    let mnemonic = dn.mnemonic();
+    // A small deterministic generator: the same moments on every run.
+    let mut seed: u64 = 0x5eed_1234;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..8 {
+        let log = dir.path().join(format!("serve-kill-{round}.log"));
+        let mut child = spawn_serve(&dn, &db.url, mnemonic.as_str(), "", &log);
+        let wait = Duration::from_millis(50 + next() % 1450);
+        tokio::time::sleep(wait).await;
+        child.kill().unwrap();
+        let _ = child.wait();
+        let active = active_dseqs(&chain).await;
+        let intents = store.intents(chain.owner(), &[]).await.unwrap();
+        let mut by_spec = std::collections::BTreeMap::new();
+        for d in &active {
+            let owner = intents
+                .iter()
+                .find(|i| i.dseq == *d)
+                .map(|i| i.resource_uid.clone())
+                .unwrap_or_else(|| panic!("active deployment {d} has no intent (round {round})"));
+            *by_spec.entry(owner).or_insert(0) += 1;
+        }
+        assert!(
+            by_spec.values().all(|n| *n == 1),
+            "after a kill at {wait:?} (round {round}): {by_spec:?}"
+        );
+    }
+    let log = dir.path().join("serve-last.log");
+    let mut child = spawn_serve(&dn, &db.url, mnemonic.as_str(), "", &log);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let mut ready = 0;
+        for n in names {
+            let r = store
+                .get(&ResourceKey::new(Kind::Agent, "demo", n))
+                .await
+                .unwrap()
+                .unwrap();
+            if AkashStatus::from_status(&r.status).phase == Phase::Ready {
+                ready += 1;
+            }
+        }
+        if ready == names.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every spec Ready after the kills:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let active = active_dseqs(&chain).await;
+    assert_eq!(
+        active.len(),
+        names.len(),
+        "one deployment per spec: {active:?}"
+    );
+    let mut dseqs = Vec::new();
+    for n in names {
+        let r = store
+            .get(&ResourceKey::new(Kind::Agent, "demo", n))
+            .await
+            .unwrap()
+            .unwrap();
+        dseqs.push(dseq_of(&r));
+    }
+    dseqs.sort();
+    let mut want = active.clone();
+    want.sort();
+    assert_eq!(
+        dseqs, want,
+        "each spec's status names its one active deployment"
+    );
+    store.close().await;
     dn.shutdown().unwrap();
 }
 
