@@ -247,6 +247,9 @@ pub async fn start(cfg: DaemonConfig, shutdown: watch::Receiver<bool>) -> anyhow
                 ingress,
                 Duration::from_secs(60),
             )));
+            ctx.set_proxy_admin(Arc::new(crate::proxy::HttpPingapAdmin::new(
+                Duration::from_secs(10),
+            )));
             // One reconciling daemon per store: a lease on PostgreSQL (standbys take over),
             // a lock file on SQLite (a second daemon is refused).
             let leader = crate::store::elect(&store, &holder_name(), cfg.leader.clone())

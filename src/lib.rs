@@ -49,6 +49,7 @@ pub mod daemon;
 pub mod dns;
 pub mod functions;
 pub mod logging;
+pub mod proxy;
 pub mod reconcile;
 pub mod render;
 pub mod secrets;

@@ -118,6 +118,9 @@ pub struct Rendered {
     /// A FunctionRuntime: every service is a node, health-checked on its own and given every
     /// Function's current version before it counts as healthy.
     pub runtime: bool,
+    /// A Proxy: its admin port, through which it is given its routes before it counts as
+    /// healthy.
+    pub proxy_admin_port: Option<u16>,
 }
 
 impl std::fmt::Debug for Rendered {
@@ -217,6 +220,8 @@ pub struct Context {
     directory: tokio::sync::Mutex<Option<(i64, Arc<Vec<ProviderEntry>>)>>,
     /// The admin client of FunctionRuntime nodes (runtime contract v1).
     runtime_admin: std::sync::OnceLock<Arc<dyn crate::functions::admin::RuntimeAdmin>>,
+    /// The admin client of Proxies (Pingap's admin API).
+    proxy_admin: std::sync::OnceLock<Arc<dyn crate::proxy::ProxyAdmin>>,
 }
 
 /// A provider on chain as placement matching sees it.
@@ -333,7 +338,18 @@ impl Context {
             bid_waiter_added: tokio::sync::Notify::new(),
             directory: tokio::sync::Mutex::new(None),
             runtime_admin: std::sync::OnceLock::new(),
+            proxy_admin: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the admin client of Proxies (once).
+    pub fn set_proxy_admin(&self, admin: Arc<dyn crate::proxy::ProxyAdmin>) {
+        let _ = self.proxy_admin.set(admin);
+    }
+
+    /// The admin client of Proxies, when set.
+    pub fn proxy_admin(&self) -> Option<Arc<dyn crate::proxy::ProxyAdmin>> {
+        self.proxy_admin.get().cloned()
     }
 
     /// Sets the admin client of FunctionRuntime nodes (once).

@@ -133,18 +133,45 @@ impl Controller {
         }
     }
 
+    /// Looks at `project`'s Proxies soon (their routes follow the runtimes' nodes).
+    async fn wake_proxies(&self, project: &str) {
+        let q = crate::store::ListQuery {
+            kind: Some(Kind::Proxy),
+            project: Some(project.to_string()),
+            ..crate::store::ListQuery::default()
+        };
+        match self.ctx.store.list(&q).await {
+            Ok(proxies) => {
+                for p in proxies {
+                    self.queue
+                        .schedule(p.key(), Duration::ZERO, Urgency::Change);
+                }
+            }
+            Err(e) => warn!(error = %e, "cannot list the proxies to update their routes"),
+        }
+    }
+
     async fn follow_feed(&self, after: i64) {
         let feed = crate::store::ChangeFeed::new(self.ctx.store.clone());
         let mut cursor = feed.cursor(after);
         loop {
             match cursor.next_batch(1000).await {
                 Ok(changes) => {
+                    let mut runtimes_changed = std::collections::BTreeSet::new();
                     for c in changes {
+                        // A FunctionRuntime's nodes changing (any write of it) changes the
+                        // routes of its project's Proxy.
+                        if c.key.kind == Kind::FunctionRuntime {
+                            runtimes_changed.insert(c.key.project.clone());
+                        }
                         // Our own status and finalizer writes do not wake us: only a created,
                         // changed or deleted spec (or a deletion request) does.
                         if c.spec_changed && KINDS.contains(&c.key.kind) {
                             self.queue.schedule(c.key, Duration::ZERO, Urgency::Change);
                         }
+                    }
+                    for project in runtimes_changed {
+                        self.wake_proxies(&project).await;
                     }
                 }
                 Err(crate::store::StoreError::Expired { .. }) => {

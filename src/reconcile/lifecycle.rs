@@ -65,14 +65,19 @@ async fn desired(ctx: &Context, resource: &Resource) -> Result<Arc<Rendered>, Re
     if let Some(r) = ctx.rendered_for(uid, resource.metadata.generation) {
         return Ok(r);
     }
-    if resource.kind == Kind::FunctionRuntime {
-        // The nodes' admin token: generated once, kept sealed in the vault, injected into the
-        // nodes' env at deploy time.
+    // What the operator generates for itself: a runtime's node token, a Proxy's admin
+    // password. Generated once, kept sealed in the vault, injected into the env at deploy time.
+    let own_key = match resource.kind {
+        Kind::FunctionRuntime => Some(crate::render::runtime_token_key(&resource.metadata.name)),
+        Kind::Proxy => Some(crate::proxy::admin_password_key(&resource.metadata.name)),
+        _ => None,
+    };
+    if let Some(key) = own_key {
         ctx.secrets
             .generate_if_missing(
                 &resource.metadata.project,
                 crate::render::OPERATOR_STORE,
-                &crate::render::runtime_token_key(&resource.metadata.name),
+                &key,
             )
             .await
             .map_err(|e| ReconcileError::permanent("secrets", e).with_reason("SecretMissing"))?;
@@ -158,6 +163,10 @@ pub fn render_desired(
         deposit,
         health: health.cloned(),
         runtime: matches!(spec, Spec::FunctionRuntime(_)),
+        proxy_admin_port: match &spec {
+            Spec::Proxy(p) => Some(p.admin_port),
+            _ => None,
+        },
     })
 }
 
@@ -740,6 +749,27 @@ async fn probe_lease(
             ..LeaseHealth::default()
         };
     }
+    if let Some(port) = r.proxy_admin_port {
+        // A Proxy: its health check, then its routes, before it counts as healthy.
+        let healthy = match &r.health {
+            Some(hc) => check_health(ctx, &uris, hc).await,
+            None => true,
+        };
+        let routes = if healthy {
+            sync_proxy_routes(ctx, resource, &st, port).await
+        } else {
+            None
+        };
+        let synced = routes.is_some() || ctx.proxy_admin().is_none();
+        return LeaseHealth {
+            available,
+            healthy: healthy && synced,
+            uris,
+            services,
+            routes,
+            ..LeaseHealth::default()
+        };
+    }
     let Some(hc) = &r.health else {
         return LeaseHealth {
             available,
@@ -749,36 +779,97 @@ async fn probe_lease(
             ..LeaseHealth::default()
         };
     };
-    // The provider's own ingress hostname first: an `accept` hostname may not point at the
-    // provider yet (DNS follows Ready).
-    let uri = uris
-        .iter()
-        .find(|u| u.contains(".ingress."))
-        .or(uris.first())
-        .cloned();
-    let Some(uri) = uri else {
-        // Nothing exposed over HTTP: replicas available is all that can be checked.
-        return LeaseHealth {
-            available,
-            healthy: true,
-            uris,
-            services,
-            ..LeaseHealth::default()
-        };
-    };
-    let healthy = match ctx.probe.get(&uri, &hc.path, hc.timeout()).await {
-        Ok(code) => code == hc.expected_status,
-        Err(e) => {
-            warn!(uri = %uri, error = %e, "health check failed");
-            false
-        }
-    };
+    let healthy = check_health(ctx, &uris, hc).await;
     LeaseHealth {
         available,
         healthy,
         uris,
         services,
         ..LeaseHealth::default()
+    }
+}
+
+/// The health check through a lease's URI: the provider's own ingress hostname first (an
+/// `accept` hostname may not point at the provider yet: DNS follows Ready). Nothing exposed
+/// over HTTP: replicas available is all that can be checked.
+async fn check_health(ctx: &Context, uris: &[String], hc: &HealthCheck) -> bool {
+    let Some(uri) = uris
+        .iter()
+        .find(|u| u.contains(".ingress."))
+        .or(uris.first())
+    else {
+        return true;
+    };
+    match ctx.probe.get(uri, &hc.path, hc.timeout()).await {
+        Ok(code) => code == hc.expected_status,
+        Err(e) => {
+            warn!(uri = %uri, error = %e, "health check failed");
+            false
+        }
+    }
+}
+
+/// Gives a Proxy the routes of its project's FunctionRuntimes through its admin API (the
+/// forwarded port of `admin_port`). `None` when that fails (it is retried at the next look).
+async fn sync_proxy_routes(
+    ctx: &Context,
+    resource: &Resource,
+    st: &crate::akash::client::gateway::LeaseStatus,
+    admin_port: u16,
+) -> Option<Vec<crate::spec::akash_status::ProxyRoute>> {
+    let admin = ctx.proxy_admin()?;
+    let Some(fwd) = st
+        .forwarded_ports
+        .values()
+        .flatten()
+        .find(|f| f.port == u32::from(admin_port) && f.proto.eq_ignore_ascii_case("TCP"))
+    else {
+        warn!(
+            port = admin_port,
+            "the proxy's admin port is not forwarded (yet)"
+        );
+        return None;
+    };
+    let project = &resource.metadata.project;
+    let password = match ctx.secrets.resolver(project).await.and_then(|s| {
+        s.resolve(
+            project,
+            &crate::spec::common::SecretRef {
+                store: crate::render::OPERATOR_STORE.into(),
+                key: crate::proxy::admin_password_key(&resource.metadata.name),
+            },
+        )
+        .map_err(|e| e.to_string())
+    }) {
+        Ok(p) => zeroize::Zeroizing::new(p),
+        Err(e) => {
+            warn!(error = %e, "the proxy's admin password is not in the vault");
+            return None;
+        }
+    };
+    let endpoint = crate::proxy::AdminEndpoint {
+        url: format!("http://{}:{}", fwd.host, fwd.external_port),
+        user: crate::proxy::ADMIN_USER.into(),
+        password,
+    };
+    let q = crate::store::ListQuery {
+        project: Some(project.clone()),
+        kind: Some(Kind::FunctionRuntime),
+        ..crate::store::ListQuery::default()
+    };
+    let resources = match ctx.store.list(&q).await {
+        Ok(r) => r,
+        Err(e) => {
+            warn!(error = %e, "cannot list the project's runtimes for the proxy's routes");
+            return None;
+        }
+    };
+    match crate::proxy::sync(admin.as_ref(), &endpoint, &resources).await {
+        Ok(routes) => Some(routes),
+        Err(e) => {
+            warn!(error = %e, "cannot give the proxy its routes");
+            None
+        }
     }
 }
 
@@ -893,6 +984,15 @@ fn update_tracking(
         leases.push(t);
     }
     status.leases = leases;
+    // A Proxy's routes, as given to it at this look (kept when no look gave them).
+    if let Some(routes) = dep
+        .leases
+        .iter()
+        .filter_map(|l| obs.health.get(&lease_key(l)))
+        .find_map(|h| h.routes.clone())
+    {
+        status.proxy_routes = routes;
+    }
     // Escrow: funds left ÷ the leases' price per block × the observed block time.
     let rate: f64 = dep.lease_prices.values().sum();
     for t in &mut status.leases {

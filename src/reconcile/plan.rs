@@ -106,6 +106,8 @@ pub struct LeaseHealth {
     pub unreachable: bool,
     /// The provider is no longer registered on chain.
     pub provider_gone: bool,
+    /// A Proxy's routes, as given to it at this look.
+    pub routes: Option<Vec<crate::spec::akash_status::ProxyRoute>>,
 }
 
 /// Everything the planner looks at.

@@ -756,6 +756,37 @@ fn context(
             placement = s.placement.as_ref();
         }
         Spec::Proxy(s) => {
+            // Pingap's admin API for the operator, with a password generated once and kept
+            // sealed in the vault; configs hot-reloaded (README, "The Proxy's routes").
+            let mut env = s.env.clone();
+            let owned = [
+                "PINGAP_ADMIN_ADDR",
+                "PINGAP_ADMIN_USER",
+                "PINGAP_ADMIN_PASSWORD",
+                "PINGAP_AUTORELOAD",
+                "PINGAP_AUTORESTART",
+            ];
+            env.retain(|e| !owned.contains(&e.name.as_str()));
+            let plain = |k: &str, v: String| EnvVar {
+                name: k.to_string(),
+                value: Some(v),
+                secret_ref: None,
+            };
+            env.push(plain(
+                "PINGAP_ADMIN_ADDR",
+                format!("0.0.0.0:{}", s.admin_port),
+            ));
+            env.push(plain("PINGAP_ADMIN_USER", crate::proxy::ADMIN_USER.into()));
+            env.push(EnvVar {
+                name: "PINGAP_ADMIN_PASSWORD".into(),
+                value: None,
+                secret_ref: Some(crate::spec::common::SecretRef {
+                    store: OPERATOR_STORE.into(),
+                    key: crate::proxy::admin_password_key(&resource.metadata.name),
+                }),
+            });
+            env.push(plain("PINGAP_AUTORELOAD", "true".into()));
+            env.push(plain("PINGAP_AUTORESTART", "true".into()));
             containers.push(container(
                 project,
                 "proxy",
@@ -763,7 +794,7 @@ fn context(
                 &s.image,
                 &[],
                 &[],
-                &s.env,
+                &env,
                 None,
                 Vec::new(),
                 resources_json(&s.resources),

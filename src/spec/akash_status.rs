@@ -316,6 +316,27 @@ pub struct AkashStatus {
     /// names, and deletes it once it is gone from this list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acme_challenges: Vec<AcmeChallenge>,
+    /// A Proxy's routes as it was last given them (through its admin API): one per
+    /// FunctionRuntime of the project, its wildcard domain to the runtime's nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxy_routes: Vec<ProxyRoute>,
+}
+
+/// One route of a Proxy: a host pattern sent to an upstream's addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyRoute {
+    /// The hosts it serves, e.g. `*.af-functions.dev`.
+    pub host: String,
+    /// What it routes to, e.g. `functionruntime/edge-functions`.
+    pub source: String,
+    /// The proxy's upstream (and location) name.
+    pub upstream: String,
+    /// The upstream's addresses (`host:port`), one per healthy node.
+    pub addrs: Vec<String>,
+    /// The runtime has no healthy node at the moment: the proxy keeps the addresses it had.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 /// One pending ACME DNS-01 challenge (RFC 8555 §8.4).

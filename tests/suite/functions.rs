@@ -729,7 +729,7 @@ async fn rollouts(db: TestDb) {
 /// A runtime whose lease is closed by its provider is re-placed; its new nodes get every
 /// Function's current version before the runtime counts as Ready again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
+async fn a_replaced_runtime_node_serves_every_function_and_the_proxy_follows() {
     use af_operator::devnet::provider::ProviderFault;
     let db = TestDb::sqlite();
     let s = setup(&db, 9).await;
@@ -745,9 +745,10 @@ async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
     apply(store.as_ref(), &runtime).await;
     apply(
         store.as_ref(),
-        &function_yaml(&cid, &b3, r#"{"/*": "http://127.0.0.1:9"}"#),
+        &function_yaml(&cid, &b3, r#"{"/api/*": "http://127.0.0.1:9"}"#),
     )
     .await;
+    apply(store.as_ref(), PROXY).await;
     let rt_key = ResourceKey::new(Kind::FunctionRuntime, "demo", "edge");
     let r = wait_for(
         store.as_ref(),
@@ -766,6 +767,19 @@ async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
         .unwrap()
         .version;
     let rt = store.get(&rt_key).await.unwrap().unwrap();
+    // The Proxy routes the runtime's wildcard domain to its two nodes.
+    let hosts: Vec<String> = af_operator::functions::runtime_nodes(&rt)
+        .into_iter()
+        .map(|n| format!("{}:80", n.uri))
+        .collect();
+    let routed = proxy_routed_to(store.as_ref(), &hosts).await;
+    eprintln!("proxy Ready with its routes in {routed:?}");
+    // (Which node of a provider answers is that provider's ingress's choice.)
+    let served = via_proxy(dn, 4).await;
+    assert!(
+        served.iter().all(|n| n == "node-0" || n == "node-1"),
+        "{served:?}"
+    );
     let before = AkashStatus::from_status(&rt.status);
     let old_provider = before.provider.clone().expect("provider");
     let dseq: u64 = before.dseq.clone().unwrap().parse().unwrap();
@@ -811,6 +825,17 @@ async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
             n.node
         );
     }
+    // The Proxy follows the new nodes, and serves through them.
+    let new_hosts: Vec<String> = nodes.iter().map(|n| format!("{}:80", n.uri)).collect();
+    assert_ne!(new_hosts, hosts);
+    let t = Instant::now();
+    proxy_routed_to(store.as_ref(), &new_hosts).await;
+    eprintln!(
+        "proxy routes moved to the new nodes {:?} after the runtime",
+        t.elapsed()
+    );
+    // The old nodes' hostnames are gone with their lease: an answer is a new node's.
+    assert!(!via_proxy(dn, 4).await.is_empty());
     // The Function follows the new nodes.
     let new_uris: Vec<String> = nodes.iter().map(|n| n.uri.clone()).collect();
     wait_for(
@@ -823,6 +848,88 @@ async fn a_replaced_runtime_node_serves_every_function_before_it_is_ready() {
     )
     .await;
     s.end().await;
+}
+
+const PROXY: &str = r#"
+apiVersion: alternatefutures.ai/v1alpha1
+kind: Proxy
+metadata: {name: gate, project: demo}
+spec:
+  image: vicanso/pingap:0.10.2
+  resources: {cpu: 1, memory: 1Gi, storage: [{size: 1Gi}]}
+  dedicatedIp: true
+  acme: {email: ops@example.com, dnsZone: example-zone}
+  healthCheck: {path: /ping, interval: 1s, timeout: 1s}
+"#;
+
+/// Waits until the Proxy is Ready with one route, `*.af-functions.dev` to `hosts`.
+async fn proxy_routed_to(store: &dyn Store, hosts: &[String]) -> Duration {
+    let key = ResourceKey::new(Kind::Proxy, "demo", "gate");
+    let t = Instant::now();
+    loop {
+        if let Some(p) = store.get(&key).await.unwrap() {
+            let st = AkashStatus::from_status(&p.status);
+            let ready = p
+                .status
+                .condition("Ready")
+                .is_some_and(|c| c.status == ConditionStatus::True);
+            let mut addrs = st
+                .proxy_routes
+                .first()
+                .map(|r| r.addrs.clone())
+                .unwrap_or_default();
+            addrs.sort();
+            let mut want = hosts.to_vec();
+            want.sort();
+            if ready && st.proxy_routes.len() == 1 && addrs == want {
+                assert_eq!(st.proxy_routes[0].host, "*.af-functions.dev");
+                assert_eq!(st.proxy_routes[0].source, "functionruntime/edge");
+                return t.elapsed();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "the proxy is not routed to {hosts:?}: {:?} {:?}",
+                st.phase,
+                st.proxy_routes
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `GET http://users.af-functions.dev/` `n` times through the Proxy's leased IP (port 80):
+/// the nodes that answered, each answer the function's own.
+async fn via_proxy(dn: &Devnet, n: usize) -> std::collections::BTreeSet<String> {
+    let (ip, addr) = dn
+        .provider_set()
+        .unwrap()
+        .leased_ips()
+        .into_iter()
+        .find(|(ip, _)| ip.ends_with(":80"))
+        .expect("the proxy's leased IP on port 80");
+    let http = reqwest::Client::new();
+    let mut nodes = std::collections::BTreeSet::new();
+    for _ in 0..n {
+        let r = http
+            .get(format!("http://{addr}/"))
+            .header("host", "users.af-functions.dev")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the proxy at {ip} answers: {e}"));
+        assert_eq!(r.status().as_u16(), 200, "through the proxy at {ip}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["function"], "users", "{v}");
+        nodes.insert(v["node"].as_str().unwrap_or_default().to_string());
+    }
+    // Nothing but the runtime's domain is routed.
+    let r = http
+        .get(format!("http://{addr}/"))
+        .header("host", "elsewhere.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    nodes
 }
 
 /// Ready and Synced at the resource's generation on `n` nodes.

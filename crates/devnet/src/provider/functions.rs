@@ -61,8 +61,14 @@ const PROXY_BODY_LIMIT: usize = 16 << 20;
 pub(crate) struct Shared {
     pub ipfs: Option<BlockStore>,
     faults: Mutex<BTreeSet<(String, String, Option<String>)>>,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
+    /// Resolves a provider's ingress hostname to its ingress listener (set once the providers
+    /// run), as the devnet's DNS would.
+    resolver: std::sync::OnceLock<HostResolver>,
 }
+
+/// See [`Shared::resolve_host`].
+pub(crate) type HostResolver = Box<dyn Fn(&str) -> Option<std::net::SocketAddr> + Send + Sync>;
 
 /// A `(slug, version)` marked unhealthy by the devnet fault, on every node or on one.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -89,7 +95,18 @@ impl Shared {
             ipfs,
             faults: Mutex::new(BTreeSet::new()),
             http,
+            resolver: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets how hostnames resolve (once).
+    pub(crate) fn set_resolver(&self, r: HostResolver) {
+        let _ = self.resolver.set(r);
+    }
+
+    /// The ingress listener serving `host`, when some provider serves it.
+    pub(crate) fn resolve_host(&self, host: &str) -> Option<std::net::SocketAddr> {
+        self.resolver.get().and_then(|r| r(host))
     }
 
     /// Marks `version` of `slug` unhealthy (`true`) or healthy again.

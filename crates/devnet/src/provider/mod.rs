@@ -19,6 +19,7 @@ mod bid;
 mod functions;
 mod gateway;
 mod model;
+mod pingap;
 mod workload;
 
 #[cfg(test)]
@@ -610,6 +611,20 @@ impl ProviderSet {
             functions: shared,
             tasks: Mutex::new(Vec::new()),
         });
+        // A Pingap stand-in resolves its upstreams' hostnames as the devnet's DNS would.
+        let weak = Arc::downgrade(&inner);
+        inner.functions.set_resolver(Box::new(move |host: &str| {
+            let inner = weak.upgrade()?;
+            let host = host.trim_end_matches('.');
+            inner.providers.iter().find_map(|p| {
+                let st = p.state();
+                st.workloads
+                    .values()
+                    .flat_map(|w| w.services.iter())
+                    .any(|s| s.uris.iter().any(|u| u.eq_ignore_ascii_case(host)))
+                    .then_some(p.ingress_addr)
+            })
+        }));
         for (p, g, i) in listeners {
             gateway::serve(&inner, &p, g, i);
         }
@@ -635,6 +650,26 @@ impl ProviderSet {
                 for s in &w.services {
                     for h in &s.uris {
                         out.push((h.clone(), p.ingress_addr));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Every leased-IP endpoint the providers serve (`ip:port`, TCP), with the local listener
+    /// standing in for it.
+    pub fn leased_ips(&self) -> Vec<(String, SocketAddr)> {
+        let mut out = Vec::new();
+        for p in &self.inner.providers {
+            let st = p.state();
+            for w in st.workloads.values() {
+                for s in &w.services {
+                    for ip in &s.ips {
+                        if let Some(l) = ip.listen {
+                            out.push((format!("{}:{}", ip.ip, ip.external_port), l));
+                        }
                     }
                 }
             }
@@ -820,7 +855,12 @@ impl ProviderSet {
                 .into_iter()
                 .map(|(h, a)| (h, a.to_string()))
                 .collect();
-            Json(serde_json::json!({ "hosts": map }))
+            let ips: BTreeMap<String, String> = set
+                .leased_ips()
+                .into_iter()
+                .map(|(h, a)| (h, a.to_string()))
+                .collect();
+            Json(serde_json::json!({ "hosts": map, "leasedIps": ips }))
         }
         async fn post_function_fault(
             State(set): State<ProviderSet>,

@@ -3,6 +3,7 @@
 //! by Host header), forwarded-port listeners and leased IPs.
 
 use super::functions::{self, FunctionNode};
+use super::pingap::{self, PingapNode};
 use super::prov::{BidKey, Provider, State};
 use af_akash::sdl::ManifestGroup;
 use axum::extract::Request;
@@ -30,6 +31,8 @@ pub(crate) struct LeasedIp {
     pub external_port: u32,
     pub proto: String,
     pub ip: Ipv4Addr,
+    /// The local listener standing in for `ip:external_port` (TCP only).
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// One running service.
@@ -43,6 +46,8 @@ pub(crate) struct ServiceRun {
     pub ips: Vec<LeasedIp>,
     /// The functions runtime node, for a service whose env has `AF_RUNTIME_CONTRACT=v1`.
     pub functions: Option<Arc<FunctionNode>>,
+    /// The Pingap stand-in, for a service of image `vicanso/pingap`.
+    pub pingap: Option<Arc<PingapNode>>,
     /// SHA-256 of the image and env: a manifest sent again with the same container keeps
     /// its runtime's state (its pod is not restarted).
     pub fingerprint: [u8; 32],
@@ -183,6 +188,16 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
                 .collect()
         })
         .unwrap_or_default();
+    let old_proxies: HashMap<(String, [u8; 32]), Arc<PingapNode>> = st
+        .workloads
+        .get(key)
+        .map(|w| {
+            w.services
+                .iter()
+                .filter_map(|s| Some(((s.name.clone(), s.fingerprint), s.pingap.clone()?)))
+                .collect()
+        })
+        .unwrap_or_default();
     st.workloads.remove(key);
     st.ips_in_use.retain(|_, k| k != key);
 
@@ -191,6 +206,20 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
     let mut ip_by_name: HashMap<String, Ipv4Addr> = HashMap::new();
     let mut services = Vec::new();
     for s in &group.services {
+        let env = s.env.clone().unwrap_or_default();
+        let fingerprint: [u8; 32] = {
+            let mut h = Sha256::new();
+            h.update(s.image.as_bytes());
+            for e in &env {
+                h.update((e.len() as u64).to_be_bytes());
+                h.update(e.as_bytes());
+            }
+            h.finalize().into()
+        };
+        let proxy = old_proxies
+            .get(&(s.name.clone(), fingerprint))
+            .cloned()
+            .or_else(|| PingapNode::from_env(&s.image, &env).map(Arc::new));
         let mut uris = Vec::new();
         let mut forwards = Vec::new();
         let mut ips = Vec::new();
@@ -215,7 +244,8 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
                 }
             } else {
                 let port = if tcp {
-                    match forward_listener(p, key.1, &s.name, &s.image) {
+                    let admin = proxy.clone().filter(|n| n.admin_port == e.port);
+                    match forward_listener(p, key.1, &s.name, &s.image, admin) {
                         Some((port, task)) => {
                             tasks.push(task);
                             port
@@ -255,25 +285,26 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
                     }
                 };
                 if let Some(ip) = ip {
+                    let listen = if tcp {
+                        leased_ip_listener(p, key.1, &s.name, &s.image, e.port, proxy.clone()).map(
+                            |(addr, task)| {
+                                tasks.push(task);
+                                addr
+                            },
+                        )
+                    } else {
+                        None
+                    };
                     ips.push(LeasedIp {
                         port: e.port,
                         external_port: external,
                         proto: e.proto.to_ascii_uppercase(),
                         ip,
+                        listen,
                     });
                 }
             }
         }
-        let env = s.env.clone().unwrap_or_default();
-        let fingerprint: [u8; 32] = {
-            let mut h = Sha256::new();
-            h.update(s.image.as_bytes());
-            for e in &env {
-                h.update((e.len() as u64).to_be_bytes());
-                h.update(e.as_bytes());
-            }
-            h.finalize().into()
-        };
         let functions = old_runtimes
             .get(&(s.name.clone(), fingerprint))
             .cloned()
@@ -286,6 +317,7 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
             forwards,
             ips,
             functions,
+            pingap: proxy,
             fingerprint,
         });
     }
@@ -300,25 +332,72 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
     );
 }
 
-/// A listener serving one service directly (a forwarded port).
+fn local_listener() -> Option<(std::net::SocketAddr, tokio::net::TcpListener)> {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    std_listener.set_nonblocking(true).ok()?;
+    let addr = std_listener.local_addr().ok()?;
+    Some((addr, tokio::net::TcpListener::from_std(std_listener).ok()?))
+}
+
+/// A listener standing in for a leased IP's port: a Pingap stand-in's data plane, or the
+/// service's plain answer.
+fn leased_ip_listener(
+    p: &Arc<Provider>,
+    dseq: u64,
+    service: &str,
+    image: &str,
+    port: u32,
+    proxy: Option<Arc<PingapNode>>,
+) -> Option<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let (addr, listener) = local_listener()?;
+    let p2 = p.clone();
+    let service = service.to_string();
+    let image = image.to_string();
+    let router = Router::new().fallback(move |req: Request| {
+        let p = p2.clone();
+        let service = service.clone();
+        let image = image.clone();
+        let proxy = proxy.clone();
+        async move {
+            match proxy {
+                Some(n) if !p.state().faults.is_unhealthy(dseq, &service) => {
+                    pingap::serve(&p.functions, &n, port, req).await
+                }
+                _ => answer(&p, dseq, &service, &image),
+            }
+        }
+    });
+    let task = super::gateway::spawn_accept(listener, None, router, p.clone());
+    Some((addr, task))
+}
+
+/// A listener serving one service directly (a forwarded port): a Pingap stand-in's admin API
+/// on its admin port, else the service's plain answer.
 fn forward_listener(
     p: &Arc<Provider>,
     dseq: u64,
     service: &str,
     image: &str,
+    admin: Option<Arc<PingapNode>>,
 ) -> Option<(u16, tokio::task::JoinHandle<()>)> {
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
-    std_listener.set_nonblocking(true).ok()?;
-    let port = std_listener.local_addr().ok()?.port();
-    let listener = tokio::net::TcpListener::from_std(std_listener).ok()?;
+    let (addr, listener) = local_listener()?;
+    let port = addr.port();
     let p2 = p.clone();
     let service = service.to_string();
     let image = image.to_string();
-    let router = Router::new().fallback(move || {
+    let router = Router::new().fallback(move |req: Request| {
         let p = p2.clone();
         let service = service.clone();
         let image = image.clone();
-        async move { answer(&p, dseq, &service, &image) }
+        let admin = admin.clone();
+        async move {
+            match admin {
+                Some(n) if !p.state().faults.is_unhealthy(dseq, &service) => {
+                    pingap::admin(&n, req).await
+                }
+                _ => answer(&p, dseq, &service, &image),
+            }
+        }
     });
     let task = super::gateway::spawn_accept(listener, None, router, p.clone());
     Some((port, task))
