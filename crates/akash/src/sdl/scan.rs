@@ -77,6 +77,27 @@ struct Reader<'a> {
     items: Vec<Node<'a>>,
 }
 
+/// Bits of [`PLAIN_STOPS`]: the character may end a plain scalar in block context, in
+/// flow context.
+const STOP_BLOCK: u8 = 1;
+const STOP_FLOW: u8 = 2;
+
+/// For each byte, in which contexts it may end a plain scalar (or needs a closer look):
+/// line feeds, blanks and `:` in both, flow indicators in flow context.
+static PLAIN_STOPS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'\n' as usize] = STOP_BLOCK | STOP_FLOW;
+    t[b' ' as usize] = STOP_BLOCK | STOP_FLOW;
+    t[b':' as usize] = STOP_BLOCK | STOP_FLOW;
+    t[0] = STOP_BLOCK | STOP_FLOW;
+    t[b',' as usize] = STOP_FLOW;
+    t[b'[' as usize] = STOP_FLOW;
+    t[b']' as usize] = STOP_FLOW;
+    t[b'{' as usize] = STOP_FLOW;
+    t[b'}' as usize] = STOP_FLOW;
+    t
+};
+
 fn is_flow(b: u8) -> bool {
     matches!(b, b',' | b'[' | b']' | b'{' | b'}')
 }
@@ -436,7 +457,17 @@ impl<'a> Reader<'a> {
         }
         let start = self.i;
         let mut end = self.i;
+        let stop = if flow { STOP_FLOW } else { STOP_BLOCK };
         loop {
+            // A run of characters that cannot end the scalar, at once.
+            let run = self.s[self.i..]
+                .iter()
+                .position(|&b| PLAIN_STOPS[usize::from(b)] & stop != 0)
+                .unwrap_or(self.s.len() - self.i);
+            if run > 0 {
+                self.i += run;
+                end = self.i;
+            }
             match self.peek() {
                 b'\n' | 0 => break,
                 b' ' => {
