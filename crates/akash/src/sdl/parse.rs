@@ -925,7 +925,7 @@ impl<'n> Reader<'_, 'n> {
                     );
                 }
             }
-            if cases.len() > 1 && cases.iter().any(|c| *c == "off") {
+            if cases.len() > 1 && cases.contains(&"off") {
                 ok = false;
                 self.issue(&p, "\"off\" must be the only case when it is given");
             }

@@ -13,6 +13,7 @@
 //! edited variants of them.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use super::yaml::{resolve_plain, Kind, Node, Pos, MAX_NODES};
 
@@ -42,6 +43,12 @@ pub(crate) fn parse(text: &str) -> Option<(Node<'_>, bool)> {
     if !printable {
         return None;
     }
+    let (entries, items) = STACKS.with(|stacks| {
+        stacks
+            .try_borrow_mut()
+            .map(|mut stacks| std::mem::take(&mut *stacks))
+            .unwrap_or_default()
+    });
     let mut r = Reader {
         text,
         s,
@@ -52,11 +59,42 @@ pub(crate) fn parse(text: &str) -> Option<(Node<'_>, bool)> {
         depth: 0,
         merge: false,
         next: None,
-        entries: Vec::new(),
-        items: Vec::new(),
+        entries: recycle(entries),
+        items: recycle(items),
     };
-    let root = r.document().ok()?;
-    Some((root, r.merge))
+    let root = r.document();
+    // The stacks go back for the next read, empty (a huge document's are let go).
+    let stacks = (
+        recycle(std::mem::take(&mut r.entries)),
+        recycle(std::mem::take(&mut r.items)),
+    );
+    if stacks.0.capacity() <= KEEP_STACK && stacks.1.capacity() <= KEEP_STACK {
+        STACKS.with(|kept| {
+            if let Ok(mut kept) = kept.try_borrow_mut() {
+                *kept = stacks;
+            }
+        });
+    }
+    Some((root.ok()?, r.merge))
+}
+
+type Stacks = (Vec<(Node<'static>, Node<'static>)>, Vec<Node<'static>>);
+
+thread_local! {
+    /// The reader's stacks between reads, empty: their room is reused, where growing
+    /// them anew for each document cost several reallocations.
+    static STACKS: RefCell<Stacks> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Largest stack kept between reads (in entries).
+const KEEP_STACK: usize = 256;
+
+/// An empty vector with the room of `v`, for elements of another type with the same layout
+/// (here the same nodes borrowing another text): the standard library collects a vector's
+/// own iterator in place when the layouts match, so the allocation is kept.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 struct Reader<'a> {
@@ -247,7 +285,8 @@ impl<'a> Reader<'a> {
             b'-' if is_blankz(self.at(self.i + 1)) => self.block_seq(c, false),
             b'[' | b'{' => {
                 let node = self.flow_node()?;
-                self.after_scalar(node, parent)
+                self.after_scalar(parent)?;
+                Ok(node)
             }
             b'|' | b'>' => self.block_scalar(parent),
             _ => {
@@ -259,7 +298,8 @@ impl<'a> Reader<'a> {
                 } else {
                     self.i = mark;
                     let node = self.leaf(kind, text, pos)?;
-                    self.after_scalar(node, parent)
+                    self.after_scalar(parent)?;
+                    Ok(node)
                 }
             }
         }
@@ -268,14 +308,14 @@ impl<'a> Reader<'a> {
     /// After a value that ends on its line: the rest of the line, then the next content line,
     /// which may not be indented more than `parent` (that would continue a plain scalar, or
     /// be an error).
-    fn after_scalar(&mut self, node: Node<'a>, parent: isize) -> Res<Node<'a>> {
+    fn after_scalar(&mut self, parent: isize) -> Res<()> {
         self.end_of_line()?;
         let next = self.next_content()?;
         match next {
             Some(m) if m as isize > parent => Err(GiveUp),
             _ => {
                 self.next = next;
-                Ok(node)
+                Ok(())
             }
         }
     }
@@ -334,13 +374,15 @@ impl<'a> Reader<'a> {
                 b'-' if is_blankz(self.at(self.i + 1)) => return Err(GiveUp),
                 b'[' | b'{' => {
                     let node = self.flow_node()?;
-                    self.after_scalar(node, c as isize)?
+                    self.after_scalar(c as isize)?;
+                    node
                 }
                 b'|' | b'>' => self.block_scalar(c as isize)?,
                 _ => {
                     let (kind, text, vpos) = self.scalar(false)?;
                     let node = self.leaf(kind, text, vpos)?;
-                    self.after_scalar(node, c as isize)?
+                    self.after_scalar(c as isize)?;
+                    node
                 }
             };
             self.entries.push((k, value));

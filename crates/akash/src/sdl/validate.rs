@@ -155,7 +155,7 @@ pub(crate) fn check(input: &Input, issues: &mut Issues) {
                 continue;
             };
             let sp = services_path.key(svc_name);
-            let tee = svc.params.as_ref().and_then(|p| p.tee.as_deref());
+            let tee = svc.params.as_ref().and_then(|p| p.tee);
             if let Some(tee) = tee {
                 if tee == "cpu-gpu"
                     && compute.gpu.unwrap_or(0) == 0
