@@ -136,6 +136,21 @@ static PLAIN_STOPS: [u8; 256] = {
     t
 };
 
+/// The items of a stack from `base` on (a collection's, which are the last), moved out in
+/// one copy into a vector of their exact size.
+fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
+    if base >= stack.len() {
+        Vec::new()
+    } else if base == 0 {
+        // `split_off(0)` would hand over the stack's own buffer and allocate another.
+        let mut out = Vec::with_capacity(stack.len());
+        out.append(stack);
+        out
+    } else {
+        stack.split_off(base)
+    }
+}
+
 fn is_flow(b: u8) -> bool {
     matches!(b, b',' | b'[' | b']' | b'{' | b'}')
 }
@@ -396,7 +411,7 @@ impl<'a> Reader<'a> {
                 Some(m) if m > c => return Err(GiveUp),
                 _ => {
                     self.depth -= 1;
-                    return Ok(Node::Map(self.entries.drain(base..).collect(), pos));
+                    return Ok(Node::Map(take_from(&mut self.entries, base), pos));
                 }
             }
         }
@@ -443,7 +458,7 @@ impl<'a> Reader<'a> {
                 Some(m) if m > c => return Err(GiveUp),
                 _ => {
                     self.depth -= 1;
-                    return Ok(Node::Seq(self.items.drain(base..).collect(), pos));
+                    return Ok(Node::Seq(take_from(&mut self.items, base), pos));
                 }
             }
         }
@@ -661,7 +676,7 @@ impl<'a> Reader<'a> {
                 }
             }
             self.i += 1;
-            Node::Seq(self.items.drain(base..).collect(), pos)
+            Node::Seq(take_from(&mut self.items, base), pos)
         } else {
             let base = self.entries.len();
             if self.peek() != b'}' {
@@ -686,7 +701,7 @@ impl<'a> Reader<'a> {
                 }
             }
             self.i += 1;
-            Node::Map(self.entries.drain(base..).collect(), pos)
+            Node::Map(take_from(&mut self.entries, base), pos)
         };
         self.depth -= 1;
         Ok(node)
