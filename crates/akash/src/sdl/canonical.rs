@@ -170,6 +170,24 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends the decimal digits of `v` (what `{v}` formats, without the formatter).
+fn push_digits(out: &mut String, v: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = v;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[start..] {
+        out.push(char::from(d));
+    }
+}
+
 /// Writes one JSON object whose keys the caller gives in bytewise order.
 ///
 /// Keys are trusted ASCII literals that need no escaping.
@@ -206,7 +224,7 @@ impl<'a> Obj<'a> {
         // Every number in a manifest is an integer far below 2^53, so float64 printing is
         // the integer itself.
         if v < (1 << 53) {
-            let _ = write!(self.out, "{v}");
+            push_digits(self.out, v);
         } else {
             write_go_float(self.out, v as f64);
         }
@@ -214,7 +232,10 @@ impl<'a> Obj<'a> {
 
     pub(crate) fn int(&mut self, v: i64) {
         if v.unsigned_abs() < (1 << 53) {
-            let _ = write!(self.out, "{v}");
+            if v < 0 {
+                self.out.push('-');
+            }
+            push_digits(self.out, v.unsigned_abs());
         } else {
             write_go_float(self.out, v as f64);
         }

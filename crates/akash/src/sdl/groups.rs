@@ -1,7 +1,7 @@
 //! Building the deployment groups and the manifest from checked input, as Go's
 //! `groupBuilder_v2.go` and `groupBuilder_v2_1.go` do.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::manifest::{
     HttpOptions, ImageCredentials, Manifest, ManifestGroup, ManifestService, ServiceExpose,
@@ -17,69 +17,83 @@ use super::types::{
 ///
 /// Go lists the `ip` of every `to` entry of every deployed service except global entries
 /// without an ip (so non-global entries add `""`), sorts the list and numbers it from 1; a
-/// name listed twice keeps its later number.
-pub(crate) fn endpoint_sequence_numbers(input: &Input) -> HashMap<&str, u32> {
-    let mut names: Vec<&str> = Vec::new();
-    for svc_name in input.deployment.keys() {
-        let Some(svc) = input.services.get(svc_name) else {
-            continue;
-        };
-        for expose in &svc.expose {
-            for to in &expose.to {
-                if to.global && to.ip.is_empty() {
-                    continue;
+/// name listed twice keeps its later number. The sorted list is kept: a name's number is
+/// how many entries sort at or before it.
+pub(crate) struct SequenceNumbers<'a>(Vec<&'a str>);
+
+impl<'a> SequenceNumbers<'a> {
+    pub(crate) fn new(input: &Input<'a>) -> Self {
+        let mut names: Vec<&str> = Vec::new();
+        for svc_name in input.deployment.keys() {
+            let Some(svc) = input.services.get(svc_name) else {
+                continue;
+            };
+            for expose in &svc.expose {
+                for to in &expose.to {
+                    if to.global && to.ip.is_empty() {
+                        continue;
+                    }
+                    names.push(to.ip);
                 }
-                names.push(&to.ip);
             }
         }
+        names.sort_unstable();
+        SequenceNumbers(names)
     }
-    names.sort_unstable();
-    let mut seq = HashMap::with_capacity(names.len());
-    for (i, name) in names.into_iter().enumerate() {
-        seq.insert(name, u32::try_from(i + 1).unwrap_or(u32::MAX));
+
+    /// The number of a listed name (its last place in the sorted list, from 1); 0 for a
+    /// name not listed.
+    pub(crate) fn get(&self, name: &str) -> u32 {
+        let after = self.0.partition_point(|n| *n <= name);
+        if after > 0 && self.0[after - 1] == name {
+            u32::try_from(after).unwrap_or(u32::MAX)
+        } else {
+            0
+        }
     }
-    seq
+}
+
+fn owned(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// The manifest exposes of a service, sorted as Go sorts them.
-pub(crate) fn manifest_exposes(svc: &Service, seq: &HashMap<&str, u32>) -> Vec<ServiceExpose> {
+pub(crate) fn manifest_exposes(svc: &Service, seq: &SequenceNumbers) -> Vec<ServiceExpose> {
     let count = svc.expose.iter().map(|e| e.to.len().max(1)).sum();
     let mut out = Vec::with_capacity(count);
     for e in &svc.expose {
-        let http_options = HttpOptions {
-            max_body_size: e.http.max_body_size,
-            read_timeout: e.http.read_timeout,
-            send_timeout: e.http.send_timeout,
-            next_tries: e.http.next_tries,
-            next_timeout: e.http.next_timeout,
-            next_cases: e.http.next_cases.clone(),
-            proxy_buffer_size: e.http.proxy_buffer_size,
-        };
-        let base = ServiceExpose {
-            port: e.port,
-            external_port: e.external_port,
-            proto: e.proto.to_owned(),
-            service: String::new(),
-            global: false,
-            hosts: e.accept.clone(),
-            http_options,
-            ip: String::new(),
-            endpoint_sequence_number: 0,
-        };
+        let expose =
+            |service: &str, global: bool, ip: &str, endpoint_sequence_number: u32| ServiceExpose {
+                port: e.port,
+                external_port: e.external_port,
+                proto: e.proto.to_owned(),
+                service: service.to_owned(),
+                global,
+                hosts: e.accept.as_deref().map(owned),
+                http_options: HttpOptions {
+                    max_body_size: e.http.max_body_size,
+                    read_timeout: e.http.read_timeout,
+                    send_timeout: e.http.send_timeout,
+                    next_tries: e.http.next_tries,
+                    next_timeout: e.http.next_timeout,
+                    next_cases: owned(e.http.next_cases()),
+                    proxy_buffer_size: e.http.proxy_buffer_size,
+                },
+                ip: ip.to_owned(),
+                endpoint_sequence_number,
+            };
         if e.to.is_empty() {
             // Go keeps an expose without `to` as one entry that is not global.
-            out.push(base);
+            out.push(expose("", false, "", 0));
             continue;
         }
         for to in &e.to {
-            let mut x = base.clone();
-            x.service.clone_from(&to.service);
-            x.global = to.global;
-            x.ip.clone_from(&to.ip);
-            if to.global && !to.ip.is_empty() {
-                x.endpoint_sequence_number = seq.get(to.ip.as_str()).copied().unwrap_or(0);
-            }
-            out.push(x);
+            let number = if to.global && !to.ip.is_empty() {
+                seq.get(to.ip)
+            } else {
+                0
+            };
+            out.push(expose(to.service, to.global, to.ip, number));
         }
     }
     // Go's `sort.Sort` is an insertion sort (so stable) up to 12 items; beyond that it may
@@ -110,7 +124,7 @@ fn resources(compute: &Compute, id: u32, endpoints: Vec<Endpoint>) -> Resources 
             .storage
             .iter()
             .map(|v| Storage {
-                name: v.name.clone(),
+                name: v.name.to_owned(),
                 quantity: ResourceValue::new(v.size.unwrap_or(0)),
                 attributes: v.attributes.clone(),
             })
@@ -134,19 +148,37 @@ struct Builder<'a> {
 /// Builds the deployment groups and the manifest. The input must have passed validation;
 /// anything missing is skipped rather than trusted.
 pub(crate) fn build(input: &Input) -> (Vec<GroupSpec>, Manifest) {
-    let seq = endpoint_sequence_numbers(input);
-    let mut groups: BTreeMap<&str, Builder<'_>> = BTreeMap::new();
+    let seq = SequenceNumbers::new(input);
+    // One builder per placement, at the placement's index (so in name order); each is
+    // made with room for the services deployed there.
+    let placements = input.placements.len();
+    let mut sizes = vec![0usize; placements];
+    for (svc_name, deployed) in &input.deployment {
+        if !input.services.contains_key(svc_name) {
+            continue;
+        }
+        for placement_name in deployed.keys() {
+            if let Some(i) = input.placements.index_of(placement_name) {
+                sizes[i] += 1;
+            }
+        }
+    }
+    let mut groups: Vec<Option<Builder<'_>>> = Vec::with_capacity(placements);
+    groups.resize_with(placements, || None);
 
-    for (svc_name, placements) in &input.deployment {
+    for (svc_name, deployed) in &input.deployment {
         let Some(svc) = input.services.get(svc_name) else {
             continue;
         };
-        for (placement_name, deploy) in placements {
-            let profile = deploy.profile.as_str();
-            let (Some(compute), Some(placement)) = (
+        for (placement_name, deploy) in deployed {
+            let profile = deploy.profile;
+            let (Some(compute), Some(index)) = (
                 input.compute.get(profile),
-                input.placements.get(placement_name),
+                input.placements.index_of(placement_name),
             ) else {
+                continue;
+            };
+            let Some(placement) = input.placements.get(placement_name) else {
                 continue;
             };
             let Some(Some(price)) = placement.pricing.get(profile) else {
@@ -154,23 +186,21 @@ pub(crate) fn build(input: &Input) -> (Vec<GroupSpec>, Manifest) {
             };
             let count = deploy.count.unwrap_or(0);
 
-            let group = groups
-                .entry(placement_name.as_str())
-                .or_insert_with(|| Builder {
-                    spec: GroupSpec {
-                        name: placement_name.clone(),
-                        requirements: PlacementRequirements {
-                            signed_by: placement.signed_by.clone(),
-                            attributes: placement.attributes.clone(),
-                        },
-                        resources: Vec::new(),
+            let group = groups[index].get_or_insert_with(|| Builder {
+                spec: GroupSpec {
+                    name: placement_name.to_owned(),
+                    requirements: PlacementRequirements {
+                        signed_by: placement.signed_by.clone(),
+                        attributes: placement.attributes.clone(),
                     },
-                    services: Vec::new(),
-                    bound: HashMap::new(),
-                    tee: None,
-                });
+                    resources: Vec::with_capacity(sizes[index]),
+                },
+                services: Vec::with_capacity(sizes[index]),
+                bound: HashMap::new(),
+                tee: None,
+            });
 
-            let tee = svc.params.as_ref().and_then(|p| p.tee.as_deref());
+            let tee = svc.params.as_ref().and_then(|p| p.tee);
             if let (Some(tee), None) = (tee, group.tee) {
                 // Providers match the TEE type as a placement attribute.
                 group.tee = Some(tee);
@@ -202,19 +232,21 @@ pub(crate) fn build(input: &Input) -> (Vec<GroupSpec>, Manifest) {
                     group.spec.resources.push(ResourceUnit {
                         resource: resources(compute, id, endpoints.clone()),
                         count,
-                        price: DecCoin::from_scaled(price.denom.clone(), price.scaled),
+                        price: DecCoin::from_scaled(price.denom, price.scaled),
                     });
-                    group.bound.insert(profile, group.spec.resources.len() - 1);
+                    if input.version == SdlVersion::V2_1 {
+                        group.bound.insert(profile, group.spec.resources.len() - 1);
+                    }
                     id
                 }
             };
 
             group.services.push(ManifestService {
-                name: svc_name.clone(),
-                image: svc.image.clone(),
-                command: svc.command.clone(),
-                args: svc.args.clone(),
-                env: svc.env.clone(),
+                name: svc_name.to_owned(),
+                image: svc.image.to_owned(),
+                command: svc.command.as_deref().map(owned),
+                args: svc.args.as_deref().map(owned),
+                env: svc.env.as_deref().map(owned),
                 resources: resources(compute, id, endpoints),
                 count,
                 expose: exposes,
@@ -223,8 +255,8 @@ pub(crate) fn build(input: &Input) -> (Vec<GroupSpec>, Manifest) {
                         p.storage
                             .iter()
                             .map(|(name, (mount, read_only))| StorageParams {
-                                name: name.clone(),
-                                mount: mount.clone(),
+                                name: name.to_owned(),
+                                mount: (*mount).to_owned(),
                                 read_only: *read_only,
                             })
                             .collect()
@@ -232,20 +264,20 @@ pub(crate) fn build(input: &Input) -> (Vec<GroupSpec>, Manifest) {
                     credentials: None,
                     permissions: p
                         .permissions
-                        .as_ref()
-                        .map(|read| ServicePermissions { read: read.clone() }),
-                    tee: p.tee.as_ref().map(|t| TeeParams {
-                        kind: t.clone(),
+                        .as_deref()
+                        .map(|read| ServicePermissions { read: owned(read) }),
+                    tee: p.tee.map(|t| TeeParams {
+                        kind: t.to_owned(),
                         attestation: true,
                     }),
                 }),
                 credentials: svc.credentials.as_ref().map(|c| match input.version {
                     // The 2.0 builder copies the fields as written and never the e-mail.
                     SdlVersion::V2_0 => ImageCredentials {
-                        host: c.host.clone(),
+                        host: c.host.to_owned(),
                         email: String::new(),
-                        username: c.username.clone(),
-                        password: c.password.clone(),
+                        username: c.username.to_owned(),
+                        password: c.password.to_owned(),
                     },
                     SdlVersion::V2_1 => ImageCredentials {
                         host: c.host.trim().to_owned(),
@@ -258,15 +290,16 @@ pub(crate) fn build(input: &Input) -> (Vec<GroupSpec>, Manifest) {
         }
     }
 
-    let mut specs = Vec::with_capacity(groups.len());
-    let mut manifest = Vec::with_capacity(groups.len());
-    for (name, mut g) in groups {
+    let built = groups.iter().flatten().count();
+    let mut specs = Vec::with_capacity(built);
+    let mut manifest = Vec::with_capacity(built);
+    for mut g in groups.into_iter().flatten() {
         g.services.sort_by(|a, b| a.name.cmp(&b.name));
-        specs.push(g.spec);
         manifest.push(ManifestGroup {
-            name: name.to_owned(),
+            name: g.spec.name.clone(),
             services: g.services,
         });
+        specs.push(g.spec);
     }
     (specs, Manifest(manifest))
 }

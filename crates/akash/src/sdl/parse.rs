@@ -5,7 +5,8 @@
 //! which side this module follows. Checks that relate different parts of the SDL live in
 //! `validate.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use super::error::{Issues, Path};
@@ -27,99 +28,188 @@ pub enum SdlVersion {
     V2_1,
 }
 
-/// The SDL as read, before groups and manifest are built.
+/// Entries under distinct names, sorted by name (the order a `BTreeMap` iterates in), in
+/// one vector: a lookup is a binary search and building one is a single allocation.
+/// The names are distinct because the reader skips a repeated key (and reports it).
 #[derive(Debug)]
-pub(crate) struct Input {
+pub(crate) struct Named<'a, T>(Vec<(&'a str, T)>);
+
+impl<T> Default for Named<'_, T> {
+    fn default() -> Self {
+        Named(Vec::new())
+    }
+}
+
+impl<'a, T> Named<'a, T> {
+    /// The entries of `items`, sorted by name.
+    fn new(mut items: Vec<(&'a str, T)>) -> Self {
+        items.sort_by(|a, b| a.0.cmp(b.0));
+        Named(items)
+    }
+
+    /// Where `key` is in name order.
+    pub(crate) fn index_of(&self, key: &str) -> Option<usize> {
+        self.0.binary_search_by(|(k, _)| (*k).cmp(key)).ok()
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&T> {
+        self.index_of(key).map(|i| &self.0[i].1)
+    }
+
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
+        self.index_of(key).is_some()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, &T)> + '_ {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.0.iter().map(|(k, _)| *k)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'s, 'a, T> IntoIterator for &'s Named<'a, T> {
+    type Item = (&'a str, &'s T);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'s, (&'a str, T)>,
+        fn(&'s (&'a str, T)) -> (&'a str, &'s T),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+}
+
+/// The SDL as read, before groups and manifest are built. Its texts borrow from the
+/// document's tree.
+#[derive(Debug)]
+pub(crate) struct Input<'a> {
     pub version: SdlVersion,
-    // Boxed values keep the maps' nodes small: a node holds eleven entries, and one of a
-    // few KiB is a large allocation, which makes glibc's allocator consolidate its free
-    // chunks each time.
-    pub services: BTreeMap<String, Box<Service>>,
-    pub compute: BTreeMap<String, Box<Compute>>,
-    pub placements: BTreeMap<String, Box<Placement>>,
+    pub services: Named<'a, Service<'a>>,
+    pub compute: Named<'a, Compute<'a>>,
+    pub placements: Named<'a, Placement<'a>>,
     /// Service name to placement name to deployment.
-    pub deployment: BTreeMap<String, BTreeMap<String, Deploy>>,
-    pub endpoints: BTreeSet<String>,
+    pub deployment: Named<'a, Named<'a, Deploy<'a>>>,
+    /// Endpoint names, sorted.
+    pub endpoints: Named<'a, ()>,
     pub reclamation: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Service {
-    pub image: String,
-    pub command: Option<Vec<String>>,
-    pub args: Option<Vec<String>>,
-    pub env: Option<Vec<String>>,
-    pub expose: Vec<Expose>,
-    pub params: Option<Params>,
-    pub credentials: Option<Credentials>,
+pub(crate) struct Service<'a> {
+    pub image: &'a str,
+    pub command: Option<Vec<&'a str>>,
+    pub args: Option<Vec<&'a str>>,
+    pub env: Option<Vec<&'a str>>,
+    pub expose: Vec<Expose<'a>>,
+    pub params: Option<Params<'a>>,
+    pub credentials: Option<Credentials<'a>>,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Expose {
+pub(crate) struct Expose<'a> {
     pub port: u32,
     /// `as`; 0 when absent.
     pub external_port: u32,
     /// `TCP` or `UDP`.
     pub proto: &'static str,
-    pub to: Vec<ExposeTo>,
-    pub accept: Option<Vec<String>>,
-    pub http: HttpOptionsIn,
+    pub to: Vec<ExposeTo<'a>>,
+    pub accept: Option<Vec<&'a str>>,
+    pub http: HttpOptionsIn<'a>,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct ExposeTo {
-    pub service: String,
+pub(crate) struct ExposeTo<'a> {
+    pub service: &'a str,
     pub global: bool,
-    pub ip: String,
+    pub ip: &'a str,
 }
 
 /// http_options with Go's defaults applied.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct HttpOptionsIn {
+#[derive(Clone, Debug)]
+pub(crate) struct HttpOptionsIn<'a> {
     pub max_body_size: u32,
     pub read_timeout: u32,
     pub send_timeout: u32,
     pub next_tries: u32,
     pub next_timeout: u32,
-    pub next_cases: Vec<String>,
+    /// `None` for Go's default cases ([`DEFAULT_NEXT_CASES`]).
+    pub next_cases: Option<Vec<&'a str>>,
     pub proxy_buffer_size: u32,
 }
 
+/// Go's `next_cases` when the SDL gives none.
+pub(crate) const DEFAULT_NEXT_CASES: [&str; 2] = ["error", "timeout"];
+
+impl Default for HttpOptionsIn<'_> {
+    /// Go's defaults.
+    fn default() -> Self {
+        HttpOptionsIn {
+            max_body_size: 1_048_576,
+            read_timeout: 60_000,
+            send_timeout: 60_000,
+            next_tries: 3,
+            next_timeout: 0,
+            next_cases: None,
+            proxy_buffer_size: 0,
+        }
+    }
+}
+
+impl HttpOptionsIn<'_> {
+    pub(crate) fn next_cases(&self) -> &[&str] {
+        self.next_cases.as_deref().unwrap_or(&DEFAULT_NEXT_CASES)
+    }
+}
+
 #[derive(Debug, Default)]
-pub(crate) struct Params {
+pub(crate) struct Params<'a> {
     /// Volume name to (mount, read-only).
-    pub storage: BTreeMap<String, (String, bool)>,
-    pub permissions: Option<Vec<String>>,
-    pub tee: Option<String>,
+    pub storage: Named<'a, (&'a str, bool)>,
+    pub permissions: Option<Vec<&'a str>>,
+    pub tee: Option<&'a str>,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Credentials {
-    pub host: String,
-    pub email: String,
-    pub username: String,
-    pub password: String,
+pub(crate) struct Credentials<'a> {
+    pub host: &'a str,
+    pub email: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Compute {
+pub(crate) struct Compute<'a> {
     /// Millicores; `None` when the value was refused.
     pub cpu: Option<u64>,
     pub cpu_attributes: Vec<Attribute>,
     pub memory: Option<u64>,
-    pub storage: Vec<Volume>,
+    pub storage: Vec<Volume<'a>>,
     pub gpu: Option<u64>,
     pub gpu_attributes: Vec<Attribute>,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Volume {
-    pub name: String,
+pub(crate) struct Volume<'a> {
+    pub name: &'a str,
     pub size: Option<u64>,
     pub attributes: Vec<Attribute>,
 }
 
-impl Volume {
+impl Volume<'_> {
     pub(crate) fn attribute(&self, key: &str) -> Option<&str> {
         self.attributes
             .iter()
@@ -139,23 +229,23 @@ impl Volume {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Placement {
+pub(crate) struct Placement<'a> {
     pub attributes: Vec<Attribute>,
     pub signed_by: SignedBy,
     /// Compute profile name to price; `None` when the price was refused.
-    pub pricing: BTreeMap<String, Option<Price>>,
+    pub pricing: Named<'a, Option<Price<'a>>>,
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Price {
-    pub denom: String,
+pub(crate) struct Price<'a> {
+    pub denom: &'a str,
     /// The amount scaled by 10^18.
     pub scaled: u128,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Deploy {
-    pub profile: String,
+pub(crate) struct Deploy<'a> {
+    pub profile: &'a str,
     pub count: Option<u32>,
 }
 
@@ -168,12 +258,18 @@ const STORAGE_CLASSES: [&str; 5] = ["default", "beta1", "beta2", "beta3", "ram"]
 
 /// Reads the whole document. Problems go to `issues`; the returned input holds what could
 /// be read and is only used when `issues` stays empty.
-pub(crate) fn read(root: &Node, issues: &mut Issues) -> Input {
-    Reader { issues }.document(root)
+pub(crate) fn read<'n>(root: &'n Node<'n>, issues: &mut Issues) -> Input<'n> {
+    Reader {
+        issues,
+        tree: PhantomData,
+    }
+    .document(root)
 }
 
-struct Reader<'i> {
+/// Reads a tree borrowed for `'n`; what it reads borrows its texts from the tree.
+struct Reader<'i, 'n> {
     issues: &'i mut Issues,
+    tree: PhantomData<&'n ()>,
 }
 
 type Entries<'n> = [(Node<'n>, Node<'n>)];
@@ -213,6 +309,45 @@ impl<'n> Seen<'n> {
     }
 }
 
+/// The entries of a mapping whose keys are names, in order, without the repeated ones
+/// (which `check_keys` reports) and those whose key is not a scalar.
+struct NamedEntries<'n> {
+    entries: &'n Entries<'n>,
+    next: usize,
+    seen: Seen<'n>,
+}
+
+impl<'n> NamedEntries<'n> {
+    fn new(entries: &'n Entries<'n>) -> Self {
+        NamedEntries {
+            entries,
+            next: 0,
+            seen: Seen::new(entries),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl<'n> Iterator for NamedEntries<'n> {
+    type Item = (&'n str, &'n Node<'n>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while let Some((k, v)) = self.entries.get(self.next) {
+            let i = self.next;
+            self.next += 1;
+            if let Some(key) = key_text(k) {
+                if !self.seen.repeated(i, key) {
+                    return Some((key, v));
+                }
+            }
+        }
+        None
+    }
+}
+
 fn get<'n>(entries: &'n Entries<'n>, key: &str) -> Option<&'n Node<'n>> {
     entries
         .iter()
@@ -222,13 +357,13 @@ fn get<'n>(entries: &'n Entries<'n>, key: &str) -> Option<&'n Node<'n>> {
         .filter(|v| !v.is_null())
 }
 
-impl Reader<'_> {
+impl<'n> Reader<'_, 'n> {
     fn issue(&mut self, path: &Path, message: impl Into<String>) {
         self.issues.push(path, message);
     }
 
     /// The entries of a mapping; `None` (with an issue) when the node is something else.
-    fn mapping<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> Option<&'n Entries<'n>> {
+    fn mapping(&mut self, node: &'n Node<'n>, path: &Path) -> Option<&'n Entries<'n>> {
         match node {
             Node::Map(entries, _) => Some(entries),
             Node::Scalar(Kind::Null, _, _) => Some(&[]),
@@ -269,35 +404,26 @@ impl Reader<'_> {
     }
 
     /// Entries of a mapping whose keys are names chosen by the author; refuses duplicates.
-    fn named<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> Vec<(&'n str, &'n Node<'n>)> {
+    fn named(&mut self, node: &'n Node<'n>, path: &Path) -> NamedEntries<'n> {
         let Some(entries) = self.mapping(node, path) else {
-            return Vec::new();
+            return NamedEntries::new(&[]);
         };
         self.check_keys(entries, path, &[]);
-        let mut seen = Seen::new(entries);
-        entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (k, v))| {
-                key_text(k)
-                    .filter(|key| !seen.repeated(i, key))
-                    .map(|key| (key, v))
-            })
-            .collect()
+        NamedEntries::new(entries)
     }
 
     /// A scalar read as text, as Go reads any scalar into a string field (null is "").
-    fn text(&mut self, node: &Node, path: &Path) -> Option<String> {
+    fn text(&mut self, node: &'n Node<'n>, path: &Path) -> Option<&'n str> {
         self.number_text(node, path)
     }
 
     /// The text of a scalar that is parsed as a float (CPU units, sizes). For a float
     /// scalar any text of the same value gives the same result, so this does not ask for
     /// its source text.
-    fn number_text(&mut self, node: &Node, path: &Path) -> Option<String> {
+    fn number_text(&mut self, node: &'n Node<'n>, path: &Path) -> Option<&'n str> {
         match node {
-            Node::Scalar(Kind::Null, _, _) => Some(String::new()),
-            Node::Scalar(_, text, _) => Some(text.to_string()),
+            Node::Scalar(Kind::Null, _, _) => Some(""),
+            Node::Scalar(_, text, _) => Some(text),
             other => {
                 self.issue(
                     path,
@@ -309,7 +435,7 @@ impl Reader<'_> {
     }
 
     /// A list of scalars read as text; null stays `None`.
-    fn text_list(&mut self, node: &Node, path: &Path) -> Option<Vec<String>> {
+    fn text_list(&mut self, node: &'n Node<'n>, path: &Path) -> Option<Vec<&'n str>> {
         match node {
             Node::Scalar(Kind::Null, _, _) => None,
             Node::Seq(items, _) => Some(
@@ -330,7 +456,7 @@ impl Reader<'_> {
     }
 
     /// The items of a list; null is an empty list.
-    fn list<'n>(&mut self, node: &'n Node<'n>, path: &Path) -> &'n [Node<'n>] {
+    fn list(&mut self, node: &'n Node<'n>, path: &Path) -> &'n [Node<'n>] {
         match node {
             Node::Seq(items, _) => items,
             Node::Scalar(Kind::Null, _, _) => &[],
@@ -345,7 +471,7 @@ impl Reader<'_> {
     }
 
     /// An integer within `min..=max`.
-    fn int(&mut self, node: &Node, path: &Path, min: u64, max: u64) -> Option<u64> {
+    fn int(&mut self, node: &'n Node<'n>, path: &Path, min: u64, max: u64) -> Option<u64> {
         match node {
             Node::Scalar(Kind::Int(v), _, _)
                 if v.get() >= i128::from(min) && v.get() <= i128::from(max) =>
@@ -382,7 +508,7 @@ impl Reader<'_> {
         }
     }
 
-    fn boolean(&mut self, node: &Node, path: &Path) -> Option<bool> {
+    fn boolean(&mut self, node: &'n Node<'n>, path: &Path) -> Option<bool> {
         match node {
             Node::Scalar(Kind::Bool(b), _, _) => Some(*b),
             other => {
@@ -395,15 +521,15 @@ impl Reader<'_> {
         }
     }
 
-    fn document(&mut self, root: &Node) -> Input {
+    fn document(&mut self, root: &'n Node<'n>) -> Input<'n> {
         let path = Path::root();
         let mut input = Input {
             version: SdlVersion::V2_0,
-            services: BTreeMap::new(),
-            compute: BTreeMap::new(),
-            placements: BTreeMap::new(),
-            deployment: BTreeMap::new(),
-            endpoints: BTreeSet::new(),
+            services: Named::default(),
+            compute: Named::default(),
+            placements: Named::default(),
+            deployment: Named::default(),
+            endpoints: Named::default(),
             reclamation: None,
         };
         let entries = match root {
@@ -440,7 +566,7 @@ impl Reader<'_> {
         let vpath = path.key("version");
         match get(entries, "version") {
             None => self.issue(&vpath, "is required; use \"2.0\" or \"2.1\""),
-            Some(v) => match self.text(v, &vpath).as_deref() {
+            Some(v) => match self.text(v, &vpath) {
                 Some("2.0") => input.version = SdlVersion::V2_0,
                 Some("2.1") => input.version = SdlVersion::V2_1,
                 Some(other) => self.issue(
@@ -460,7 +586,9 @@ impl Reader<'_> {
         match get(entries, "services") {
             Some(node) => {
                 let p = path.key("services");
-                for (name, svc) in self.named(node, &p) {
+                let named = self.named(node, &p);
+                let mut services = Vec::with_capacity(named.len());
+                for (name, svc) in named {
                     if !valid_service_name(name) {
                         self.issue(
                             &p.key(name),
@@ -468,8 +596,9 @@ impl Reader<'_> {
                         );
                     }
                     let service = self.service(svc, &p.key(name));
-                    input.services.insert(name.to_owned(), Box::new(service));
+                    services.push((name, service));
                 }
+                input.services = Named::new(services);
             }
             None => self.issue(&path.key("services"), "is required"),
         }
@@ -482,14 +611,18 @@ impl Reader<'_> {
         match get(entries, "deployment") {
             Some(node) => {
                 let p = path.key("deployment");
-                for (svc, placements) in self.named(node, &p) {
+                let named = self.named(node, &p);
+                let mut deployment = Vec::with_capacity(named.len());
+                for (svc, placements) in named {
                     let sp = p.key(svc);
-                    let mut map = BTreeMap::new();
-                    for (placement, d) in self.named(placements, &sp) {
-                        map.insert(placement.to_owned(), self.deploy(d, &sp.key(placement)));
+                    let named = self.named(placements, &sp);
+                    let mut map = Vec::with_capacity(named.len());
+                    for (placement, d) in named {
+                        map.push((placement, self.deploy(d, &sp.key(placement))));
                     }
-                    input.deployment.insert(svc.to_owned(), map);
+                    deployment.push((svc, Named::new(map)));
                 }
+                input.deployment = Named::new(deployment);
             }
             None => self.issue(
                 &path.key("deployment"),
@@ -499,7 +632,9 @@ impl Reader<'_> {
 
         if let Some(node) = get(entries, "endpoints") {
             let p = path.key("endpoints");
-            for (name, ep) in self.named(node, &p) {
+            let named = self.named(node, &p);
+            let mut endpoints = Vec::with_capacity(named.len());
+            for (name, ep) in named {
                 let ep_path = p.key(name);
                 if !valid_endpoint_name(name) {
                     self.issue(
@@ -526,8 +661,9 @@ impl Reader<'_> {
                         }
                     }
                 }
-                input.endpoints.insert(name.to_owned());
+                endpoints.push((name, ()));
             }
+            input.endpoints = Named::new(endpoints);
         }
 
         if let Some(node) = get(entries, "reclamation") {
@@ -539,7 +675,7 @@ impl Reader<'_> {
                     None => self.issue(&wp, "is required, e.g. \"24h\""),
                     Some(w) => {
                         if let Some(text) = self.text(w, &wp) {
-                            match units::parse_min_window(&text) {
+                            match units::parse_min_window(text) {
                                 Ok(d) => input.reclamation = Some(d),
                                 Err(msg) => self.issue(&wp, msg),
                             }
@@ -552,7 +688,7 @@ impl Reader<'_> {
         input
     }
 
-    fn service(&mut self, node: &Node, path: &Path) -> Service {
+    fn service(&mut self, node: &'n Node<'n>, path: &Path) -> Service<'n> {
         let mut svc = Service::default();
         let Some(entries) = self.mapping(node, path) else {
             return svc;
@@ -631,7 +767,7 @@ impl Reader<'_> {
         svc
     }
 
-    fn expose(&mut self, node: &Node, path: &Path) -> Expose {
+    fn expose(&mut self, node: &'n Node<'n>, path: &Path) -> Expose<'n> {
         let mut e = Expose {
             proto: "TCP",
             http: self.http_options(None, path),
@@ -663,7 +799,7 @@ impl Reader<'_> {
         if let Some(n) = get(entries, "proto") {
             let p = path.key("proto");
             if let Some(proto) = self.text(n, &p) {
-                match proto.as_str() {
+                match proto {
                     "tcp" | "TCP" => e.proto = "TCP",
                     "udp" | "UDP" => e.proto = "UDP",
                     other => self.issue(
@@ -701,7 +837,7 @@ impl Reader<'_> {
         e
     }
 
-    fn expose_to(&mut self, node: &Node, path: &Path) -> ExposeTo {
+    fn expose_to(&mut self, node: &'n Node<'n>, path: &Path) -> ExposeTo<'n> {
         let mut to = ExposeTo::default();
         let Some(entries) = self.mapping(node, path) else {
             return to;
@@ -735,16 +871,8 @@ impl Reader<'_> {
     }
 
     /// http_options with Go's defaults and limits (`go/sdl/v2.go` `asManifest`).
-    fn http_options(&mut self, node: Option<&Node>, path: &Path) -> HttpOptionsIn {
-        let mut h = HttpOptionsIn {
-            max_body_size: 1_048_576,
-            read_timeout: 60_000,
-            send_timeout: 60_000,
-            next_tries: 3,
-            next_timeout: 0,
-            next_cases: vec!["error".to_owned(), "timeout".to_owned()],
-            proxy_buffer_size: 0,
-        };
+    fn http_options(&mut self, node: Option<&'n Node<'n>>, path: &Path) -> HttpOptionsIn<'n> {
+        let mut h = HttpOptionsIn::default();
         let Some(node) = node else {
             return h;
         };
@@ -786,7 +914,7 @@ impl Reader<'_> {
             let cases = self.text_list(n, &p).unwrap_or_default();
             let mut ok = true;
             for (i, case) in cases.iter().enumerate() {
-                if !NEXT_CASES.contains(&case.as_str()) {
+                if !NEXT_CASES.contains(case) {
                     ok = false;
                     self.issue(
                         &p.index(i),
@@ -797,31 +925,33 @@ impl Reader<'_> {
                     );
                 }
             }
-            if cases.len() > 1 && cases.iter().any(|c| c == "off") {
+            if cases.len() > 1 && cases.contains(&"off") {
                 ok = false;
                 self.issue(&p, "\"off\" must be the only case when it is given");
             }
             if ok && !cases.is_empty() {
-                h.next_cases = cases;
+                h.next_cases = Some(cases);
             }
         }
         h
     }
 
-    fn params(&mut self, node: &Node, path: &Path) -> Option<Params> {
+    fn params(&mut self, node: &'n Node<'n>, path: &Path) -> Option<Params<'n>> {
         let entries = self.mapping(node, path)?;
         self.check_keys(entries, path, &["storage", "permissions", "tee"]);
         let mut params = Params::default();
         if let Some(n) = get(entries, "storage") {
             let p = path.key("storage");
-            let mut mounts: BTreeMap<String, String> = BTreeMap::new();
-            for (name, vol) in self.named(n, &p) {
+            let mut mounts: HashMap<&str, &str> = HashMap::new();
+            let named = self.named(n, &p);
+            let mut storage = Vec::with_capacity(named.len());
+            for (name, vol) in named {
                 let vp = p.key(name);
                 let Some(e) = self.mapping(vol, &vp) else {
                     continue;
                 };
                 self.check_keys(e, &vp, &["mount", "readOnly"]);
-                let mut mount = String::new();
+                let mut mount = "";
                 match get(e, "mount") {
                     None => self.issue(
                         &vp.key("mount"),
@@ -835,13 +965,13 @@ impl Reader<'_> {
                                     &mp,
                                     format!("{m:?} is not an absolute path; it must start with /"),
                                 );
-                            } else if let Some(other) = mounts.get(&m) {
+                            } else if let Some(other) = mounts.get(m) {
                                 self.issue(
                                     &mp,
                                     format!("mount {m:?} is already used by volume {other:?}"),
                                 );
                             } else {
-                                mounts.insert(m.clone(), name.to_owned());
+                                mounts.insert(m, name);
                             }
                             mount = m;
                         }
@@ -851,8 +981,9 @@ impl Reader<'_> {
                     Some(b) => self.boolean(b, &vp.key("readOnly")).unwrap_or(false),
                     None => false,
                 };
-                params.storage.insert(name.to_owned(), (mount, read_only));
+                storage.push((name, (mount, read_only)));
             }
+            params.storage = Named::new(storage);
         }
         if let Some(n) = get(entries, "permissions") {
             let p = path.key("permissions");
@@ -863,7 +994,7 @@ impl Reader<'_> {
                     let rp = p.key("read");
                     read = self.text_list(r, &rp).unwrap_or_default();
                     for (i, item) in read.iter().enumerate() {
-                        if !["deployment", "logs", "events"].contains(&item.as_str()) {
+                        if !["deployment", "logs", "events"].contains(item) {
                             self.issue(
                                 &rp.index(i),
                                 format!(
@@ -892,16 +1023,16 @@ impl Reader<'_> {
         Some(params)
     }
 
-    fn credentials(&mut self, node: &Node, path: &Path) -> Option<Credentials> {
+    fn credentials(&mut self, node: &'n Node<'n>, path: &Path) -> Option<Credentials<'n>> {
         let entries = self.mapping(node, path)?;
         self.check_keys(entries, path, &["host", "email", "username", "password"]);
-        let field = |r: &mut Self, key: &str, required: bool, min: usize| -> String {
+        let field = |r: &mut Self, key: &str, required: bool, min: usize| -> &'n str {
             let p = path.key(key);
             let Some(n) = get(entries, key) else {
                 if required {
                     r.issue(&p, "is required");
                 }
-                return String::new();
+                return "";
             };
             let value = r.text(n, &p).unwrap_or_default();
             if value.trim().is_empty() && required {
@@ -919,7 +1050,7 @@ impl Reader<'_> {
         })
     }
 
-    fn profiles(&mut self, node: &Node, path: &Path, input: &mut Input) {
+    fn profiles(&mut self, node: &'n Node<'n>, path: &Path, input: &mut Input<'n>) {
         let Some(entries) = self.mapping(node, path) else {
             return;
         };
@@ -928,25 +1059,31 @@ impl Reader<'_> {
             None => self.issue(&path.key("compute"), "is required"),
             Some(n) => {
                 let p = path.key("compute");
-                for (name, profile) in self.named(n, &p) {
+                let named = self.named(n, &p);
+                let mut compute = Vec::with_capacity(named.len());
+                for (name, profile) in named {
                     let c = self.compute(profile, &p.key(name));
-                    input.compute.insert(name.to_owned(), Box::new(c));
+                    compute.push((name, c));
                 }
+                input.compute = Named::new(compute);
             }
         }
         match get(entries, "placement") {
             None => self.issue(&path.key("placement"), "is required"),
             Some(n) => {
                 let p = path.key("placement");
-                for (name, placement) in self.named(n, &p) {
+                let named = self.named(n, &p);
+                let mut placements = Vec::with_capacity(named.len());
+                for (name, placement) in named {
                     let pl = self.placement(placement, &p.key(name));
-                    input.placements.insert(name.to_owned(), Box::new(pl));
+                    placements.push((name, pl));
                 }
+                input.placements = Named::new(placements);
             }
         }
     }
 
-    fn compute(&mut self, node: &Node, path: &Path) -> Compute {
+    fn compute(&mut self, node: &'n Node<'n>, path: &Path) -> Compute<'n> {
         let mut c = Compute {
             gpu: Some(0),
             ..Compute::default()
@@ -998,9 +1135,9 @@ impl Reader<'_> {
         c
     }
 
-    fn size(&mut self, node: &Node, path: &Path, binary_only: bool) -> Option<u64> {
+    fn size(&mut self, node: &'n Node<'n>, path: &Path, binary_only: bool) -> Option<u64> {
         let text = self.number_text(node, path)?;
-        match units::parse_size(&text, binary_only) {
+        match units::parse_size(text, binary_only) {
             Ok(v) => Some(v),
             Err(msg) => {
                 self.issue(path, msg);
@@ -1009,7 +1146,7 @@ impl Reader<'_> {
         }
     }
 
-    fn cpu(&mut self, node: &Node, path: &Path, c: &mut Compute) {
+    fn cpu(&mut self, node: &'n Node<'n>, path: &Path, c: &mut Compute<'n>) {
         let Some(entries) = self.mapping(node, path) else {
             return;
         };
@@ -1022,7 +1159,7 @@ impl Reader<'_> {
             ),
             Some(n) => {
                 if let Some(text) = self.number_text(n, &up) {
-                    match units::parse_cpu_millis(&text) {
+                    match units::parse_cpu_millis(text) {
                         Ok(0) => self.issue(
                             &up,
                             format!("must be at least 10 millicores (\"10m\" or 0.01), got {text}"),
@@ -1046,7 +1183,7 @@ impl Reader<'_> {
         }
     }
 
-    fn storage(&mut self, node: &Node, path: &Path) -> Vec<Volume> {
+    fn storage(&mut self, node: &'n Node<'n>, path: &Path) -> Vec<Volume<'n>> {
         let mut volumes = Vec::new();
         match node {
             Node::Seq(items, _) => {
@@ -1074,7 +1211,7 @@ impl Reader<'_> {
         }
         let mut names: HashSet<&str> = HashSet::with_capacity(volumes.len());
         for v in &volumes {
-            if !names.insert(&v.name) {
+            if !names.insert(v.name) {
                 self.issue(
                     path,
                     format!("volume name {:?} is used more than once", v.name),
@@ -1085,7 +1222,7 @@ impl Reader<'_> {
         volumes
     }
 
-    fn volume(&mut self, node: &Node, path: &Path, single: bool) -> Option<Volume> {
+    fn volume(&mut self, node: &'n Node<'n>, path: &Path, single: bool) -> Option<Volume<'n>> {
         let entries = self.mapping(node, path)?;
         self.check_keys(entries, path, &["name", "size", "attributes"]);
         let mut v = Volume::default();
@@ -1094,7 +1231,7 @@ impl Reader<'_> {
         }
         // Go names a single volume "default" whatever it says, and an unnamed list item too.
         if single || v.name.is_empty() {
-            v.name = "default".to_owned();
+            v.name = "default";
         }
         match get(entries, "size") {
             None => self.issue(&path.key("size"), "is required, e.g. 1Gi"),
@@ -1109,30 +1246,29 @@ impl Reader<'_> {
     /// Storage attributes as Go's `v2StorageAttributes.UnmarshalYAML`: `persistent` defaults to
     /// false, `class` to `default` for persistent volumes; `ram` must not be persistent and
     /// other classes must be.
-    fn storage_attributes(&mut self, node: &Node, path: &Path) -> Vec<Attribute> {
+    fn storage_attributes(&mut self, node: &'n Node<'n>, path: &Path) -> Vec<Attribute> {
         let Some(entries) = self.mapping(node, path) else {
             return Vec::new();
         };
         self.check_keys(entries, path, &["class", "persistent"]);
-        let mut values: BTreeMap<&str, String> = BTreeMap::new();
+        // The first readable value of each key, as written.
+        let (mut class, mut persistent): (Option<&str>, Option<&str>) = (None, None);
         for (k, v) in entries {
-            let Some(key) = key_text(k) else { continue };
-            if values.contains_key(key) || !matches!(key, "class" | "persistent") {
-                continue;
-            }
-            if let Some(text) = self.text(v, &path.key(key)) {
-                values.insert(key, text);
+            let (key, slot) = match key_text(k) {
+                Some("class") => ("class", &mut class),
+                Some("persistent") => ("persistent", &mut persistent),
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = self.text(v, &path.key(key));
             }
         }
-        values
-            .entry("persistent")
-            .or_insert_with(|| "false".to_owned());
         // Go decides on the text as written, before normalising yes/on/no/off.
-        let persistent = values.get("persistent").cloned().unwrap_or_default();
-        match values.get("class").map(String::as_str).unwrap_or("") {
+        let persistent = persistent.unwrap_or("false");
+        match class.unwrap_or("") {
             "" => {
                 if persistent == "true" {
-                    values.insert("class", "default".to_owned());
+                    class = Some("default");
                 }
             }
             "ram" => {
@@ -1154,40 +1290,32 @@ impl Reader<'_> {
                 }
             }
         }
-        let mut attrs = Vec::with_capacity(values.len());
-        for (key, value) in values {
-            let value = match key {
-                "persistent" => match value.as_str() {
-                    "true" | "on" | "yes" => "true".to_owned(),
-                    "false" | "off" | "no" => "false".to_owned(),
-                    other => {
-                        self.issue(
-                            &path.key("persistent"),
-                            format!("{other:?} is not a boolean; use true or false"),
-                        );
-                        continue;
-                    }
-                },
-                _ => {
-                    if !STORAGE_CLASSES.contains(&value.as_str()) {
-                        self.issue(
-                            &path.key("class"),
-                            format!(
-                                "unknown storage class {value:?}; valid classes are: {}",
-                                STORAGE_CLASSES.join(", ")
-                            ),
-                        );
-                        continue;
-                    }
-                    value
-                }
-            };
-            attrs.push(Attribute::new(key, value));
+        let mut attrs = Vec::with_capacity(2);
+        if let Some(class) = class {
+            if STORAGE_CLASSES.contains(&class) {
+                attrs.push(Attribute::new("class", class));
+            } else {
+                self.issue(
+                    &path.key("class"),
+                    format!(
+                        "unknown storage class {class:?}; valid classes are: {}",
+                        STORAGE_CLASSES.join(", ")
+                    ),
+                );
+            }
+        }
+        match persistent {
+            "true" | "on" | "yes" => attrs.push(Attribute::new("persistent", "true")),
+            "false" | "off" | "no" => attrs.push(Attribute::new("persistent", "false")),
+            other => self.issue(
+                &path.key("persistent"),
+                format!("{other:?} is not a boolean; use true or false"),
+            ),
         }
         attrs
     }
 
-    fn gpu(&mut self, node: &Node, path: &Path, c: &mut Compute) {
+    fn gpu(&mut self, node: &'n Node<'n>, path: &Path, c: &mut Compute<'n>) {
         let Some(entries) = self.mapping(node, path) else {
             return;
         };
@@ -1196,7 +1324,7 @@ impl Reader<'_> {
         let units = match get(entries, "units") {
             None => Some(0),
             Some(n) => self.text(n, &up).and_then(|t| {
-                units::parse_gpu_units(&t)
+                units::parse_gpu_units(t)
                     .map_err(|msg| self.issue(&up, msg))
                     .ok()
             }),
@@ -1246,7 +1374,7 @@ impl Reader<'_> {
                 self.check_keys(m, &ip, &["model", "ram", "interface"]);
                 let mut key = String::from("vendor/nvidia/model/");
                 if let Some(model) = get(m, "model") {
-                    key.push_str(&self.text(model, &ip.key("model")).unwrap_or_default());
+                    key.push_str(self.text(model, &ip.key("model")).unwrap_or_default());
                 }
                 if let Some(ram) = get(m, "ram") {
                     if let Some(bytes) = self.size(ram, &ip.key("ram"), true) {
@@ -1258,7 +1386,7 @@ impl Reader<'_> {
                     if let Some(iface) = self.text(iface, &fp) {
                         if iface == "pcie" || iface == "sxm" {
                             key.push_str("/interface/");
-                            key.push_str(&iface);
+                            key.push_str(iface);
                         } else {
                             self.issue(
                                 &fp,
@@ -1287,7 +1415,7 @@ impl Reader<'_> {
         c.gpu_attributes = attrs;
     }
 
-    fn placement(&mut self, node: &Node, path: &Path) -> Placement {
+    fn placement(&mut self, node: &'n Node<'n>, path: &Path) -> Placement<'n> {
         let mut pl = Placement::default();
         let Some(entries) = self.mapping(node, path) else {
             return pl;
@@ -1307,10 +1435,20 @@ impl Reader<'_> {
             if let Some(e) = self.mapping(n, &sp) {
                 self.check_keys(e, &sp, &["allOf", "anyOf"]);
                 if let Some(l) = get(e, "allOf") {
-                    pl.signed_by.all_of = self.text_list(l, &sp.key("allOf")).unwrap_or_default();
+                    pl.signed_by.all_of = self
+                        .text_list(l, &sp.key("allOf"))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
                 }
                 if let Some(l) = get(e, "anyOf") {
-                    pl.signed_by.any_of = self.text_list(l, &sp.key("anyOf")).unwrap_or_default();
+                    pl.signed_by.any_of = self
+                        .text_list(l, &sp.key("anyOf"))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
                 }
             }
         }
@@ -1321,16 +1459,19 @@ impl Reader<'_> {
             ),
             Some(n) => {
                 let pp = path.key("pricing");
-                for (profile, price) in self.named(n, &pp) {
+                let named = self.named(n, &pp);
+                let mut pricing = Vec::with_capacity(named.len());
+                for (profile, price) in named {
                     let p = self.price(price, &pp.key(profile));
-                    pl.pricing.insert(profile.to_owned(), p);
+                    pricing.push((profile, p));
                 }
+                pl.pricing = Named::new(pricing);
             }
         }
         pl
     }
 
-    fn price(&mut self, node: &Node, path: &Path) -> Option<Price> {
+    fn price(&mut self, node: &'n Node<'n>, path: &Path) -> Option<Price<'n>> {
         let entries = self.mapping(node, path)?;
         self.check_keys(entries, path, &["denom", "amount"]);
         let dp = path.key("denom");
@@ -1354,7 +1495,7 @@ impl Reader<'_> {
                 None
             }
             Some(n) => self.text(n, &ap).and_then(|t| {
-                units::parse_price_amount(&t)
+                units::parse_price_amount(t)
                     .map_err(|msg| self.issue(&ap, msg))
                     .ok()
             }),
@@ -1365,7 +1506,7 @@ impl Reader<'_> {
         })
     }
 
-    fn deploy(&mut self, node: &Node, path: &Path) -> Deploy {
+    fn deploy(&mut self, node: &'n Node<'n>, path: &Path) -> Deploy<'n> {
         let mut d = Deploy::default();
         let Some(entries) = self.mapping(node, path) else {
             return d;

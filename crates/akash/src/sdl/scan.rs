@@ -13,6 +13,7 @@
 //! edited variants of them.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use super::yaml::{resolve_plain, Kind, Node, Pos, MAX_NODES};
 
@@ -42,6 +43,12 @@ pub(crate) fn parse(text: &str) -> Option<(Node<'_>, bool)> {
     if !printable {
         return None;
     }
+    let (entries, items) = STACKS.with(|stacks| {
+        stacks
+            .try_borrow_mut()
+            .map(|mut stacks| std::mem::take(&mut *stacks))
+            .unwrap_or_default()
+    });
     let mut r = Reader {
         text,
         s,
@@ -52,11 +59,42 @@ pub(crate) fn parse(text: &str) -> Option<(Node<'_>, bool)> {
         depth: 0,
         merge: false,
         next: None,
-        entries: Vec::new(),
-        items: Vec::new(),
+        entries: recycle(entries),
+        items: recycle(items),
     };
-    let root = r.document().ok()?;
-    Some((root, r.merge))
+    let root = r.document();
+    // The stacks go back for the next read, empty (a huge document's are let go).
+    let stacks = (
+        recycle(std::mem::take(&mut r.entries)),
+        recycle(std::mem::take(&mut r.items)),
+    );
+    if stacks.0.capacity() <= KEEP_STACK && stacks.1.capacity() <= KEEP_STACK {
+        STACKS.with(|kept| {
+            if let Ok(mut kept) = kept.try_borrow_mut() {
+                *kept = stacks;
+            }
+        });
+    }
+    Some((root.ok()?, r.merge))
+}
+
+type Stacks = (Vec<(Node<'static>, Node<'static>)>, Vec<Node<'static>>);
+
+thread_local! {
+    /// The reader's stacks between reads, empty: their room is reused, where growing
+    /// them anew for each document cost several reallocations.
+    static STACKS: RefCell<Stacks> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Largest stack kept between reads (in entries).
+const KEEP_STACK: usize = 256;
+
+/// An empty vector with the room of `v`, for elements of another type with the same layout
+/// (here the same nodes borrowing another text): the standard library collects a vector's
+/// own iterator in place when the layouts match, so the allocation is kept.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 struct Reader<'a> {
@@ -75,6 +113,42 @@ struct Reader<'a> {
     /// moved out at its end into a vector of its exact size, with no growing.
     entries: Vec<(Node<'a>, Node<'a>)>,
     items: Vec<Node<'a>>,
+}
+
+/// Bits of [`PLAIN_STOPS`]: the character may end a plain scalar in block context, in
+/// flow context.
+const STOP_BLOCK: u8 = 1;
+const STOP_FLOW: u8 = 2;
+
+/// For each byte, in which contexts it may end a plain scalar (or needs a closer look):
+/// line feeds, blanks and `:` in both, flow indicators in flow context.
+static PLAIN_STOPS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'\n' as usize] = STOP_BLOCK | STOP_FLOW;
+    t[b' ' as usize] = STOP_BLOCK | STOP_FLOW;
+    t[b':' as usize] = STOP_BLOCK | STOP_FLOW;
+    t[0] = STOP_BLOCK | STOP_FLOW;
+    t[b',' as usize] = STOP_FLOW;
+    t[b'[' as usize] = STOP_FLOW;
+    t[b']' as usize] = STOP_FLOW;
+    t[b'{' as usize] = STOP_FLOW;
+    t[b'}' as usize] = STOP_FLOW;
+    t
+};
+
+/// The items of a stack from `base` on (a collection's, which are the last), moved out in
+/// one copy into a vector of their exact size.
+fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
+    if base >= stack.len() {
+        Vec::new()
+    } else if base == 0 {
+        // `split_off(0)` would hand over the stack's own buffer and allocate another.
+        let mut out = Vec::with_capacity(stack.len());
+        out.append(stack);
+        out
+    } else {
+        stack.split_off(base)
+    }
 }
 
 fn is_flow(b: u8) -> bool {
@@ -226,7 +300,8 @@ impl<'a> Reader<'a> {
             b'-' if is_blankz(self.at(self.i + 1)) => self.block_seq(c, false),
             b'[' | b'{' => {
                 let node = self.flow_node()?;
-                self.after_scalar(node, parent)
+                self.after_scalar(parent)?;
+                Ok(node)
             }
             b'|' | b'>' => self.block_scalar(parent),
             _ => {
@@ -238,7 +313,8 @@ impl<'a> Reader<'a> {
                 } else {
                     self.i = mark;
                     let node = self.leaf(kind, text, pos)?;
-                    self.after_scalar(node, parent)
+                    self.after_scalar(parent)?;
+                    Ok(node)
                 }
             }
         }
@@ -247,14 +323,14 @@ impl<'a> Reader<'a> {
     /// After a value that ends on its line: the rest of the line, then the next content line,
     /// which may not be indented more than `parent` (that would continue a plain scalar, or
     /// be an error).
-    fn after_scalar(&mut self, node: Node<'a>, parent: isize) -> Res<Node<'a>> {
+    fn after_scalar(&mut self, parent: isize) -> Res<()> {
         self.end_of_line()?;
         let next = self.next_content()?;
         match next {
             Some(m) if m as isize > parent => Err(GiveUp),
             _ => {
                 self.next = next;
-                Ok(node)
+                Ok(())
             }
         }
     }
@@ -313,13 +389,15 @@ impl<'a> Reader<'a> {
                 b'-' if is_blankz(self.at(self.i + 1)) => return Err(GiveUp),
                 b'[' | b'{' => {
                     let node = self.flow_node()?;
-                    self.after_scalar(node, c as isize)?
+                    self.after_scalar(c as isize)?;
+                    node
                 }
                 b'|' | b'>' => self.block_scalar(c as isize)?,
                 _ => {
                     let (kind, text, vpos) = self.scalar(false)?;
                     let node = self.leaf(kind, text, vpos)?;
-                    self.after_scalar(node, c as isize)?
+                    self.after_scalar(c as isize)?;
+                    node
                 }
             };
             self.entries.push((k, value));
@@ -333,7 +411,7 @@ impl<'a> Reader<'a> {
                 Some(m) if m > c => return Err(GiveUp),
                 _ => {
                     self.depth -= 1;
-                    return Ok(Node::Map(self.entries.drain(base..).collect(), pos));
+                    return Ok(Node::Map(take_from(&mut self.entries, base), pos));
                 }
             }
         }
@@ -380,7 +458,7 @@ impl<'a> Reader<'a> {
                 Some(m) if m > c => return Err(GiveUp),
                 _ => {
                     self.depth -= 1;
-                    return Ok(Node::Seq(self.items.drain(base..).collect(), pos));
+                    return Ok(Node::Seq(take_from(&mut self.items, base), pos));
                 }
             }
         }
@@ -436,7 +514,17 @@ impl<'a> Reader<'a> {
         }
         let start = self.i;
         let mut end = self.i;
+        let stop = if flow { STOP_FLOW } else { STOP_BLOCK };
         loop {
+            // A run of characters that cannot end the scalar, at once.
+            let run = self.s[self.i..]
+                .iter()
+                .position(|&b| PLAIN_STOPS[usize::from(b)] & stop != 0)
+                .unwrap_or(self.s.len() - self.i);
+            if run > 0 {
+                self.i += run;
+                end = self.i;
+            }
             match self.peek() {
                 b'\n' | 0 => break,
                 b' ' => {
@@ -588,7 +676,7 @@ impl<'a> Reader<'a> {
                 }
             }
             self.i += 1;
-            Node::Seq(self.items.drain(base..).collect(), pos)
+            Node::Seq(take_from(&mut self.items, base), pos)
         } else {
             let base = self.entries.len();
             if self.peek() != b'}' {
@@ -613,7 +701,7 @@ impl<'a> Reader<'a> {
                 }
             }
             self.i += 1;
-            Node::Map(self.entries.drain(base..).collect(), pos)
+            Node::Map(take_from(&mut self.entries, base), pos)
         };
         self.depth -= 1;
         Ok(node)

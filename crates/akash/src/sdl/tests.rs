@@ -542,22 +542,24 @@ fn go_stable_sort_matches_a_stable_sort_for_strict_orders() {
     use super::parse::test_support::Volume;
     // With more than 20 items the merge phase runs; for a strict order it must be a stable
     // sort. Sizes repeat so that stability shows.
+    let names: Vec<String> = (0..57u64).map(|i| format!("v{i:02}")).collect();
     let mut volumes: Vec<Volume> = (0..57u64)
-        .map(|i| Volume {
-            name: format!("v{i:02}"),
+        .zip(&names)
+        .map(|(i, name)| Volume {
+            name,
             size: Some((i * 7919) % 13),
             attributes: vec![Attribute::new("persistent", "true")],
         })
         .collect();
     let mut expected: Vec<(u64, String)> = volumes
         .iter()
-        .map(|v| (v.size.unwrap_or(0), v.name.clone()))
+        .map(|v| (v.size.unwrap_or(0), v.name.to_owned()))
         .collect();
     expected.sort();
     sort_volumes(&mut volumes);
     let got: Vec<(u64, String)> = volumes
         .iter()
-        .map(|v| (v.size.unwrap_or(0), v.name.clone()))
+        .map(|v| (v.size.unwrap_or(0), v.name.to_owned()))
         .collect();
     assert_eq!(got, expected);
 }

@@ -94,8 +94,19 @@ pub struct ResourceValue {
 impl ResourceValue {
     /// The value of an integer.
     pub fn new(value: u64) -> ResourceValue {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = value;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
         ResourceValue {
-            val: value.to_string().into_bytes(),
+            val: digits[start..].to_vec(),
         }
     }
 

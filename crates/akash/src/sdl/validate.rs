@@ -43,8 +43,8 @@ fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     text
 }
 
-fn names<'a>(keys: impl Iterator<Item = &'a String>) -> String {
-    let text = list(keys.map(String::as_str));
+fn names<'a>(keys: impl Iterator<Item = &'a str>) -> String {
+    let text = list(keys);
     if text.is_empty() {
         "none are defined".to_owned()
     } else {
@@ -95,7 +95,7 @@ pub(crate) fn check(input: &Input, issues: &mut Issues) {
                     ),
                 );
             }
-            let profile = deploy.profile.as_str();
+            let profile = deploy.profile;
             let compute = input.compute.get(profile);
             if compute.is_none() && !profile.is_empty() {
                 issues.push(
@@ -129,8 +129,8 @@ pub(crate) fn check(input: &Input, issues: &mut Issues) {
                                 );
                             }
                             denoms
-                                .entry(price.denom.as_str())
-                                .or_insert((placement_name.as_str(), profile));
+                                .entry(price.denom)
+                                .or_insert((placement_name, profile));
                         }
                     }
                     Some(None) => {}
@@ -155,7 +155,7 @@ pub(crate) fn check(input: &Input, issues: &mut Issues) {
                 continue;
             };
             let sp = services_path.key(svc_name);
-            let tee = svc.params.as_ref().and_then(|p| p.tee.as_deref());
+            let tee = svc.params.as_ref().and_then(|p| p.tee);
             if let Some(tee) = tee {
                 if tee == "cpu-gpu"
                     && compute.gpu.unwrap_or(0) == 0
@@ -168,7 +168,7 @@ pub(crate) fn check(input: &Input, issues: &mut Issues) {
                         ),
                     );
                 }
-                match tee_by_placement.get(placement_name.as_str()) {
+                match tee_by_placement.get(placement_name) {
                     Some(&(other_tee, other_svc)) if other_tee != tee => issues.push(
                         &sp.key("params").key("tee"),
                         format!(
@@ -236,7 +236,7 @@ fn output_size(input: &Input) -> u64 {
             per_placement = per_placement.saturating_add(copies.saturating_mul(hosts + 1));
         }
         for d in placements.values() {
-            let volumes = input.compute.get(&d.profile).map_or(0, |c| c.storage.len()) as u64;
+            let volumes = input.compute.get(d.profile).map_or(0, |c| c.storage.len()) as u64;
             total = total.saturating_add(per_placement.saturating_add(volumes));
         }
     }
@@ -305,18 +305,14 @@ fn check_storage_params<'a>(
     let storage_path = params_path.key("storage");
     let mounts = svc.params.as_ref().map(|p| &p.storage);
     if let Some(mounts) = mounts {
-        let volumes: HashMap<&str, &Volume> = compute
-            .storage
-            .iter()
-            .map(|v| (v.name.as_str(), v))
-            .collect();
+        let volumes: HashMap<&str, &Volume> = compute.storage.iter().map(|v| (v.name, v)).collect();
         for (vol, (_, read_only)) in mounts {
-            match volumes.get(vol.as_str()) {
+            match volumes.get(vol) {
                 None => issues.push(
                     &storage_path.key(vol),
                     format!(
                         "volume {vol:?} is not defined in compute profile {profile:?} (volumes: {})",
-                        list(compute.storage.iter().map(|v| v.name.as_str()))
+                        list(compute.storage.iter().map(|v| v.name))
                     ),
                 ),
                 Some(v) => {
@@ -335,11 +331,11 @@ fn check_storage_params<'a>(
             continue;
         }
         let mounted = mounts
-            .and_then(|m| m.get(&v.name))
+            .and_then(|m| m.get(v.name))
             .is_some_and(|(mount, _)| !mount.is_empty());
         if !mounted {
             issues.push(
-                &storage_path.key(&v.name),
+                &storage_path.key(v.name),
                 format!(
                     "volume {:?} of compute profile {profile:?} is persistent, so it needs a mount: set services.{svc_name}.params.storage.{}.mount",
                     v.name, v.name
@@ -385,9 +381,9 @@ fn check_network(input: &Input, issues: &mut Issues) {
                         );
                     }
                 }
-                let n = hosts.entry(host).or_default();
+                let n = hosts.entry(*host).or_default();
                 *n += copies;
-                host_paths.push((host, svc_name, i, j));
+                host_paths.push((*host, svc_name, i, j));
             }
             for (j, to) in expose.to.iter().enumerate() {
                 global |= to.global && !placements.is_empty();
@@ -398,7 +394,7 @@ fn check_network(input: &Input, issues: &mut Issues) {
                 let to_path = xp.key("to");
                 let item_path = to_path.index(j);
                 let tp = item_path.key("ip");
-                if !input.endpoints.contains(&to.ip) {
+                if !input.endpoints.contains_key(to.ip) {
                     issues.push(
                         &tp,
                         format!(
@@ -408,13 +404,13 @@ fn check_network(input: &Input, issues: &mut Issues) {
                     );
                     continue;
                 }
-                used.insert(&to.ip);
+                used.insert(to.ip);
                 let external = if expose.external_port == 0 {
                     expose.port
                 } else {
                     expose.external_port
                 };
-                let key = (to.ip.as_str(), external, expose.proto);
+                let key = (to.ip, external, expose.proto);
                 // Go checks once per placement, so a service deployed to two placements
                 // collides with itself.
                 for placement in placements.keys() {
@@ -443,8 +439,8 @@ fn check_network(input: &Input, issues: &mut Issues) {
         }
     }
 
-    for name in &input.endpoints {
-        if !used.contains(name.as_str()) {
+    for name in input.endpoints.keys() {
+        if !used.contains(name) {
             issues.push(
                 &Path::root().key("endpoints").key(name),
                 "is declared but never used; reference it from an expose (`to: [{global: true, ip: ...}]`) or remove it",

@@ -485,16 +485,17 @@ fn parse_float(v: &str) -> Option<f64> {
 }
 
 pub(crate) fn resolve_plain(v: &str) -> Kind {
-    if is_null(v) {
+    let Some(&first) = v.as_bytes().first() else {
         return Kind::Null;
-    }
-    if let Some(b) = parse_bool(v) {
-        return Kind::Bool(b);
-    }
-    // Only text that starts like a number can be one; most scalars are names and images.
-    let first = v.as_bytes()[0];
+    };
+    // Only text that starts like a number can be one; most scalars are names and images,
+    // told apart from nulls and booleans by their first character too.
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return Kind::Str;
+        return match first {
+            b'~' | b'n' | b'N' if is_null(v) => Kind::Null,
+            b't' | b'T' | b'f' | b'F' => parse_bool(v).map_or(Kind::Str, Kind::Bool),
+            _ => Kind::Str,
+        };
     }
     if let Some(k) = parse_int(v) {
         return k;
