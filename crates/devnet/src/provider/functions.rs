@@ -180,7 +180,7 @@ impl std::fmt::Debug for FunctionNode {
 }
 
 /// The value of `name` in a manifest env (`NAME=value` items).
-fn env_value<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
+pub(crate) fn env_value<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
     env.iter().find_map(|e| {
         e.split_once('=')
             .filter(|(k, _)| *k == name)

@@ -38,7 +38,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::functions::Shared;
+use super::functions::{env_value, Shared};
 use super::lock;
 
 /// The env variable with the admin API's address (`[user:pass@]host:port`).
@@ -89,14 +89,6 @@ impl std::fmt::Debug for PingapNode {
             .field("admin_port", &self.admin_port)
             .finish_non_exhaustive()
     }
-}
-
-fn env_value<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
-    env.iter().find_map(|e| {
-        e.split_once('=')
-            .filter(|(k, _)| *k == name)
-            .map(|(_, v)| v)
-    })
 }
 
 impl PingapNode {
