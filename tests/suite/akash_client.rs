@@ -339,9 +339,20 @@ async fn fifty(
     bad: Option<(usize, u64)>,
     sequential: bool,
 ) -> (Run, Vec<Result<u64, ClientError>>) {
+    creates(chain, 50, base, bad, sequential).await
+}
+
+/// `n` deployments created at once (or one after the other), one of them possibly `bad`.
+async fn creates(
+    chain: &RpcChain,
+    n: u64,
+    base: u64,
+    bad: Option<(usize, u64)>,
+    sequential: bool,
+) -> (Run, Vec<Result<u64, ClientError>>) {
     let start_height = chain.latest_height().await.expect("height");
     let started = Instant::now();
-    let futs = (0..50u64).map(|i| {
+    let futs = (0..n).map(|i| {
         let dseq = match bad {
             Some((at, dup)) if at as u64 == i => dup,
             _ => base + i,
@@ -450,7 +461,25 @@ async fn akash_client_batch_of_50_with_a_bad_message() {
         run3.elapsed.as_secs_f64(),
         BLOCK.as_millis()
     );
+    // Many more at once: full txs of 50 are pipelined (consecutive sequences), so 400
+    // deployments take 8 txs that share a block, not 8 blocks.
+    let (run4, out4) = creates(&batched, 400, base + 3000, None, false).await;
+    assert!(out4.iter().all(|r| r.is_ok()), "{out4:?}");
+    assert_eq!(run4.txs, 8, "400 messages at 50 per tx");
+    assert!(
+        run4.blocks <= 3,
+        "8 pipelined txs over {} blocks",
+        run4.blocks
+    );
+    eprintln!(
+        "FIGURES batched, pipelined: 400 deployments in {} txs, {} block(s), {:.2}s (block time {}ms)",
+        run4.txs,
+        run4.blocks,
+        run4.elapsed.as_secs_f64(),
+        BLOCK.as_millis()
+    );
     let stats = batched.batcher().expect("batching on").stats();
+    assert!(stats.peak_in_flight > 1, "{stats:?}");
     eprintln!(
         "FIGURES batcher: {} tx attempts, {} confirmed, {} failed",
         stats.txs, stats.confirmed, stats.failed

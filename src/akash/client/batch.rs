@@ -1,9 +1,12 @@
-//! Batching: messages one signer submits concurrently are grouped into one tx per block.
+//! Batching: messages one signer submits concurrently are grouped into few txs per block.
 //!
 //! A [`Batcher`] owns a task fed by a channel. The task takes what is queued (up to
-//! [`BatchConfig::max_msgs`]), sends it as one tx through a [`TxSubmitter`] and waits for the
-//! outcome before sending the next one, so one signer has one tx in flight, i.e. at most one
-//! batch per block; messages that arrive meanwhile make up the next batch.
+//! [`BatchConfig::max_msgs`]) and sends it as one tx through a [`TxSubmitter`]. Up to
+//! [`BatchConfig::max_in_flight`] txs of one signer are in flight at once: the submitter signs
+//! them with consecutive sequences, which the chain accepts into one block (CheckTx advances
+//! the sequence it expects). A *full* batch goes out as soon as a slot is free; a partial one
+//! only when nothing is in flight (after [`BatchConfig::linger`]), so that messages arriving
+//! while a tx waits for its block make up the next full batch instead of many small txs.
 //!
 //! Each caller gets its own message's outcome: the receipt carries the events whose
 //! `msg_index` is its index in the tx. When a batch fails, the culprit is found from the log
@@ -11,7 +14,9 @@
 //! the error and the others are sent again. When the log names no index (out of gas, fees),
 //! the batch is split in halves and each half is sent on its own (bisection), so a bad
 //! message never takes its neighbours down. A batch whose simulated gas exceeds
-//! [`BatchConfig::max_gas`] is split the same way.
+//! [`BatchConfig::max_gas`] is split the same way. A tx refused in its block for its sequence
+//! (code 32: an earlier tx of the pipeline left the mempool) executed nothing, so the same
+//! batch is sent again, at most [`SEQUENCE_RESENDS`] times.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +25,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, Instant};
 
 use super::{ClientError, Result, TxReceipt};
 use crate::akash::proto::{AkashEvent, Any, Event};
@@ -62,7 +69,13 @@ pub struct BatchConfig {
     pub max_gas: u64,
     /// How long the first message of a batch waits for company.
     pub linger: Duration,
+    /// Most txs of the signer in flight (sent, not yet confirmed) at once; 1 is one tx per
+    /// block.
+    pub max_in_flight: usize,
 }
+
+/// How often a batch refused in its block for its sequence is sent again.
+pub const SEQUENCE_RESENDS: u32 = 3;
 
 impl Default for BatchConfig {
     fn default() -> Self {
@@ -70,6 +83,7 @@ impl Default for BatchConfig {
             max_msgs: 50,
             max_gas: 30_000_000,
             linger: Duration::from_millis(20),
+            max_in_flight: 8,
         }
     }
 }
@@ -83,6 +97,8 @@ pub struct BatchStats {
     pub confirmed: u64,
     /// Messages failed.
     pub failed: u64,
+    /// Most txs in flight at once so far.
+    pub peak_in_flight: u64,
 }
 
 struct Pending {
@@ -95,6 +111,7 @@ struct Counters {
     txs: AtomicU64,
     confirmed: AtomicU64,
     failed: AtomicU64,
+    peak_in_flight: AtomicU64,
 }
 
 /// Groups one signer's messages into one tx per block. Cheap to clone.
@@ -129,6 +146,7 @@ impl Batcher {
             txs: self.counters.txs.load(Ordering::Relaxed),
             confirmed: self.counters.confirmed.load(Ordering::Relaxed),
             failed: self.counters.failed.load(Ordering::Relaxed),
+            peak_in_flight: self.counters.peak_in_flight.load(Ordering::Relaxed),
         }
     }
 }
@@ -140,33 +158,57 @@ async fn run(
     counters: Arc<Counters>,
 ) {
     let max_msgs = cfg.max_msgs.max(1);
-    let mut carry: Option<Pending> = None;
+    let max_in_flight = cfg.max_in_flight.max(1);
+    let cfg = Arc::new(cfg);
+    let mut queued: VecDeque<Pending> = VecDeque::new();
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    // When the oldest queued message has waited long enough for company.
+    let mut linger_until: Option<Instant> = None;
+    let mut closed = false;
     loop {
-        let first = match carry.take() {
-            Some(p) => p,
-            None => match rx.recv().await {
-                Some(p) => p,
-                None => return,
-            },
-        };
-        let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + cfg.linger;
-        while batch.len() < max_msgs {
+        while queued.len() < max_msgs {
             match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(p)) => batch.push(p),
-                        Ok(None) | Err(_) => break,
-                    }
+                Ok(p) => queued.push_back(p),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
                 }
             }
         }
-        if batch.len() == max_msgs {
-            carry = rx.try_recv().ok();
+        queued.retain(|p| !p.reply.is_closed());
+        if queued.is_empty() {
+            linger_until = None;
+        } else if linger_until.is_none() {
+            linger_until = Some(Instant::now() + cfg.linger);
         }
-        send_batch(submitter.as_ref(), &cfg, batch, &counters).await;
+        let lingered = linger_until.is_some_and(|d| Instant::now() >= d);
+        let full = queued.len() >= max_msgs;
+        let may_send = !queued.is_empty()
+            && in_flight.len() < max_in_flight
+            && (full || (in_flight.is_empty() && (lingered || closed)));
+        if may_send {
+            let batch: Vec<Pending> = queued.drain(..queued.len().min(max_msgs)).collect();
+            linger_until = None;
+            let (sub, c, n) = (submitter.clone(), cfg.clone(), counters.clone());
+            in_flight.spawn(async move { send_batch(sub.as_ref(), &c, batch, &n).await });
+            counters
+                .peak_in_flight
+                .fetch_max(in_flight.len() as u64, Ordering::Relaxed);
+            continue;
+        }
+        if closed && queued.is_empty() && in_flight.is_empty() {
+            return;
+        }
+        let wait_linger = linger_until.filter(|_| in_flight.is_empty() && !lingered);
+        tokio::select! {
+            p = rx.recv(), if !closed && queued.len() < max_msgs => match p {
+                Some(p) => queued.push_back(p),
+                None => closed = true,
+            },
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            () = sleep_until(wait_linger.unwrap_or_else(Instant::now)), if wait_linger.is_some() => {}
+        }
     }
 }
 
@@ -178,6 +220,7 @@ async fn send_batch(
     counters: &Counters,
 ) {
     let mut work: VecDeque<Vec<Pending>> = VecDeque::from([batch]);
+    let mut resends = 0;
     while let Some(mut group) = work.pop_front() {
         // Callers that gave up do not need a tx.
         group.retain(|p| !p.reply.is_closed());
@@ -193,6 +236,13 @@ async fn send_batch(
                     counters.confirmed.fetch_add(1, Ordering::Relaxed);
                     let _ = p.reply.send(Ok(receipt_for(&result, i as u32)));
                 }
+            }
+            Err(e) if e.is_sequence_mismatch() && resends < SEQUENCE_RESENDS => {
+                // Refused for its sequence (at CheckTx after the submitter's own retry, or in
+                // its block behind a tx that left the mempool): nothing executed.
+                resends += 1;
+                tracing::info!(size = group.len(), attempt = resends, error = %e, "batch refused for its sequence; sending it again");
+                work.push_front(group);
             }
             Err(e) if group.len() > 1 => {
                 let culprit = match &e {
@@ -577,6 +627,172 @@ mod tests {
         indexes.sort();
         assert_eq!(indexes, vec![0, 1, 2]);
         assert_eq!(b.stats().txs, 1, "sent once, never again");
+    }
+
+    /// A chain with blocks: a tx lands in the next block (every `block`), and every tx of one
+    /// block is recorded with that block's height. With `refuse_seq_once`, the first tx of the
+    /// dseq given is refused in its block for its sequence.
+    struct BlockChain {
+        block: Duration,
+        start: tokio::time::Instant,
+        txs: Mutex<Vec<(u64, Vec<u64>)>>,
+        in_flight: AtomicU64,
+        peak: AtomicU64,
+        refuse_seq_once: Mutex<Option<u64>>,
+    }
+
+    impl BlockChain {
+        fn new(block: Duration) -> Arc<BlockChain> {
+            Arc::new(BlockChain {
+                block,
+                start: tokio::time::Instant::now(),
+                txs: Mutex::new(Vec::new()),
+                in_flight: AtomicU64::new(0),
+                peak: AtomicU64::new(0),
+                refuse_seq_once: Mutex::new(None),
+            })
+        }
+        fn blocks(&self) -> Vec<u64> {
+            let mut h: Vec<u64> = self.txs.lock().unwrap().iter().map(|t| t.0).collect();
+            h.dedup();
+            h
+        }
+    }
+
+    #[async_trait]
+    impl TxSubmitter for BlockChain {
+        async fn submit(&self, msgs: Vec<Any>, _: Option<u64>) -> Result<TxResult> {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            let dseqs: Vec<u64> = msgs.iter().map(dseq_of).collect();
+            let elapsed = self.start.elapsed().as_nanos() as u64;
+            let block = self.block.as_nanos() as u64;
+            let height = elapsed / block + 1;
+            tokio::time::sleep_until(self.start + Duration::from_nanos(height * block)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.txs.lock().unwrap().push((height, dseqs.clone()));
+            {
+                let mut refuse = self.refuse_seq_once.lock().unwrap();
+                if refuse.is_some_and(|d| dseqs.contains(&d)) {
+                    *refuse = None;
+                    return Err(ClientError::chain(
+                        "sdk",
+                        32,
+                        "account sequence mismatch, expected 7, got 8: incorrect account sequence",
+                    ));
+                }
+            }
+            let events = dseqs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    encode(
+                        &dv1::EventDeploymentClosed {
+                            id: dv1::DeploymentID::new("akash1owner", *d),
+                        },
+                        Some(i as u32),
+                    )
+                })
+                .collect();
+            Ok(TxResult {
+                hash: format!("H{height}-{}", dseqs[0]),
+                height: height as i64,
+                gas_wanted: 1,
+                gas_used: 1,
+                events,
+                msg_count: msgs.len(),
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn full_batches_share_a_block_while_one_is_in_flight() {
+        let chain = BlockChain::new(Duration::from_millis(200));
+        let cfg = BatchConfig {
+            max_msgs: 10,
+            ..BatchConfig::default()
+        };
+        let b = Batcher::start(chain.clone(), cfg);
+        let dseqs: Vec<u64> = (1..=75).collect();
+        let out = submit_all(&b, &dseqs).await;
+        for (d, o) in dseqs.iter().zip(&out) {
+            assert_eq!(closed_dseq(o.as_ref().expect("confirmed")), vec![*d]);
+        }
+        let txs = chain.txs.lock().unwrap().clone();
+        // Seven full txs go out at once (a slot each) and land in one block; the partial
+        // rest waits for nothing to be in flight, then takes the next block.
+        assert_eq!(txs.len(), 8, "{txs:?}");
+        assert_eq!(chain.blocks().len(), 2, "{txs:?}");
+        assert!(txs[..7].iter().all(|t| t.1.len() == 10), "{txs:?}");
+        assert_eq!(txs[7].1.len(), 5);
+        assert_eq!(b.stats().peak_in_flight, 7);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_flight_txs_are_bounded() {
+        let chain = BlockChain::new(Duration::from_millis(200));
+        let cfg = BatchConfig {
+            max_msgs: 5,
+            max_in_flight: 3,
+            ..BatchConfig::default()
+        };
+        let b = Batcher::start(chain.clone(), cfg);
+        let dseqs: Vec<u64> = (1..=30).collect();
+        let out = submit_all(&b, &dseqs).await;
+        assert!(out.iter().all(|o| o.is_ok()));
+        assert_eq!(chain.peak.load(Ordering::SeqCst), 3);
+        // 6 full txs, 3 per block.
+        assert_eq!(chain.blocks().len(), 2, "{:?}", chain.txs.lock().unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_in_flight_is_one_tx_per_block() {
+        let chain = BlockChain::new(Duration::from_millis(200));
+        let cfg = BatchConfig {
+            max_msgs: 5,
+            max_in_flight: 1,
+            ..BatchConfig::default()
+        };
+        let b = Batcher::start(chain.clone(), cfg);
+        let out = submit_all(&b, &(1..=20).collect::<Vec<_>>()).await;
+        assert!(out.iter().all(|o| o.is_ok()));
+        assert_eq!(chain.blocks().len(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn messages_trickling_in_wait_for_the_tx_in_flight_instead_of_going_alone() {
+        let chain = BlockChain::new(Duration::from_millis(200));
+        let b = Batcher::start(chain.clone(), BatchConfig::default());
+        // One message every 10 ms for a second: five blocks' worth.
+        let mut calls = Vec::new();
+        for d in 1..=100u64 {
+            let b = b.clone();
+            calls.push(tokio::spawn(async move { b.submit(msg(d)).await }));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for c in calls {
+            c.await.unwrap().expect("confirmed");
+        }
+        let txs = chain.txs.lock().unwrap().clone();
+        // One tx per block, never a tx per message.
+        assert!(txs.len() <= 7, "{} txs: {txs:?}", txs.len());
+        assert_eq!(txs.len(), chain.blocks().len(), "{txs:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_refused_for_its_sequence_in_its_block_is_sent_again_whole() {
+        let chain = BlockChain::new(Duration::from_millis(200));
+        *chain.refuse_seq_once.lock().unwrap() = Some(3);
+        let b = Batcher::start(chain.clone(), BatchConfig::default());
+        let dseqs: Vec<u64> = (1..=6).collect();
+        let out = submit_all(&b, &dseqs).await;
+        for (d, o) in dseqs.iter().zip(&out) {
+            assert_eq!(closed_dseq(o.as_ref().expect("confirmed")), vec![*d]);
+        }
+        let txs = chain.txs.lock().unwrap().clone();
+        assert_eq!(txs.len(), 2, "{txs:?}");
+        assert_eq!(txs[0].1, txs[1].1, "the same batch, not bisected");
+        assert_eq!(b.stats().txs, 2);
     }
 
     #[test]

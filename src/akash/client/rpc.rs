@@ -564,7 +564,13 @@ impl Signer {
                     return Ok(result);
                 }
                 Ok(None) => {}
-                Err(e @ ClientError::Chain { .. }) => return Err(e),
+                Err(e @ ClientError::Chain { .. }) => {
+                    if e.is_sequence_mismatch() {
+                        // Refused in its block: the cached sequence ran ahead of the chain.
+                        *self.account.lock().await = None;
+                    }
+                    return Err(e);
+                }
                 Err(e) => {
                     *self.account.lock().await = None;
                     return Err(pending(format!("confirmation failed: {e}")));
