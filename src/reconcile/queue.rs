@@ -6,7 +6,7 @@
 //! calls [`WorkQueue::done`]: a change during a reconcile is never lost, and never handled
 //! concurrently with it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -41,8 +41,123 @@ impl Due {
     }
 }
 
+/// A scheduled key's place: its due time and urgency, and its tie-breaking sequence number in
+/// whichever index holds it.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    due: Due,
+    seq: u64,
+    /// In `ready` (due, ordered by urgency) rather than `timeline` (not yet due, by time).
+    ready: bool,
+}
+
+/// The scheduled keys, indexed so that taking the next one and scheduling one are
+/// logarithmic in the number of keys (a sweep schedules every resource).
+struct Schedule<K> {
+    slots: HashMap<K, Slot>,
+    /// Keys not yet due, by due time.
+    timeline: BTreeMap<(Instant, u64), K>,
+    /// Keys due, the most urgent first, then the longest due.
+    ready: BTreeMap<(Urgency, Instant, u64), K>,
+    next_seq: u64,
+}
+
+impl<K: Clone + Eq + Hash> Schedule<K> {
+    fn new() -> Self {
+        Schedule {
+            slots: HashMap::new(),
+            timeline: BTreeMap::new(),
+            ready: BTreeMap::new(),
+            next_seq: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn get(&self, key: &K) -> Option<Due> {
+        self.slots.get(key).map(|s| s.due)
+    }
+
+    fn unindex(&mut self, slot: &Slot) {
+        if slot.ready {
+            self.ready
+                .remove(&(slot.due.urgency, slot.due.at, slot.seq));
+        } else {
+            self.timeline.remove(&(slot.due.at, slot.seq));
+        }
+    }
+
+    /// Puts `key` at `due`, replacing its schedule.
+    fn set(&mut self, key: K, due: Due) {
+        if let Some(old) = self.slots.remove(&key) {
+            self.unindex(&old);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.timeline.insert((due.at, seq), key.clone());
+        self.slots.insert(
+            key,
+            Slot {
+                due,
+                seq,
+                ready: false,
+            },
+        );
+    }
+
+    /// Merges `due` into `key`'s schedule (the earlier time, the more urgent reason).
+    fn merge(&mut self, key: K, due: Due) {
+        let merged = match self.slots.get(&key) {
+            Some(s) => s.due.merge(due),
+            None => due,
+        };
+        self.set(key, merged);
+    }
+
+    fn remove(&mut self, key: &K) -> Option<Due> {
+        let slot = self.slots.remove(key)?;
+        self.unindex(&slot);
+        Some(slot.due)
+    }
+
+    /// Moves every key due by `now` from the timeline to the ready index.
+    fn promote(&mut self, now: Instant) {
+        while let Some(entry) = self.timeline.first_entry() {
+            let (at, seq) = *entry.key();
+            if at > now {
+                break;
+            }
+            let key = entry.remove();
+            if let Some(slot) = self.slots.get_mut(&key) {
+                slot.ready = true;
+                self.ready.insert((slot.due.urgency, at, seq), key);
+            }
+        }
+    }
+
+    /// Takes the most urgent key due by `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<K> {
+        self.promote(now);
+        let (_, key) = self.ready.pop_first()?;
+        self.slots.remove(&key);
+        Some(key)
+    }
+
+    /// When the next key not yet due will be.
+    fn next_at(&self) -> Option<Instant> {
+        self.timeline.keys().next().map(|(at, _)| *at)
+    }
+
+    fn due_count(&mut self, now: Instant) -> usize {
+        self.promote(now);
+        self.ready.len()
+    }
+}
+
 struct Inner<K> {
-    scheduled: HashMap<K, Due>,
+    scheduled: Schedule<K>,
     active: HashSet<K>,
     again: HashMap<K, Due>,
     closed: bool,
@@ -65,7 +180,7 @@ impl<K: Clone + Eq + Hash + std::fmt::Debug> WorkQueue<K> {
     pub fn new() -> Self {
         WorkQueue {
             inner: Mutex::new(Inner {
-                scheduled: HashMap::new(),
+                scheduled: Schedule::new(),
                 active: HashSet::new(),
                 again: HashMap::new(),
                 closed: false,
@@ -85,16 +200,18 @@ impl<K: Clone + Eq + Hash + std::fmt::Debug> WorkQueue<K> {
             urgency,
         };
         let mut inner = self.lock();
-        let slot = if inner.active.contains(&key) {
-            &mut inner.again
+        if inner.active.contains(&key) {
+            inner
+                .again
+                .entry(key)
+                .and_modify(|d| *d = d.merge(due))
+                .or_insert(due);
         } else {
-            &mut inner.scheduled
-        };
-        slot.entry(key)
-            .and_modify(|d| *d = d.merge(due))
-            .or_insert(due);
+            inner.scheduled.merge(key, due);
+        }
         drop(inner);
-        self.wake.notify_waiters();
+        // One waiting worker looks again (a permit is kept if none waits yet); waking every
+        // worker for every key would make a sweep of N keys cost N × workers wake-ups.
         self.wake.notify_one();
     }
 
@@ -108,26 +225,21 @@ impl<K: Clone + Eq + Hash + std::fmt::Debug> WorkQueue<K> {
     /// The next due key, marked active until [`WorkQueue::done`]; `None` once closed.
     pub async fn next(&self) -> Option<K> {
         loop {
+            let notified = self.wake.notified();
             let wait_until = {
                 let mut inner = self.lock();
                 if inner.closed {
                     return None;
                 }
-                let now = Instant::now();
-                let best = inner
-                    .scheduled
-                    .iter()
-                    .filter(|(_, d)| d.at <= now)
-                    .min_by_key(|(_, d)| (d.urgency, d.at))
-                    .map(|(k, _)| k.clone());
-                if let Some(key) = best {
-                    inner.scheduled.remove(&key);
+                if let Some(key) = inner.scheduled.pop_due(Instant::now()) {
                     inner.active.insert(key.clone());
+                    drop(inner);
+                    // Another key may be due too: pass the wake-up on.
+                    self.wake.notify_one();
                     return Some(key);
                 }
-                inner.scheduled.values().map(|d| d.at).min()
+                inner.scheduled.next_at()
             };
-            let notified = self.wake.notified();
             match wait_until {
                 Some(at) => {
                     tokio::select! {
@@ -145,15 +257,11 @@ impl<K: Clone + Eq + Hash + std::fmt::Debug> WorkQueue<K> {
     pub fn done(&self, key: &K) {
         let mut inner = self.lock();
         inner.active.remove(key);
-        if let Some(due) = inner.again.remove(key) {
-            let merged = match inner.scheduled.get(key) {
-                Some(d) => d.merge(due),
-                None => due,
-            };
-            inner.scheduled.insert(key.clone(), merged);
-        }
+        let Some(due) = inner.again.remove(key) else {
+            return;
+        };
+        inner.scheduled.merge(key.clone(), due);
         drop(inner);
-        self.wake.notify_waiters();
         self.wake.notify_one();
     }
 
@@ -168,14 +276,15 @@ impl<K: Clone + Eq + Hash + std::fmt::Debug> WorkQueue<K> {
         self.len() == 0
     }
 
+    /// When `key` is due, if scheduled (not counting a schedule kept while it is worked on).
+    #[cfg(test)]
+    fn due_at(&self, key: &K) -> Option<Instant> {
+        self.lock().scheduled.get(key).map(|d| d.at)
+    }
+
     /// Keys due now (the queue's depth as a metric).
     pub fn due_now(&self) -> usize {
-        let now = Instant::now();
-        self.lock()
-            .scheduled
-            .values()
-            .filter(|d| d.at <= now)
-            .count()
+        self.lock().scheduled.due_count(Instant::now())
     }
 
     /// Stops the queue: [`WorkQueue::next`] returns `None` from now on.
@@ -262,6 +371,65 @@ mod tests {
         q.schedule("a", Duration::from_secs(1), Urgency::Resync);
         q.forget(&"a");
         assert!(q.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_due_key_rescheduled_later_keeps_its_earlier_time_and_urgency() {
+        let q = WorkQueue::new();
+        q.schedule("a", Duration::ZERO, Urgency::Resync);
+        q.schedule("b", Duration::ZERO, Urgency::Resync);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        // "a" is due (in the ready index) when it is scheduled again, later but urgent.
+        assert_eq!(q.due_now(), 2);
+        let t0 = q.due_at(&"a").unwrap();
+        q.schedule("a", Duration::from_secs(30), Urgency::Change);
+        assert_eq!(q.due_at(&"a"), Some(t0));
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.next().await, Some("a"));
+        assert_eq!(q.next().await, Some("b"));
+        assert!(q.is_empty());
+        assert_eq!(q.due_now(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_workers_take_many_keys_each_once() {
+        let q = Arc::new(WorkQueue::new());
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let mut workers = Vec::new();
+        for _ in 0..8 {
+            let (q, taken) = (q.clone(), taken.clone());
+            workers.push(tokio::spawn(async move {
+                while let Some(k) = q.next().await {
+                    taken.lock().unwrap().push(k);
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                    q.done(&k);
+                }
+            }));
+        }
+        for i in 0..500u32 {
+            q.schedule(i, Duration::from_millis(u64::from(i % 50)), Urgency::Resync);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        q.close();
+        for w in workers {
+            w.await.unwrap();
+        }
+        let mut got = taken.lock().unwrap().clone();
+        got.sort();
+        assert_eq!(got, (0..500).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sleeping_worker_wakes_for_a_key_due_sooner() {
+        let q = Arc::new(WorkQueue::new());
+        q.schedule("late", Duration::from_secs(60), Urgency::Resync);
+        let q2 = q.clone();
+        let t = Instant::now();
+        let waiter = tokio::spawn(async move { q2.next().await });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        q.schedule("soon", Duration::from_secs(2), Urgency::Change);
+        assert_eq!(waiter.await.unwrap(), Some("soon"));
+        assert_eq!(t.elapsed(), Duration::from_secs(3));
     }
 
     #[test]
