@@ -127,13 +127,25 @@ impl Setup {
         self.block_time * 3 + self.bid_delay
     }
 
-    /// The chain's minimum for `n` Agents: creates at 50 per tx and one tx per block, the
-    /// bid delay, one block for the bids, the leases at 50 per block (every provider bids on
-    /// every order: no bid window).
+    /// The chain's minimum for `n` Agents at the batcher's limits: creates at 50 messages per
+    /// tx and [`IN_FLIGHT`] txs per block, the bid delay, one block for the bids, the leases
+    /// likewise (every provider bids on every order: no bid window).
     fn many_floor(&self, n: u64) -> Duration {
-        let batches = n.div_ceil(BATCH) as u32;
-        self.block_time * (2 * batches + 1) + self.bid_delay
+        self.block_time * (2 * tx_blocks(n, IN_FLIGHT) + 1) + self.bid_delay
     }
+
+    /// The same with one tx per block (the batcher before it pipelined).
+    fn many_floor_serial(&self, n: u64) -> Duration {
+        self.block_time * (2 * tx_blocks(n, 1) + 1) + self.bid_delay
+    }
+}
+
+/// Txs in flight per signer (`BatchConfig::default().max_in_flight`).
+const IN_FLIGHT: u64 = 8;
+
+/// Blocks for `n` messages at [`BATCH`] per tx and `per_block` txs per block.
+fn tx_blocks(n: u64, per_block: u64) -> u32 {
+    n.div_ceil(BATCH).div_ceil(per_block) as u32
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -951,15 +963,21 @@ async fn many(s: &Setup, n: usize, timeout: Duration, tck: f64) -> anyhow::Resul
             secs(took)
         );
     }
+    let blocks = tx_blocks(n as u64, IN_FLIGHT);
     println!(
-        "| chain minimum | {:.2} s ({} blocks of creates + bid delay + 1 block + {} blocks of leases) |",
+        "| chain minimum | {:.2} s ({blocks} blocks of creates ({} txs of {BATCH}, {IN_FLIGHT} per block) + bid delay + 1 block + {blocks} blocks of leases) |",
         secs(floor),
         (n as u64).div_ceil(BATCH),
-        (n as u64).div_ceil(BATCH)
     );
     println!(
         "| ratio (target ≤ 1.10×) | {:.2}× |",
         secs(took) / secs(floor)
+    );
+    let serial = s.many_floor_serial(n as u64);
+    println!(
+        "| against one tx per block ({:.2} s) | {:.2}× |",
+        secs(serial),
+        secs(took) / secs(serial)
     );
     println!("| blocks (height {h0} → {h1}) | {} |", h1 - h0);
     println!(
