@@ -26,6 +26,7 @@ use af_akash::proto::events::{encode, Event, EventAttribute, TypedEvent};
 use af_akash::proto::{Coin, TxMessage};
 use af_akash::sdl::GroupSpec;
 use serde::{Deserialize, Serialize};
+use imbl::OrdMap;
 use std::collections::BTreeMap;
 
 pub use query::QueryError;
@@ -310,34 +311,34 @@ pub struct Chain {
     /// Next account number.
     pub next_account_number: u64,
     /// Auth and bank accounts by address.
-    pub accounts: BTreeMap<String, AuthAccount>,
+    pub accounts: OrdMap<String, AuthAccount>,
     /// Deployments.
     #[serde(with = "serde_map")]
-    pub deployments: BTreeMap<DeploymentKey, DeploymentRec>,
+    pub deployments: OrdMap<DeploymentKey, DeploymentRec>,
     /// Groups.
     #[serde(with = "serde_map")]
-    pub groups: BTreeMap<GroupKey, GroupRec>,
+    pub groups: OrdMap<GroupKey, GroupRec>,
     /// Orders.
     #[serde(with = "serde_map")]
-    pub orders: BTreeMap<OrderKey, OrderRec>,
+    pub orders: OrdMap<OrderKey, OrderRec>,
     /// Bids.
     #[serde(with = "serde_map")]
-    pub bids: BTreeMap<BidKey, BidRec>,
+    pub bids: OrdMap<BidKey, BidRec>,
     /// Leases.
     #[serde(with = "serde_map")]
-    pub leases: BTreeMap<BidKey, LeaseRec>,
+    pub leases: OrdMap<BidKey, LeaseRec>,
     /// Escrow accounts by key (`deployment/owner/dseq`, `bid/...`).
-    pub escrow_accounts: BTreeMap<String, EscrowAccountRec>,
+    pub escrow_accounts: OrdMap<String, EscrowAccountRec>,
     /// Escrow payments by key (`<account key>/gseq/oseq/provider`).
-    pub escrow_payments: BTreeMap<String, PaymentRec>,
+    pub escrow_payments: OrdMap<String, PaymentRec>,
     /// Certificates by `(owner, serial)`.
     #[serde(with = "serde_map")]
-    pub certificates: BTreeMap<(String, String), CertRec>,
+    pub certificates: OrdMap<(String, String), CertRec>,
     /// Providers by owner.
-    pub providers: BTreeMap<String, ProviderRec>,
+    pub providers: OrdMap<String, ProviderRec>,
     /// Audited attributes by `(owner, auditor)`.
     #[serde(with = "serde_map")]
-    pub audits: BTreeMap<(String, String), Vec<(String, String)>>,
+    pub audits: OrdMap<(String, String), Vec<(String, String)>>,
     /// bme mint requests, in request order.
     pub mints: Vec<MintRec>,
 }
