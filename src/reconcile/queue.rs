@@ -76,6 +76,7 @@ impl<K: Clone + Eq + Hash> Schedule<K> {
         self.slots.len()
     }
 
+    #[cfg(test)]
     fn get(&self, key: &K) -> Option<Due> {
         self.slots.get(key).map(|s| s.due)
     }

@@ -128,6 +128,25 @@ impl ProviderRecords for SqlStore {
         Ok(())
     }
 
+    /// Counted by the database: every bid choice asks, and the events grow with every lease.
+    async fn provider_failures(&self, owner: &str) -> Result<BTreeMap<String, u32>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT provider, COUNT(*) AS n FROM provider_events WHERE (owner = $1 OR $1 = '') AND kind LIKE 'failure:%' GROUP BY provider",
+        )
+        .bind(owner)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let provider: String = row.try_get("provider")?;
+            let n: i64 = row.try_get("n")?;
+            if n > 0 {
+                out.insert(provider, u32::try_from(n).unwrap_or(u32::MAX));
+            }
+        }
+        Ok(out)
+    }
+
     async fn provider_records(&self, owner: &str) -> Result<Vec<ProviderRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT provider, kind, value, at FROM provider_events WHERE owner = $1 OR $1 = '' ORDER BY provider, id",

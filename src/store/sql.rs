@@ -47,6 +47,39 @@ pub struct SqlStore {
     change_retention: i64,
     /// PostgreSQL: the one LISTEN connection of this store, started by the first wait.
     notifier: OnceCell<Notifier>,
+    /// Events appended at the same time share one transaction (and one fsync).
+    events: std::sync::Arc<EventGroup>,
+}
+
+/// Group commit of events: an append queues its event and waits for its own outcome; the
+/// first appender that finds no commit running starts one (a task, so that a caller that gives
+/// up does not stop it), which commits everything queued, in order, until the queue is empty.
+/// An event is committed when `append_event` returns, as before; N events appended while a
+/// commit runs cost one transaction instead of N.
+#[derive(Default)]
+struct EventGroup {
+    queue: std::sync::Mutex<Vec<EventJob>>,
+    committing: std::sync::atomic::AtomicBool,
+}
+
+struct EventJob {
+    key: ResourceKey,
+    event: NewEvent,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Clears [`EventGroup::committing`] if the committing task ends without doing so (its
+/// runtime shut down): the next append starts a new one.
+struct CommitGuard(std::sync::Arc<EventGroup>, bool);
+
+impl Drop for CommitGuard {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0
+                .committing
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 /// The one listener of a PostgreSQL store: a task owns the LISTEN connection and bumps a
@@ -155,6 +188,131 @@ async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A write transaction: SQLite's `BEGIN IMMEDIATE`, or PostgreSQL's with the store's write lock.
+async fn begin_write(
+    pool: &AnyPool,
+    dialect: Dialect,
+) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match dialect {
+        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Postgres => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// What the task committing a group of events needs (the store itself is not shared).
+struct EventWriter {
+    pool: AnyPool,
+    dialect: Dialect,
+    group: std::sync::Arc<EventGroup>,
+}
+
+impl EventWriter {
+    /// The committing task of [`EventGroup`]: commits what is queued until nothing is.
+    async fn commit_events(self) {
+        let group = self.group.clone();
+        let mut guard = CommitGuard(group.clone(), true);
+        loop {
+            let jobs: Vec<EventJob> = {
+                let mut q = group.queue.lock().unwrap_or_else(|e| e.into_inner());
+                std::mem::take(&mut *q)
+            };
+            let jobs: Vec<EventJob> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
+            if jobs.is_empty() {
+                group
+                    .committing
+                    .store(false, std::sync::atomic::Ordering::SeqCst);
+                guard.1 = false;
+                // An append that queued after the take saw a commit running: take it over.
+                let more = !group
+                    .queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty();
+                if more
+                    && !group
+                        .committing
+                        .swap(true, std::sync::atomic::Ordering::SeqCst)
+                {
+                    guard.1 = true;
+                    continue;
+                }
+                return;
+            }
+            match self.insert_events(&jobs).await {
+                Ok(outcomes) => {
+                    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                        let _ = job.reply.send(outcome);
+                    }
+                }
+                Err(e) => {
+                    let text = super::sqlx_text(&e);
+                    for job in jobs {
+                        let _ = job
+                            .reply
+                            .send(Err(StoreError::Database(sqlx::Error::Protocol(
+                                text.clone(),
+                            ))));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inserts `jobs`' events in one transaction; each job's own outcome (its resource may be
+    /// gone), or the transaction's error for all.
+    async fn insert_events(
+        &self,
+        jobs: &[EventJob],
+    ) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
+        let mut tx = begin_write(&self.pool, self.dialect).await?;
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for EventJob { key, event, .. } in jobs {
+            let row = sqlx::query(
+                "SELECT uid FROM resources WHERE kind = $1 AND project = $2 AND name = $3",
+            )
+            .bind(key.kind.as_str())
+            .bind(&key.project)
+            .bind(&key.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                outcomes.push(Err(StoreError::NotFound(key.clone())));
+                continue;
+            };
+            let uid: String = row.try_get(0)?;
+            let inserted = sqlx::query("INSERT INTO events (uid, kind, project, name, type, reason, message, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                .bind(&uid)
+                .bind(key.kind.as_str())
+                .bind(&key.project)
+                .bind(&key.name)
+                .bind(event.type_.as_str())
+                .bind(&event.reason)
+                .bind(&event.message)
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await?;
+            let id: i64 = inserted.try_get(0)?;
+            if id % 50 == 0 {
+                sqlx::query("DELETE FROM events WHERE uid = $1 AND id <= (SELECT id FROM events WHERE uid = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)")
+                    .bind(&uid)
+                    .bind(EVENTS_KEPT)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            outcomes.push(Ok(()));
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
 impl SqlStore {
     /// Opens (creating when needed) the store at `url` and applies migrations.
     /// `sqlite://PATH` or `postgres://…` / `postgresql://…`.
@@ -215,6 +373,7 @@ impl SqlStore {
             url: url.to_string(),
             change_retention: DEFAULT_CHANGE_RETENTION,
             notifier: OnceCell::new(),
+            events: Default::default(),
         })
     }
 
@@ -266,17 +425,7 @@ impl SqlStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(WRITE_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(tx)
-            }
-        }
+        begin_write(&self.pool, self.dialect).await
     }
 
     async fn commit(
@@ -765,39 +914,33 @@ impl Store for SqlStore {
     }
 
     async fn append_event(&self, key: &ResourceKey, event: &NewEvent) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let row =
-            sqlx::query("SELECT uid FROM resources WHERE kind = $1 AND project = $2 AND name = $3")
-                .bind(key.kind.as_str())
-                .bind(&key.project)
-                .bind(&key.name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(row) = row else {
-            return Err(StoreError::NotFound(key.clone()));
-        };
-        let uid: String = row.try_get(0)?;
-        let inserted = sqlx::query("INSERT INTO events (uid, kind, project, name, type, reason, message, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-            .bind(&uid)
-            .bind(key.kind.as_str())
-            .bind(&key.project)
-            .bind(&key.name)
-            .bind(event.type_.as_str())
-            .bind(&event.reason)
-            .bind(&event.message)
-            .bind(now())
-            .fetch_one(&mut *tx)
-            .await?;
-        let id: i64 = inserted.try_get(0)?;
-        if id % 50 == 0 {
-            sqlx::query("DELETE FROM events WHERE uid = $1 AND id <= (SELECT id FROM events WHERE uid = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)")
-                .bind(&uid)
-                .bind(EVENTS_KEPT)
-                .execute(&mut *tx)
-                .await?;
+        let (reply, outcome) = oneshot::channel();
+        self.events
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(EventJob {
+                key: key.clone(),
+                event: event.clone(),
+                reply,
+            });
+        if !self
+            .events
+            .committing
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            let writer = EventWriter {
+                pool: self.pool.clone(),
+                dialect: self.dialect,
+                group: self.events.clone(),
+            };
+            tokio::spawn(writer.commit_events());
         }
-        tx.commit().await?;
-        Ok(())
+        outcome.await.unwrap_or_else(|_| {
+            Err(StoreError::Database(sqlx::Error::Protocol(
+                "the event's commit was interrupted".into(),
+            )))
+        })
     }
 
     async fn list_events(&self, key: &ResourceKey, limit: i64) -> Result<Vec<Event>, StoreError> {

@@ -68,6 +68,18 @@ async fn providers_prints_our_record_with_the_chains_attributes_and_auditors() {
     ] {
         store.record_provider(&owner, &gone, &e).await.unwrap();
     }
+    // The failures the bid choice reads are counted by the database, as the records say.
+    let counted = store.provider_failures(&owner).await.unwrap();
+    let from_records: std::collections::BTreeMap<String, u32> = store
+        .provider_records(&owner)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.provider.clone(), r.failure_total() as u32))
+        .collect();
+    assert_eq!(counted, from_records);
+    assert_eq!(counted.get(&gone), Some(&2));
+    assert!(store.provider_failures(&gone).await.unwrap().is_empty());
     drop(store);
 
     // The table, from the store alone.

@@ -155,6 +155,44 @@ async fn run_suite(store: Arc<dyn Store>) {
     );
     assert_eq!(ev[1].type_, "Warning");
 
+    // Events appended at once (they share commits): every one lands, one caller's in the
+    // order it appended them, and one for a resource that is gone fails alone.
+    let appends = (0..40).map(|i| {
+        let store = store.clone();
+        let key = if i == 17 {
+            missing.clone()
+        } else {
+            key.clone()
+        };
+        async move {
+            store
+                .append_event(
+                    &key,
+                    &NewEvent {
+                        type_: EventType::Normal,
+                        reason: format!("Burst{i:02}"),
+                        message: format!("burst {i}"),
+                    },
+                )
+                .await
+        }
+    });
+    let outcomes = futures::future::join_all(appends).await;
+    for (i, o) in outcomes.iter().enumerate() {
+        if i == 17 {
+            assert!(matches!(o, Err(StoreError::NotFound(_))), "{o:?}");
+        } else {
+            assert!(o.is_ok(), "{i}: {o:?}");
+        }
+    }
+    let ev = store.list_events(&key, 39).await.unwrap();
+    let expected: Vec<String> = (0..40)
+        .filter(|i| *i != 17)
+        .map(|i| format!("Burst{i:02}"))
+        .collect();
+    let got: Vec<String> = ev.iter().map(|e| e.reason.clone()).collect();
+    assert_eq!(got, expected, "in the order they were appended");
+
     // Finalizers hold a deletion until they are removed.
     store.add_finalizer(&key, "akash/lease").await.unwrap();
     store.add_finalizer(&key, "akash/lease").await.unwrap();

@@ -25,8 +25,8 @@ mod tests;
 use af_akash::proto::events::{encode, Event, EventAttribute, TypedEvent};
 use af_akash::proto::{Coin, TxMessage};
 use af_akash::sdl::GroupSpec;
-use serde::{Deserialize, Serialize};
 use imbl::OrdMap;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use query::QueryError;
