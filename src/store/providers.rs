@@ -123,7 +123,7 @@ impl ProviderRecords for SqlStore {
         .bind(kind)
         .bind(value)
         .bind(at)
-        .execute(self.pool())
+        .execute(self.relaxed_pool())
         .await?;
         Ok(())
     }

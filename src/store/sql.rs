@@ -42,6 +42,11 @@ const EVENTS_KEPT: i64 = 200;
 /// A store in SQLite or PostgreSQL.
 pub struct SqlStore {
     pool: AnyPool,
+    /// SQLite: a second, small pool for the writes that are observations the reconciler makes
+    /// again (status without a pending intent, events, provider records): their commits are
+    /// not synced one by one (see [`sqlite_pragmas_relaxed`]). Specs, intents, deletions,
+    /// secrets and tokens go through `pool`, synced at each commit. PostgreSQL: `pool`.
+    relaxed: AnyPool,
     dialect: Dialect,
     url: String,
     change_retention: i64,
@@ -132,7 +137,25 @@ fn sqlite_busy(e: &sqlx::Error) -> bool {
 
 fn sqlite_pragmas<'c>(
     conn: &'c mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+    sqlite_pragmas_with(conn, meta, "PRAGMA synchronous = FULL")
+}
+
+/// The connections of [`SqlStore::relaxed`]: commits are not synced one by one (WAL with
+/// `synchronous = NORMAL`: safe when the process dies at any moment; a power loss may roll
+/// back the last of them, never a durable commit made after them, which syncs them too).
+fn sqlite_pragmas_relaxed<'c>(
+    conn: &'c mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+    sqlite_pragmas_with(conn, meta, "PRAGMA synchronous = NORMAL")
+}
+
+fn sqlite_pragmas_with<'c>(
+    conn: &'c mut sqlx::AnyConnection,
     _: sqlx::pool::PoolConnectionMetadata,
+    synchronous_pragma: &'static str,
 ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
     Box::pin(async move {
         // The busy timeout first: switching a new file to WAL needs its lock, and another
@@ -159,9 +182,7 @@ fn sqlite_pragmas<'c>(
                 Err(e) => return Err(e),
             }
         }
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(synchronous_pragma).execute(&mut *conn).await?;
         Ok(())
     })
 }
@@ -204,6 +225,15 @@ async fn begin_write(
             Ok(tx)
         }
     }
+}
+
+/// Whether `status` records an intent that must be durable before what it guards is sent:
+/// a fact named `pending…` with a value.
+fn carries_intent(status: &Status) -> bool {
+    status
+        .facts
+        .iter()
+        .any(|(k, v)| k.starts_with("pending") && !v.is_null())
 }
 
 /// What the task committing a group of events needs (the store itself is not shared).
@@ -367,8 +397,23 @@ impl SqlStore {
                 source,
             })?;
         migrate(&pool, dialect).await?;
+        let relaxed = match dialect {
+            Dialect::Sqlite => AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(15))
+                .max_connections(2)
+                .test_before_acquire(false)
+                .after_connect(sqlite_pragmas_relaxed)
+                .connect(&connect_url)
+                .await
+                .map_err(|source| StoreError::Open {
+                    url: super::redact_url(url),
+                    source,
+                })?,
+            Dialect::Postgres => pool.clone(),
+        };
         Ok(SqlStore {
             pool,
+            relaxed,
             dialect,
             url: url.to_string(),
             change_retention: DEFAULT_CHANGE_RETENTION,
@@ -394,6 +439,11 @@ impl SqlStore {
     /// The connection pool, for the store's other tables (tokens).
     pub(super) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool of observational writes (see [`SqlStore::relaxed`]).
+    pub(super) fn relaxed_pool(&self) -> &AnyPool {
+        &self.relaxed
     }
 
     /// The URL the store was opened with (it may hold a password: never print it).
@@ -794,7 +844,14 @@ impl Store for SqlStore {
         expected_version: i64,
         status: &Status,
     ) -> Result<Resource, StoreError> {
-        let mut tx = self.begin_write().await?;
+        // A status that records an intent (a deposit, a mint, a pending write about to be
+        // broadcast) is synced before the broadcast it guards; any other is an observation.
+        let pool = if carries_intent(status) {
+            &self.pool
+        } else {
+            &self.relaxed
+        };
+        let mut tx = begin_write(pool, self.dialect).await?;
         let mut r = Self::fetch(&mut tx, key)
             .await?
             .ok_or_else(|| StoreError::NotFound(key.clone()))?;
@@ -930,7 +987,7 @@ impl Store for SqlStore {
             .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
             let writer = EventWriter {
-                pool: self.pool.clone(),
+                pool: self.relaxed.clone(),
                 dialect: self.dialect,
                 group: self.events.clone(),
             };
@@ -1054,5 +1111,33 @@ impl Store for SqlStore {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod durability_tests {
+    use super::carries_intent;
+    use crate::spec::Status;
+
+    fn status(v: serde_json::Value) -> Status {
+        let mut s = Status::default();
+        if let serde_json::Value::Object(m) = v {
+            s.facts = m;
+        }
+        s
+    }
+
+    #[test]
+    fn a_status_with_a_pending_intent_is_a_durable_write() {
+        assert!(carries_intent(&status(
+            serde_json::json!({"phase": "Ready", "pendingDeposit": {"amount": "5uact"}})
+        )));
+        assert!(carries_intent(&status(
+            serde_json::json!({"pendingIntent": {"dseq": "7"}})
+        )));
+        assert!(!carries_intent(&status(
+            serde_json::json!({"phase": "Ready", "escrowBalance": "5uact", "pendingDeposit": null})
+        )));
+        assert!(!carries_intent(&Status::default()));
     }
 }
