@@ -10,8 +10,9 @@
 //!   The hook fires when a step's status is written, after its tx landed: "apply → Deploying"
 //!   holds the create's block and "Bidding → Leasing" the lease's; compare the totals.
 //! * **N Agents** (`AF_BENCH_AGENTS`, 1000): apply → all Ready against the chain's minimum
-//!   for the same work (creates at the batch limit of 50 messages per tx and one tx per block,
-//!   the bid delay, a block for the bids, the leases at 50 per block); txs and
+//!   for the same work (creates at the batch limit of 50 messages per tx and 8 txs in flight
+//!   per block, the bid delay, a block for the bids, the leases likewise; also shown against
+//!   one tx per block); txs and
 //!   blocks used (read from the node's committed blocks); then the steady state over one
 //!   resync period: the operator's CPU time (this process's user+sys from /proc, less the
 //!   threads that are not the operator's), chain RPC requests (counted by a proxy in front of
