@@ -429,18 +429,7 @@ mod tests {
                 }
             }
             let height = self.height.fetch_add(1, Ordering::SeqCst) as i64;
-            let events = dseqs
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    encode(
-                        &dv1::EventDeploymentClosed {
-                            id: dv1::DeploymentID::new("akash1owner", *d),
-                        },
-                        Some(i as u32),
-                    )
-                })
-                .collect();
+            let events = closed_events(&dseqs);
             Ok(TxResult {
                 hash: format!("H{height}"),
                 height,
@@ -450,6 +439,22 @@ mod tests {
                 msg_count: msgs.len(),
             })
         }
+    }
+
+    /// An `EventDeploymentClosed` per dseq, indexed by its message.
+    fn closed_events(dseqs: &[u64]) -> Vec<Event> {
+        dseqs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                encode(
+                    &dv1::EventDeploymentClosed {
+                        id: dv1::DeploymentID::new("akash1owner", *d),
+                    },
+                    Some(i as u32),
+                )
+            })
+            .collect()
     }
 
     fn msg(dseq: u64) -> Any {
@@ -682,18 +687,7 @@ mod tests {
                     ));
                 }
             }
-            let events = dseqs
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    encode(
-                        &dv1::EventDeploymentClosed {
-                            id: dv1::DeploymentID::new("akash1owner", *d),
-                        },
-                        Some(i as u32),
-                    )
-                })
-                .collect();
+            let events = closed_events(&dseqs);
             Ok(TxResult {
                 hash: format!("H{height}-{}", dseqs[0]),
                 height: height as i64,
