@@ -535,6 +535,15 @@ impl<'a> Reader<'a> {
                     if matches!(self.at(j), b'#' | b'\n' | 0) {
                         break;
                     }
+                    // In flow context the full parser reads what follows a blank as a
+                    // new token start (`[mo -]`: "plain scalar cannot start with '-'
+                    // followed by ,[]{}"): the same rule as a scalar's first character.
+                    if flow
+                        && matches!(self.at(j), b'-' | b'?' | b':')
+                        && !(self.at(j + 1).is_ascii_alphanumeric() || self.at(j + 1) == b'.')
+                    {
+                        return Err(GiveUp);
+                    }
                     self.i = j;
                 }
                 b':' if is_blankz(self.at(self.i + 1))
@@ -996,6 +1005,11 @@ mod tests {
             "  a: 1\n",
             "a: {b: }\n",
             "a: >\n  x\n    more\n  y\n",
+            // Found by the fuzz target: after a blank in flow context, `-` before a flow
+            // indicator starts a token the full parser refuses.
+            "[mo -]\n ",
+            "a: [x -, y]\n",
+            "a: {k: v ?}\n",
         ];
         for text in left {
             assert!(!agree(text), "the fast reader took {text:?}");
