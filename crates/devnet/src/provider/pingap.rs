@@ -457,17 +457,7 @@ fn hop_by_hop(name: &HeaderName) -> bool {
 
 /// The data plane on the leased-IP endpoint of container port `port`.
 pub(crate) async fn serve(shared: &Shared, node: &PingapNode, port: u32, req: Request) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| {
-            h.rsplit_once(':')
-                .map_or(h, |(h, _)| h)
-                .trim_end_matches('.')
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let host = super::workload::request_host(&req);
     let path = req.uri().path().to_string();
     let Some((upstream, addrs)) = route(node, port, &host, &path) else {
         return message(StatusCode::NOT_FOUND, "Location not found");

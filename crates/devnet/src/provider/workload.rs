@@ -245,7 +245,9 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
             } else {
                 let port = if tcp {
                     let admin = proxy.clone().filter(|n| n.admin_port == e.port);
-                    match forward_listener(p, key.1, &s.name, &s.image, admin) {
+                    match service_listener(p, key.1, &s.name, &s.image, admin, Plane::Admin)
+                        .map(|(addr, task)| (addr.port(), task))
+                    {
                         Some((port, task)) => {
                             tasks.push(task);
                             port
@@ -286,12 +288,18 @@ pub(crate) fn start(st: &mut State, p: &Arc<Provider>, key: &BidKey, group: &Man
                 };
                 if let Some(ip) = ip {
                     let listen = if tcp {
-                        leased_ip_listener(p, key.1, &s.name, &s.image, e.port, proxy.clone()).map(
-                            |(addr, task)| {
-                                tasks.push(task);
-                                addr
-                            },
+                        service_listener(
+                            p,
+                            key.1,
+                            &s.name,
+                            &s.image,
+                            proxy.clone(),
+                            Plane::Data(e.port),
                         )
+                        .map(|(addr, task)| {
+                            tasks.push(task);
+                            addr
+                        })
                     } else {
                         None
                     };
@@ -339,15 +347,25 @@ fn local_listener() -> Option<(std::net::SocketAddr, tokio::net::TcpListener)> {
     Some((addr, tokio::net::TcpListener::from_std(std_listener).ok()?))
 }
 
-/// A listener standing in for a leased IP's port: a Pingap stand-in's data plane, or the
-/// service's plain answer.
-fn leased_ip_listener(
+/// What a Pingap stand-in serves on a listener.
+#[derive(Clone, Copy)]
+enum Plane {
+    /// Its data plane, on the leased-IP endpoint of this container port.
+    Data(u32),
+    /// Its admin API (a forwarded port).
+    Admin,
+}
+
+/// A listener standing in for a leased IP's port or a forwarded port: with `node`, the Pingap
+/// stand-in's `plane`; else (or while the service is made unhealthy) the service's plain
+/// answer.
+fn service_listener(
     p: &Arc<Provider>,
     dseq: u64,
     service: &str,
     image: &str,
-    port: u32,
-    proxy: Option<Arc<PingapNode>>,
+    node: Option<Arc<PingapNode>>,
+    plane: Plane,
 ) -> Option<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (addr, listener) = local_listener()?;
     let p2 = p.clone();
@@ -357,12 +375,13 @@ fn leased_ip_listener(
         let p = p2.clone();
         let service = service.clone();
         let image = image.clone();
-        let proxy = proxy.clone();
+        let node = node.clone();
         async move {
-            match proxy {
-                Some(n) if !p.state().faults.is_unhealthy(dseq, &service) => {
-                    pingap::serve(&p.functions, &n, port, req).await
-                }
+            match node {
+                Some(n) if !p.state().faults.is_unhealthy(dseq, &service) => match plane {
+                    Plane::Data(port) => pingap::serve(&p.functions, &n, port, req).await,
+                    Plane::Admin => pingap::admin(&n, req).await,
+                },
                 _ => answer(&p, dseq, &service, &image),
             }
         }
@@ -371,36 +390,18 @@ fn leased_ip_listener(
     Some((addr, task))
 }
 
-/// A listener serving one service directly (a forwarded port): a Pingap stand-in's admin API
-/// on its admin port, else the service's plain answer.
-fn forward_listener(
-    p: &Arc<Provider>,
-    dseq: u64,
-    service: &str,
-    image: &str,
-    admin: Option<Arc<PingapNode>>,
-) -> Option<(u16, tokio::task::JoinHandle<()>)> {
-    let (addr, listener) = local_listener()?;
-    let port = addr.port();
-    let p2 = p.clone();
-    let service = service.to_string();
-    let image = image.to_string();
-    let router = Router::new().fallback(move |req: Request| {
-        let p = p2.clone();
-        let service = service.clone();
-        let image = image.clone();
-        let admin = admin.clone();
-        async move {
-            match admin {
-                Some(n) if !p.state().faults.is_unhealthy(dseq, &service) => {
-                    pingap::admin(&n, req).await
-                }
-                _ => answer(&p, dseq, &service, &image),
-            }
-        }
-    });
-    let task = super::gateway::spawn_accept(listener, None, router, p.clone());
-    Some((port, task))
+/// The host a request names (its `Host` header without port or trailing dot, lower-case).
+pub(crate) fn request_host(req: &Request) -> String {
+    req.headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(|h| {
+            h.rsplit_once(':')
+                .map_or(h, |(h, _)| h)
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
 }
 
 fn answer(p: &Provider, dseq: u64, service: &str, image: &str) -> Response {
@@ -492,17 +493,7 @@ pub(crate) fn ingress_router(p: Arc<Provider>) -> Router {
     Router::new().fallback(move |req: Request| {
         let p = p.clone();
         async move {
-            let host = req
-                .headers()
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .map(|h| {
-                    h.rsplit_once(':')
-                        .map_or(h, |(h, _)| h)
-                        .trim_end_matches('.')
-                        .to_ascii_lowercase()
-                })
-                .unwrap_or_default();
+            let host = request_host(&req);
             let target = ingress_target(&p.state(), &host);
             let Some(t) = target else {
                 return (
