@@ -204,6 +204,9 @@ pub struct Context {
     heights: Mutex<BlockClock>,
     /// The sweep's shared view of the chain.
     pub snapshots: super::snapshot::Snapshots,
+    /// The last dseq this process chose, per owner: concurrent creates never pick the same
+    /// one (the store's unique constraint still decides against another process).
+    dseqs: Mutex<HashMap<String, u64>>,
     /// Chain writes running detached from the reconcile that started them.
     inflight: Mutex<std::collections::HashSet<InFlight>>,
     /// Schedules a resource again (set by the running controller).
@@ -331,6 +334,7 @@ impl Context {
             rendered: Mutex::new(HashMap::new()),
             heights: Mutex::new(BlockClock::default()),
             snapshots: super::snapshot::Snapshots::default(),
+            dseqs: Mutex::new(HashMap::new()),
             inflight: Mutex::new(std::collections::HashSet::new()),
             waker: Mutex::new(None),
             failures: Mutex::new(HashMap::new()),
@@ -495,6 +499,22 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(w)
+    }
+
+    /// The last dseq chosen for `owner` by this process, if it chose one.
+    pub fn last_dseq(&self, owner: &str) -> Option<u64> {
+        let d = self.dseqs.lock().unwrap_or_else(|e| e.into_inner());
+        d.get(owner).copied()
+    }
+
+    /// Chooses a dseq for a new deployment of `owner`: at least `at_least`, and above every
+    /// dseq this process chose before, so that creates running at once never collide.
+    pub fn claim_dseq(&self, owner: &str, at_least: u64) -> u64 {
+        let mut d = self.dseqs.lock().unwrap_or_else(|e| e.into_inner());
+        let last = d.entry(owner.to_owned()).or_insert(0);
+        let dseq = at_least.max(last.saturating_add(1));
+        *last = dseq;
+        dseq
     }
 
     /// Whether a detached write runs.

@@ -1129,13 +1129,18 @@ async fn execute_step(
             if !ensure_funds(ctx, resource, status, amount, &deposit.denom, why, 0.0).await? {
                 return Ok(StepOutcome::Idle);
             }
-            let mut dseq = ctx
+            let height = ctx
                 .chain
                 .latest_height()
                 .await
                 .map_err(|e| ReconcileError::from_client("latest height", 0, e))?
                 .max(1) as u64;
-            dseq = dseq.max(ctx.intents.max_dseq(&owner).await? + 1);
+            // Above every dseq recorded (read once) and every one this process chose since.
+            let last = match ctx.last_dseq(&owner) {
+                Some(d) => d,
+                None => ctx.intents.max_dseq(&owner).await?,
+            };
+            let mut dseq = ctx.claim_dseq(&owner, height.max(last.saturating_add(1)));
             let now = chrono::Utc::now().to_rfc3339();
             loop {
                 let intent = DeploymentIntent {
@@ -1152,7 +1157,10 @@ async fn execute_step(
                 };
                 match ctx.intents.record_intent(&intent).await {
                     Ok(()) => break,
-                    Err(StoreError::DuplicateDseq { .. }) => dseq += 1,
+                    // Chosen by another process meanwhile: the next free one.
+                    Err(StoreError::DuplicateDseq { .. }) => {
+                        dseq = ctx.claim_dseq(&owner, dseq.saturating_add(1));
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -2487,14 +2495,11 @@ async fn write_status(
     // the escrow's drawdown alone while it is small and the written figures are recent (the
     // runway metric is set above at every look), for a resource without a top-up policy: with
     // one, every figure is written, as its top-up bookkeeping is.
-    let mut a = before.clone();
-    let mut b = st.facts.clone();
-    a.remove("lastReconcileTime");
-    b.remove("lastReconcileTime");
     let tops_up = ctx
         .rendered_for(&resource.metadata.uid, generation)
         .is_none_or(|r| r.desired.escrow.is_some());
-    changed |= a != b && (tops_up || !escrow_drift_only(&before, &st.facts, chrono::Utc::now()));
+    changed |= !same_facts_but(&before, &st.facts, "lastReconcileTime")
+        && (tops_up || !escrow_drift_only(&before, &st.facts, chrono::Utc::now()));
     if !changed && st.observed_generation == resource.status.observed_generation {
         return Ok(());
     }
@@ -2538,10 +2543,43 @@ async fn write_status(
     Ok(())
 }
 
+/// Whether two status fact maps are equal but for `skip` (compared in place: a steady look
+/// compares every resource's facts).
+fn same_facts_but(
+    a: &serde_json::Map<String, serde_json::Value>,
+    b: &serde_json::Map<String, serde_json::Value>,
+    skip: &str,
+) -> bool {
+    let len = |m: &serde_json::Map<String, serde_json::Value>| {
+        m.len() - usize::from(m.contains_key(skip))
+    };
+    len(a) == len(b)
+        && a.iter()
+            .filter(|(k, _)| k.as_str() != skip)
+            .all(|(k, v)| b.get(k) == Some(v))
+}
+
 #[cfg(test)]
 mod escrow_drift_tests {
-    use super::escrow_drift_only;
+    use super::{escrow_drift_only, same_facts_but};
     use serde_json::{json, Map, Value};
+
+    #[test]
+    fn facts_compare_equal_but_for_the_skipped_key() {
+        let a = facts(json!({"phase": "Ready", "lastReconcileTime": "t1", "dseq": "7"}));
+        let b = facts(json!({"dseq": "7", "phase": "Ready", "lastReconcileTime": "t2"}));
+        assert!(same_facts_but(&a, &b, "lastReconcileTime"));
+        let c = facts(json!({"dseq": "7", "phase": "Ready"}));
+        assert!(
+            same_facts_but(&a, &c, "lastReconcileTime"),
+            "absent on one side"
+        );
+        let d = facts(json!({"dseq": "8", "phase": "Ready", "lastReconcileTime": "t1"}));
+        assert!(!same_facts_but(&a, &d, "lastReconcileTime"));
+        let e = facts(json!({"dseq": "7", "phase": "Ready", "provider": "p"}));
+        assert!(!same_facts_but(&a, &e, "lastReconcileTime"), "a fact more");
+        assert!(!same_facts_but(&e, &a, "lastReconcileTime"), "a fact fewer");
+    }
 
     fn facts(v: Value) -> Map<String, Value> {
         match v {

@@ -1123,3 +1123,36 @@ async fn the_controller_backs_off_exponentially_while_the_chain_fails() {
     stop.send(true).expect("stop");
     run.await.expect("the controller stops");
 }
+
+#[tokio::test]
+async fn dseqs_claimed_at_once_never_collide_and_stay_above_the_floor() {
+    let h = harness().await;
+    let ctx = &h.ctx;
+    assert_eq!(ctx.last_dseq("akash1a"), None, "nothing chosen yet");
+    let claimed: Vec<u64> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..100)
+                        .map(|_| ctx.claim_dseq("akash1a", 10))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("a claiming thread"))
+            .collect()
+    });
+    let distinct: std::collections::BTreeSet<u64> = claimed.iter().copied().collect();
+    assert_eq!(distinct.len(), 800, "every claim got a dseq of its own");
+    assert_eq!(distinct.first(), Some(&10), "the floor is the first");
+    assert_eq!(ctx.last_dseq("akash1a"), Some(809));
+    assert_eq!(ctx.claim_dseq("akash1a", 5), 810, "never below the last");
+    assert_eq!(
+        ctx.claim_dseq("akash1a", 2000),
+        2000,
+        "a higher floor wins"
+    );
+    assert_eq!(ctx.claim_dseq("akash1b", 7), 7, "owners are apart");
+}
