@@ -1149,10 +1149,6 @@ async fn dseqs_claimed_at_once_never_collide_and_stay_above_the_floor() {
     assert_eq!(distinct.first(), Some(&10), "the floor is the first");
     assert_eq!(ctx.last_dseq("akash1a"), Some(809));
     assert_eq!(ctx.claim_dseq("akash1a", 5), 810, "never below the last");
-    assert_eq!(
-        ctx.claim_dseq("akash1a", 2000),
-        2000,
-        "a higher floor wins"
-    );
+    assert_eq!(ctx.claim_dseq("akash1a", 2000), 2000, "a higher floor wins");
     assert_eq!(ctx.claim_dseq("akash1b", 7), 7, "owners are apart");
 }
